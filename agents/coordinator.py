@@ -1,0 +1,152 @@
+"""The coordinator: routes a question to eks_assistant / finops_assistant, or answers it directly.
+
+`Assistant` owns what lives for the whole bot process (the MCP servers, the model factory, prompt facts);
+`build_agent` makes a fresh coordinator Agent per request, because Strands Agents are not safe for
+concurrent invocations while the MCP sessions underneath are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from strands import Agent
+from strands.hooks import HookCallback, HookProvider
+from strands.session import SessionManager
+
+from agents.mcp_servers import McpServers, ServerSpec, child_env
+from agents.models import ModelFactory, model_factory, retry_strategy
+from agents.settings import Settings
+from agents.specialists import SPECIALISTS, SpecialistContext, SpecialistTool
+
+EKS_EXECUTABLE = "awslabs.eks-mcp-server"
+BILLING_EXECUTABLE = "awslabs.billing-cost-management-mcp-server"
+INSTALL_HINT = "Run scripts/install-mcp-servers (or set MCP_BIN_DIR to where they are installed)."
+
+COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in Slack or a terminal.
+Route each question:
+- Kubernetes or EKS (pods, deployments, nodes, events, logs, manifests, cluster health) → eks_assistant.
+- AWS cost (spend, trends, forecasts, anomalies, budgets, savings, rightsizing) → finops_assistant.
+- Questions spanning both → call both, then combine.
+- Greetings, general SRE knowledge, or questions about yourself → answer directly without tools.
+Pass the specialist a complete, self-contained query (include names and context from earlier turns).
+Relay the specialist's findings faithfully and concisely in Markdown; do not invent resource names,
+numbers or command output. If a capability is unavailable, say which one and why.
+Facts: cluster in scope {cluster}; Kubernetes access {mode}; model {model}; today {today}.
+"""
+
+
+def current_context(settings: Settings) -> str | None:
+    """The kubeconfig's current-context: the cluster a question means when it names none."""
+    for path in settings.kubeconfig_paths() or [Path.home() / ".kube" / "config"]:
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
+
+
+def default_cluster(settings: Settings) -> str:
+    return settings.default_cluster or current_context(settings) or "(none set: ask the user which cluster)"
+
+
+def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> list[ServerSpec]:
+    """How to run both pinned MCP servers, with an explicit environment built from the settings."""
+    base = dict(os.environ if environ is None else environ)
+    common = {
+        "AWS_REGION": settings.aws_region or base.get("AWS_REGION", ""),
+        "AWS_PROFILE": settings.aws_profile or "",
+        "FASTMCP_LOG_LEVEL": settings.fastmcp_log_level,
+    }
+    log_dir = settings.mcp_log_dir
+    eks_args = ["--auth-mode", settings.resolved_auth_mode]
+    if settings.eks_mcp_allow_write:
+        eks_args.append("--allow-write")
+    if settings.eks_mcp_allow_sensitive_data:
+        eks_args.append("--allow-sensitive-data-access")
+    eks_env = child_env(base, {**common, "KUBECONFIG": settings.kubeconfig or ""})
+    # The EKS server caches API discovery under $TMPDIR: give this process its own directory.
+    eks_env["TMPDIR"] = tempfile.mkdtemp(prefix="sre-bot-eks-")
+    billing_env = child_env(
+        base, {**common, "FASTMCP_LOG_FILE": str((log_dir / "billing-server.log").resolve())}
+    )
+    return [
+        ServerSpec(
+            name="eks",
+            command=settings.mcp_command(EKS_EXECUTABLE),
+            args=eks_args,
+            env={k: v for k, v in eks_env.items() if v},
+            log_file=log_dir / "eks-server.stderr.log",
+            missing_hint=INSTALL_HINT,
+        ),
+        ServerSpec(
+            name="billing",
+            command=settings.mcp_command(BILLING_EXECUTABLE),
+            env={k: v for k, v in billing_env.items() if v},
+            log_file=log_dir / "billing-server.stderr.log",
+            missing_hint=INSTALL_HINT,
+        ),
+    ]
+
+
+class Assistant:
+    """Process-wide state of the agents: servers, models and prompt facts; builds per-request Agents."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        servers: McpServers | None = None,
+        models: ModelFactory | None = None,
+        hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list,
+    ) -> None:
+        self.settings = settings
+        self.servers = servers or McpServers(server_specs(settings))
+        self.models = models or model_factory(settings)
+        self.hooks = hooks
+        mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"
+        self.prompt_values = {
+            "cluster": default_cluster(settings),
+            "mode": mode,
+            "model": f"{settings.model_provider}:{settings.resolved_model_id}",
+            "today": dt.date.today().isoformat(),
+            "write_rule": (
+                "Writes need a person's approval, which the system asks for; just make the call."
+                if settings.eks_mcp_allow_write
+                else "Writes are disabled (read-only mode): say that EKS_MCP_ALLOW_WRITE=true enables them."
+            ),
+        }
+        self.context = SpecialistContext(
+            model_factory=self.models,
+            servers=self.servers.servers,
+            prompt_values=self.prompt_values,
+            output_budget=settings.tool_result_max_chars,
+            max_wait_seconds=settings.model_max_wait_seconds,
+            hooks=hooks,
+        )
+        self.specialists = [SpecialistTool(spec, self.context) for spec in SPECIALISTS.values()]
+
+    def start(self) -> dict[str, str | None]:
+        """Start the MCP servers once; returns name → error for those that could not start."""
+        return self.servers.start_all()
+
+    def close(self) -> None:
+        self.servers.close()
+
+    def build_agent(self, session_manager: SessionManager | None = None) -> Agent:
+        return Agent(
+            name="coordinator",
+            model=self.models("coordinator"),
+            system_prompt=COORDINATOR_PROMPT.format(**self.prompt_values),
+            tools=list(self.specialists),
+            callback_handler=None,
+            session_manager=session_manager,
+            hooks=self.hooks(),
+            retry_strategy=retry_strategy(self.settings.model_max_wait_seconds),
+        )

@@ -1,0 +1,97 @@
+"""Typed events of one answer, shared by every front end (CLI now, Slack next).
+
+The agents emit Strands' raw stream dicts; `runner` turns them into these small frozen records so a
+renderer never has to know Strands' event shapes (which also hold non-JSON objects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+COORDINATOR = "coordinator"
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of model text. `agent` is "coordinator" for the answer, else the specialist's name."""
+
+    text: str
+    agent: str = COORDINATOR
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    """A tool call is about to run: `summary` is a short human line such as "list pods in default"."""
+
+    tool_use_id: str
+    agent: str
+    tool: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    """A tool call ended; `ok` is False when it returned an error."""
+
+    tool_use_id: str
+    agent: str
+    tool: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The complete answer text of the coordinator: what a front end must show in the end."""
+
+    text: str
+
+
+ErrorKind = Literal[
+    "model_throttled",
+    "model_unavailable",
+    "credentials",
+    "context_overflow",
+    "capability_unavailable",
+    "internal",
+]
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """A failure the user must hear about: short message, what to check, and an id for the logs."""
+
+    kind: ErrorKind
+    message: str
+    hint: str = ""
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True)
+class CapabilityNotice:
+    """A domain (EKS or FinOps) is unavailable right now, and why; answers say so instead of failing."""
+
+    capability: str
+    reason: str
+
+
+AgentEvent = TextDelta | ToolStarted | ToolFinished | FinalAnswer | ErrorEvent | CapabilityNotice
+
+
+@dataclass
+class Transcript:
+    """Collects a stream for tests and non-streaming callers."""
+
+    events: list[AgentEvent] = field(default_factory=list)
+
+    def add(self, event: AgentEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def final(self) -> str | None:
+        finals = [e.text for e in self.events if isinstance(e, FinalAnswer)]
+        return finals[-1] if finals else None
+
+    def of(self, kind: type) -> list[AgentEvent]:
+        return [e for e in self.events if isinstance(e, kind)]

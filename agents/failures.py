@@ -1,0 +1,93 @@
+"""Map exceptions from a model or AWS call to a short message and what to check.
+
+Users on call need to know *what* failed and *where to look*; the traceback goes to the log with the
+correlation id, never to the user.
+"""
+
+from __future__ import annotations
+
+from agents.events import ErrorEvent
+
+_CREDENTIAL_MARKERS = (
+    "NoCredentialsError",
+    "Unable to locate credentials",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "The security token included in the request",
+    "InvalidSignatureException",
+    "authentication_error",
+    "invalid x-api-key",
+    "Incorrect API key",
+    "AuthenticationError",
+    "401",
+)
+_UNAVAILABLE_MARKERS = (
+    "APIConnectionError",
+    "ConnectError",
+    "ConnectionError",
+    "EndpointConnectionError",
+    "Connection refused",
+    "ReadTimeout",
+    "Timeout",
+    "ServiceUnavailable",
+    "ModelNotReady",
+    "ResourceNotFound",
+    "NotFoundError",
+    "model not found",
+    "AccessDenied",
+)
+
+
+def _chain(exc: BaseException) -> str:
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return " | ".join(parts)
+
+
+def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
+    """One ErrorEvent for any exception escaping an answer."""
+    from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+
+    text = _chain(exc)
+    if isinstance(exc, ModelThrottledException) or "Throttl" in text or "RateLimit" in text or "429" in text:
+        return ErrorEvent(
+            "model_throttled",
+            "The model is throttled right now; I retried for about 30 seconds.",
+            "Try again in a minute, or raise the model's quota (Bedrock: Service Quotas for the model).",
+            correlation_id,
+        )
+    if isinstance(exc, ContextWindowOverflowException):
+        return ErrorEvent(
+            "context_overflow",
+            "This conversation no longer fits in the model's context.",
+            "Start a new thread, or ask a narrower question.",
+            correlation_id,
+        )
+    if any(marker in text for marker in _CREDENTIAL_MARKERS):
+        return ErrorEvent(
+            "credentials",
+            "The model or AWS rejected the credentials (missing, expired or invalid).",
+            "Check AWS_PROFILE / AWS credentials (or the API key of MODEL_PROVIDER) and run `sre-bot doctor`.",
+            correlation_id,
+        )
+    if any(marker in text for marker in _UNAVAILABLE_MARKERS):
+        return ErrorEvent(
+            "model_unavailable",
+            "The model service could not be reached or refused the request.",
+            "Check MODEL_PROVIDER, MODEL_ID and the endpoint (OPENAI_BASE_URL / OLLAMA_HOST / AWS_REGION); "
+            "`sre-bot doctor` tests it.",
+            correlation_id,
+        )
+    return ErrorEvent(
+        "internal",
+        "Something went wrong while answering.",
+        f"The bot's log has the details under id {correlation_id}.",
+        correlation_id,
+    )

@@ -1,0 +1,90 @@
+"""Strands tools over a long-lived MCP server: shared by every request, shaped on the way back.
+
+Unlike Strands' MCPAgentTool (bound to one MCPClient), these call through `McpServer`, which restarts a
+dead server, and they pass every result through the output budget and the untrusted-data fence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from typing import Any
+
+from strands.types._events import ToolResultEvent
+from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
+from typing_extensions import override
+
+from agents.mcp_servers import McpServer
+from agents.tool_output import shape_result
+
+
+def trim_description(text: str, limit: int) -> str:
+    """Keep whole leading paragraphs up to `limit` characters: the part a model uses to pick the tool."""
+    if len(text) <= limit:
+        return text
+    out = ""
+    for para in text.split("\n\n"):
+        if len(out) + len(para) + 2 > limit:
+            break
+        out = f"{out}\n\n{para}" if out else para
+    return out or text[:limit]
+
+
+def coerce_arguments(arguments: Any) -> dict[str, Any]:
+    """Some models send nested objects (e.g. manage_k8s_resource's `body`) as JSON strings; accept both."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return {"input": arguments}
+    if not isinstance(arguments, dict):
+        return {}
+    fixed = dict(arguments)
+    for key, value in arguments.items():
+        if key in ("body",) and isinstance(value, str) and value.strip().startswith("{"):
+            with contextlib.suppress(ValueError):
+                fixed[key] = json.loads(value)
+    return fixed
+
+
+class McpTool(AgentTool):
+    """One MCP tool offered to a specialist agent."""
+
+    def __init__(
+        self,
+        server: McpServer,
+        spec: ToolSpec,
+        *,
+        output_budget: int,
+        description_limit: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.server = server
+        self._spec: ToolSpec = copy.deepcopy(spec)
+        if description_limit is not None:
+            self._spec["description"] = trim_description(self._spec.get("description", ""), description_limit)
+        self._spec.pop("outputSchema", None)  # not needed by the model; saves tokens on every call
+        self.output_budget = output_budget
+
+    @property
+    def tool_name(self) -> str:
+        return self._spec["name"]
+
+    @property
+    def tool_spec(self) -> ToolSpec:
+        return self._spec
+
+    @property
+    def tool_type(self) -> str:
+        return "mcp"
+
+    @override
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> ToolGenerator:
+        arguments = coerce_arguments(tool_use.get("input"))
+        result = await self.server.call(tool_use["toolUseId"], self.tool_name, arguments)
+        yield ToolResultEvent(
+            shape_result(result, f"{self.server.name}:{self.tool_name}", self.output_budget)
+        )

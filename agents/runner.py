@@ -1,0 +1,105 @@
+"""Conversation runner: one conversation per id (a Slack thread, a CLI session), with memory.
+
+Questions in one conversation run in order (a lock per id); different conversations run concurrently.
+Memory lives behind `SessionStore` so several replicas can share it (S3, DynamoDB) without touching the
+front ends or the agents; the local default is Strands' FileSessionManager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from strands.session import FileSessionManager, SessionManager
+
+from agents.coordinator import Assistant
+from agents.events import AgentEvent, ErrorEvent, FinalAnswer
+from agents.failures import describe_failure
+from agents.stream import translate
+
+logger = logging.getLogger(__name__)
+
+
+class SessionStore(Protocol):
+    """Where conversation memory lives; one SessionManager per conversation id."""
+
+    def manager(self, conversation_id: str) -> SessionManager: ...
+
+
+class FileSessionStore:
+    """Local default: Strands' FileSessionManager under SESSION_STORAGE_PATH (survives restarts)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def manager(self, conversation_id: str) -> SessionManager:
+        return FileSessionManager(session_id=safe_id(conversation_id), storage_dir=str(self.root))
+
+
+def safe_id(conversation_id: str) -> str:
+    """Slack ids such as "C123:1700000000.000100" → a file-name-safe, still readable id."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", conversation_id)[:200] or "default"
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+class ConversationRunner:
+    """Runs questions through a fresh coordinator Agent per request, streaming typed events."""
+
+    def __init__(self, assistant: Assistant, sessions: SessionStore | None) -> None:
+        self.assistant = assistant
+        self.sessions = sessions
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def ask(
+        self, question: str, conversation_id: str | None = None, correlation_id: str | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Answer `question`, yielding text deltas, tool steps, and a FinalAnswer or an ErrorEvent."""
+        correlation_id = correlation_id or new_correlation_id()
+        key = conversation_id or f"oneshot-{correlation_id}"
+        lock = self._lock(key)  # held in a local: the weak dict keeps it only while someone uses it
+        async with lock:
+            async for event in self._run(question, conversation_id, correlation_id):
+                yield event
+
+    async def _run(
+        self, question: str, conversation_id: str | None, correlation_id: str
+    ) -> AsyncIterator[AgentEvent]:
+        names: dict[str, str] = {}
+        try:
+            manager = (
+                self.sessions.manager(conversation_id)
+                if self.sessions is not None and conversation_id
+                else None
+            )
+            agent = self.assistant.build_agent(session_manager=manager)
+            final_text: str | None = None
+            async for raw in agent.stream_async(question):
+                if "result" in raw:
+                    final_text = str(raw["result"]).strip()
+                    continue
+                for event in translate(raw, names=names):
+                    yield event
+            yield FinalAnswer(final_text or "(no answer)")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("answer failed [correlation_id=%s]", correlation_id)
+            failure: ErrorEvent = describe_failure(exc, correlation_id)
+            yield failure

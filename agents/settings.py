@@ -1,0 +1,200 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Every bad value ends in a `ConfigError` naming the variable and what is expected, so the CLI can print
+one line and exit 2 instead of a traceback deep inside a model client or an MCP server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["bedrock", "anthropic", "openai", "ollama"]
+AuthMode = Literal["iam", "kubeconfig"]
+
+DEFAULT_MODELS: dict[str, str] = {
+    "bedrock": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "anthropic": "claude-sonnet-4-5",
+    "openai": "gpt-4.1",
+    "ollama": "qwen3:8b",
+}
+
+# Where the project's own installer puts the pinned MCP servers (scripts/install-mcp-servers).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MCP_BIN_DIR = PROJECT_ROOT / ".tools" / "bin"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; `str()` is the one line a user needs to fix it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Settings(BaseSettings):
+    """All settings of the bot; names are the environment variables (see README and .env.example)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Model
+    model_provider: Provider = "bedrock"
+    model_id: str | None = None
+    bedrock_model_id: str = DEFAULT_MODELS["bedrock"]
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    anthropic_api_key: str | None = None
+    ollama_host: str = "http://localhost:11434"
+    model_max_wait_seconds: int = Field(default=30, ge=1, le=600)
+
+    # AWS
+    aws_region: str | None = None
+    aws_profile: str | None = None
+
+    # Kubernetes / EKS MCP server
+    kubeconfig: str | None = None
+    default_cluster: str | None = None
+    eks_auth_mode: AuthMode | None = None
+    eks_mcp_allow_write: bool = False
+    eks_mcp_allow_sensitive_data: bool = False
+
+    # MCP servers
+    mcp_bin_dir: Path = DEFAULT_MCP_BIN_DIR
+    fastmcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "ERROR"
+    mcp_log_dir: Path = Path("var/log")
+    tool_result_max_chars: int = Field(default=16000, ge=1000, le=400_000)
+
+    # State
+    session_storage_path: Path = Path("var/sessions")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", mode="before")
+    @classmethod
+    def _lower_or_upper(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value == "" and info.field_name == "eks_auth_mode":
+            return None
+        return value.upper() if info.field_name in ("fastmcp_log_level", "log_level") else value.lower()
+
+    @field_validator(
+        "model_id",
+        "openai_base_url",
+        "openai_api_key",
+        "anthropic_api_key",
+        "aws_region",
+        "aws_profile",
+        "kubeconfig",
+        "default_cluster",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`FOO=` in .env means "not set", as users expect, not an empty string."""
+        if isinstance(value, str) and value.strip() == "":
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    # Derived values -----------------------------------------------------------------------------
+
+    @property
+    def resolved_model_id(self) -> str:
+        """MODEL_ID wins for any provider; BEDROCK_MODEL_ID is the seed's name for Bedrock's."""
+        if self.model_id:
+            return self.model_id
+        if self.model_provider == "bedrock":
+            return self.bedrock_model_id
+        return DEFAULT_MODELS[self.model_provider]
+
+    @property
+    def resolved_auth_mode(self) -> AuthMode:
+        """Kubeconfig mode when KUBECONFIG is set (K3s, any cluster), IAM mode (EKS) otherwise."""
+        if self.eks_auth_mode:
+            return self.eks_auth_mode
+        return "kubeconfig" if self.kubeconfig else "iam"
+
+    def kubeconfig_paths(self) -> list[Path]:
+        """KUBECONFIG may list several files, as kubectl allows."""
+        if not self.kubeconfig:
+            return []
+        return [Path(p).expanduser() for p in self.kubeconfig.split(os.pathsep) if p]
+
+    def mcp_command(self, executable: str) -> str | None:
+        """Path of a pinned MCP server: MCP_BIN_DIR first, then PATH."""
+        candidate = self.mcp_bin_dir / executable
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+        return shutil.which(executable)
+
+    def check(self) -> None:
+        """Cross-field rules that pydantic's per-field validation cannot express."""
+        provider = self.model_provider
+        if provider == "anthropic" and not self.anthropic_api_key:
+            raise ConfigError("ANTHROPIC_API_KEY", "required when MODEL_PROVIDER=anthropic")
+        if provider == "openai" and not (self.openai_api_key or self.openai_base_url):
+            raise ConfigError(
+                "OPENAI_API_KEY",
+                "required when MODEL_PROVIDER=openai (or set OPENAI_BASE_URL for a local endpoint)",
+            )
+        if self.openai_base_url and not self.openai_base_url.startswith(("http://", "https://")):
+            raise ConfigError("OPENAI_BASE_URL", f"expected an http(s) URL, got {self.openai_base_url!r}")
+        if not self.ollama_host.startswith(("http://", "https://")):
+            raise ConfigError("OLLAMA_HOST", f"expected an http(s) URL, got {self.ollama_host!r}")
+        if provider == "bedrock" and not self.aws_region:
+            raise ConfigError("AWS_REGION", "required when MODEL_PROVIDER=bedrock (e.g. us-east-1)")
+        for path in self.kubeconfig_paths():
+            if not path.is_file():
+                raise ConfigError(
+                    "KUBECONFIG", f"no file at {path}; point it at a kubeconfig file or unset it"
+                )
+        if self.resolved_auth_mode == "kubeconfig" and not self.kubeconfig:
+            home_config = Path.home() / ".kube" / "config"
+            if not home_config.is_file():
+                raise ConfigError("KUBECONFIG", "EKS_AUTH_MODE=kubeconfig needs KUBECONFIG or ~/.kube/config")
+        if self.resolved_auth_mode == "iam" and not self.aws_region:
+            raise ConfigError("AWS_REGION", "required for the EKS server in IAM mode (or set KUBECONFIG)")
+
+
+_EXPECTED = {
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "int_parsing": "expected a whole number",
+    "literal_error": None,  # filled from the error's context
+    "greater_than_equal": None,
+    "less_than_equal": None,
+}
+
+
+def _describe(error: dict[str, Any]) -> ConfigError:
+    field = str(error["loc"][0]) if error.get("loc") else "settings"
+    variable = field.upper()
+    got = error.get("input")
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        problem = f"expected one of {expected}"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        problem = f"expected a number {'>=' if kind == 'greater_than_equal' else '<='} {ctx.get('ge', ctx.get('le'))}"
+    else:
+        problem = _EXPECTED.get(kind) or str(error.get("msg", "invalid value"))
+    if got is not None and not isinstance(got, dict):
+        problem += f" (got {str(got)!r})"
+    return ConfigError(variable, problem)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raises ConfigError with a one-line, user-facing reason."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise _describe(dict(exc.errors()[0])) from None
+    settings.check()
+    return settings

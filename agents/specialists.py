@@ -1,0 +1,251 @@
+"""The specialist agents ("agents as tools"): eks_assistant and finops_assistant.
+
+Each specialist is a Strands Agent with its own prompt over a curated subset of one MCP server's tools.
+Curating matters: the billing server's 47 tool specs alone are ~46k tokens sent with every model call.
+A fresh specialist Agent is built per call (Agents are not safe for concurrent use); the MCP servers and
+their tools are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from strands import Agent
+from strands.hooks import HookCallback, HookProvider
+from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
+from typing_extensions import override
+
+from agents.mcp_servers import McpServer, ServerUnavailable
+from agents.mcp_tools import McpTool
+from agents.models import ModelFactory, retry_strategy
+from agents.tool_output import UNTRUSTED_RULE
+
+EKS = "eks_assistant"
+FINOPS = "finops_assistant"
+
+
+@dataclass(frozen=True)
+class SpecialistSpec:
+    """What one specialist is: its tool name for the coordinator, its server, prompt and tool set."""
+
+    name: str
+    server: str
+    capability: str
+    description: str
+    prompt: str
+    tools: tuple[str, ...] | None  # None: every tool of the server
+    description_limit: int = 1600
+    excluded_tools: tuple[str, ...] = field(default=())
+
+
+EKS_TOOLS_KUBECONFIG = (
+    "list_k8s_resources",
+    "get_pod_logs",
+    "get_k8s_events",
+    "list_api_versions",
+    "manage_k8s_resource",
+    "apply_yaml",
+    "generate_app_manifest",
+)
+EKS_TOOLS_IAM_EXTRA = (
+    "get_cloudwatch_logs",
+    "get_cloudwatch_metrics",
+    "get_eks_insights",
+    "get_eks_vpc_config",
+    "search_eks_troubleshoot_guide",
+    "manage_eks_stacks",
+    "get_policies_for_role",
+    "add_inline_policy",
+)
+
+FINOPS_TOOLS = (
+    "cost-explorer",
+    "cost-anomaly",
+    "budgets",
+    "compute-optimizer",
+    "cost-optimization",
+    "rec-details",
+    "sp-performance",
+    "ri-performance",
+)
+
+EKS_PROMPT = (
+    """You are eks_assistant, a Kubernetes and Amazon EKS expert helping an on-call SRE.
+Cluster in scope: {cluster} (pass it as cluster_name to every tool that takes one). Mode: {mode}.
+How to work:
+- Look before you answer: list resources, read events and logs, then explain the cause in plain words.
+- For a failing pod check its status, its events (get_k8s_events) and its logs (get_pod_logs).
+- Keep queries narrow (namespace, label selector, tail lines): results are cut to a budget.
+- Answer in short Markdown: the finding first, then the evidence (names, reasons, log lines), then the fix.
+- Changes (create, patch, delete, apply) only when the user asked for that change. {write_rule}
+"""
+    + UNTRUSTED_RULE
+)
+
+FINOPS_PROMPT = (
+    """You are finops_assistant, an AWS cost expert helping an SRE team.
+How to work:
+- Use Cost Explorer (tool cost-explorer, operation getCostAndUsage) with explicit date ranges; today is {today}.
+- Compare periods with two ranges, forecast with getCostForecast, anomalies with cost-anomaly, budgets with
+  budgets, savings with cost-optimization / compute-optimizer / sp-performance / ri-performance.
+- State amounts with currency and period; name the top services or accounts behind a change.
+- Never start purchases or paid analyses unless the user explicitly asked for them.
+"""
+    + UNTRUSTED_RULE
+)
+
+SPECIALISTS = {
+    EKS: SpecialistSpec(
+        name=EKS,
+        server="eks",
+        capability="Kubernetes/EKS",
+        description=(
+            "Kubernetes and Amazon EKS specialist with live access to the cluster: pods, deployments, "
+            "services, nodes, events, logs, manifests, and (in IAM mode) CloudWatch and EKS insights. "
+            "Pass the user's question, with any names, namespaces and earlier context it needs."
+        ),
+        prompt=EKS_PROMPT,
+        tools=None,
+    ),
+    FINOPS: SpecialistSpec(
+        name=FINOPS,
+        server="billing",
+        capability="AWS cost (FinOps)",
+        description=(
+            "AWS cost specialist with live Cost Explorer, budgets, anomalies, forecasts, rightsizing and "
+            "Savings Plans / RI coverage. Pass the user's question with the period and any filters."
+        ),
+        prompt=FINOPS_PROMPT,
+        tools=FINOPS_TOOLS,
+        description_limit=1200,
+    ),
+}
+
+
+def select_tools(
+    spec: SpecialistSpec,
+    server: McpServer,
+    *,
+    output_budget: int,
+    allowed: Callable[[str], bool] = lambda _name: True,
+) -> list[AgentTool]:
+    """The specialist's curated tools that the server offers and the policy allows."""
+    offered = server.tool_specs()
+    names = list(offered) if spec.tools is None else [n for n in spec.tools if n in offered]
+    return [
+        McpTool(server, offered[n], output_budget=output_budget, description_limit=spec.description_limit)
+        for n in names
+        if allowed(n) and n not in spec.excluded_tools
+    ]
+
+
+@dataclass
+class SpecialistContext:
+    """What a specialist needs at call time, built once per bot process by the coordinator."""
+
+    model_factory: ModelFactory
+    servers: dict[str, McpServer]
+    prompt_values: dict[str, str]
+    output_budget: int
+    max_wait_seconds: int
+    hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list
+    tool_allowed: Callable[[str], bool] = lambda _name: True
+
+
+class SpecialistTool(AgentTool):
+    """`eks_assistant(query)` / `finops_assistant(query)`: runs a fresh specialist and streams its events.
+
+    Delegates to Strands' agent-as-tool adapter, which forwards the sub-agent's stream and carries its
+    interrupts (approvals) up to the coordinator; this class adds the `query` parameter, a fresh agent per
+    call, and a clear answer when the specialist's server is unavailable.
+    """
+
+    def __init__(self, spec: SpecialistSpec, context: SpecialistContext) -> None:
+        super().__init__()
+        self.spec = spec
+        self.context = context
+
+    @property
+    def tool_name(self) -> str:
+        return self.spec.name
+
+    @property
+    def tool_spec(self) -> ToolSpec:
+        return {
+            "name": self.spec.name,
+            "description": self.spec.description,
+            "inputSchema": {
+                "json": {
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string", "description": "The question or task, in full."}
+                    },
+                    "required": ["query"],
+                }
+            },
+        }
+
+    @property
+    def tool_type(self) -> str:
+        return "agent"
+
+    def build_agent(self) -> Agent:
+        server = self.context.servers[self.spec.server]
+        tools = select_tools(
+            self.spec, server, output_budget=self.context.output_budget, allowed=self.context.tool_allowed
+        )
+        return Agent(
+            name=self.spec.name,
+            model=self.context.model_factory(self.spec.name),
+            system_prompt=self.spec.prompt.format(**self.context.prompt_values),
+            tools=list[Any](tools),
+            callback_handler=None,
+            hooks=self.context.hooks(),
+            retry_strategy=retry_strategy(self.context.max_wait_seconds),
+        )
+
+    def unavailable_reason(self) -> str | None:
+        server = self.context.servers.get(self.spec.server)
+        if server is None:
+            return f"the {self.spec.capability} capability is not configured"
+        try:
+            server.ensure_started()
+        except ServerUnavailable as exc:
+            return str(exc)
+        return None
+
+    @override
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> ToolGenerator:
+        reason = await asyncio.to_thread(self.unavailable_reason)
+        if reason is not None:
+            yield {"capability_unavailable": {"capability": self.spec.capability, "reason": reason}}
+            from strands.types._events import ToolResultEvent
+
+            yield ToolResultEvent(
+                {
+                    "toolUseId": tool_use["toolUseId"],
+                    "status": "error",
+                    "content": [
+                        {
+                            "text": f"{self.spec.capability} is unavailable right now: {reason}. Tell the user "
+                            "this capability is unavailable and why; answer what you can without it."
+                        }
+                    ],
+                }
+            )
+            return
+        raw = tool_use.get("input")
+        query = raw.get("query") or raw.get("input") or "" if isinstance(raw, dict) else str(raw or "")
+        inner = self.build_agent().as_tool(name=self.spec.name, description=self.spec.description)
+        mapped: ToolUse = {
+            "toolUseId": tool_use["toolUseId"],
+            "name": self.spec.name,
+            "input": {"input": query},
+        }
+        async for event in inner.stream(mapped, invocation_state, **kwargs):
+            yield event

@@ -1,0 +1,94 @@
+"""Translate Strands' raw stream dicts (including specialists' nested events) into typed events.
+
+Tool steps are read from the messages the agents add: an assistant message with toolUse blocks means
+those calls are about to run; the next toolResult message means they finished. Specialists' events arrive
+wrapped in `tool_stream_event` by the agent-as-tool adapter and are translated recursively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
+
+MAX_SUMMARY = 90
+
+
+def _clip(text: str, limit: int = MAX_SUMMARY) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summarize_call(tool: str, args: Any) -> str:
+    """A short human line for a tool call, e.g. "list Pod in default"."""
+    if not isinstance(args, dict):
+        return _clip(f"{tool} {args}")
+    ns = args.get("namespace")
+    where = f" in {ns}" if ns else ""
+    if "query" in args and len(args) == 1:
+        return _clip(str(args["query"]))
+    if tool == "list_k8s_resources":
+        selector = args.get("label_selector") or args.get("field_selector")
+        return _clip(
+            f"list {args.get('kind', 'resources')}{where or ' in all namespaces'}"
+            + (f" ({selector})" if selector else "")
+        )
+    if tool == "get_pod_logs":
+        return _clip(f"logs of pod {args.get('pod_name', '?')}{where}")
+    if tool == "get_k8s_events":
+        return _clip(f"events of {args.get('kind', '')} {args.get('name', '')}{where}".replace("  ", " "))
+    if tool == "manage_k8s_resource":
+        return _clip(f"{args.get('operation', '?')} {args.get('kind', '')} {args.get('name', '')}{where}")
+    if "operation" in args:
+        rest = {k: v for k, v in args.items() if k != "operation"}
+        return _clip(f"{tool} {args['operation']} " + ", ".join(f"{k}={v}" for k, v in rest.items()))
+    return _clip(f"{tool} " + ", ".join(f"{k}={v}" for k, v in args.items()))
+
+
+def _result_detail(block: dict[str, Any]) -> str:
+    for item in block.get("content", []) or []:
+        if isinstance(item, dict) and "text" in item:
+            return _clip(str(item["text"]).replace('<untrusted-data source="', "").split('">', 1)[-1], 160)
+    return ""
+
+
+def translate(
+    raw: dict[str, Any], agent: str = COORDINATOR, names: dict[str, str] | None = None
+) -> Iterator[AgentEvent]:
+    """Yield the typed events in one raw Strands event; `names` maps toolUseId → tool name."""
+    names = {} if names is None else names
+    if "data" in raw and isinstance(raw["data"], str) and not raw.get("reasoning"):
+        if raw["data"]:
+            yield TextDelta(raw["data"], agent)
+        return
+    if "capability_unavailable" in raw:
+        info = raw["capability_unavailable"]
+        yield CapabilityNotice(info["capability"], info["reason"])
+        return
+    tse = raw.get("tool_stream_event")
+    if isinstance(tse, dict):
+        data = tse.get("data")
+        sub_agent = str((tse.get("tool_use") or {}).get("name") or agent)
+        if isinstance(data, dict):
+            yield from translate(data, sub_agent, names)
+        return
+    message = raw.get("message")
+    if isinstance(message, dict):
+        for block in message.get("content", []) or []:
+            if "toolUse" in block:
+                use = block["toolUse"]
+                names[use["toolUseId"]] = use["name"]
+                yield ToolStarted(
+                    use["toolUseId"], agent, use["name"], summarize_call(use["name"], use.get("input"))
+                )
+            elif "toolResult" in block:
+                res = block["toolResult"]
+                tool_id = res.get("toolUseId", "")
+                yield ToolFinished(
+                    tool_id,
+                    agent,
+                    names.get(tool_id, "tool"),
+                    ok=res.get("status") != "error",
+                    detail=_result_detail(res) if res.get("status") == "error" else "",
+                )
