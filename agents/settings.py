@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +102,11 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("mcp_bin_dir", mode="before")
+    @classmethod
+    def _empty_bin_dir_is_default(cls, value: Any) -> Any:
+        return DEFAULT_MCP_BIN_DIR if isinstance(value, str) and not value.strip() else value
+
     # Derived values -----------------------------------------------------------------------------
 
     @property
@@ -172,6 +177,17 @@ _EXPECTED = {
 }
 
 
+def _choices(field: str) -> list[str]:
+    """The allowed values of a Literal setting, in declaration order."""
+    annotation = Settings.model_fields[field].annotation
+    if get_origin(annotation) is Literal:
+        return [str(v) for v in get_args(annotation)]
+    values: list[str] = []
+    for arg in get_args(annotation):
+        values.extend(str(v) for v in (get_args(arg) if get_origin(arg) is Literal else ()))
+    return values
+
+
 def _describe(error: dict[str, Any]) -> ConfigError:
     field = str(error["loc"][0]) if error.get("loc") else "settings"
     variable = field.upper()
@@ -179,8 +195,7 @@ def _describe(error: dict[str, Any]) -> ConfigError:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "")
-        problem = f"expected one of {expected}"
+        problem = f"expected one of {', '.join(_choices(field))}"
     elif kind in ("greater_than_equal", "less_than_equal"):
         problem = f"expected a number {'>=' if kind == 'greater_than_equal' else '<='} {ctx.get('ge', ctx.get('le'))}"
     else:

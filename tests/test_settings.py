@@ -1,0 +1,108 @@
+"""Every bad setting ends in one line naming the variable and what is expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.settings import ConfigError, load_settings
+
+
+def ok_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: k3s\n")
+    monkeypatch.setenv("MODEL_PROVIDER", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    return kubeconfig
+
+
+def test_defaults_follow_the_seed_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    settings = load_settings()
+    assert settings.model_provider == "bedrock"
+    assert settings.resolved_model_id == settings.bedrock_model_id
+    assert settings.eks_mcp_allow_write is False
+    assert settings.eks_mcp_allow_sensitive_data is False
+    assert settings.resolved_auth_mode == "iam"  # no KUBECONFIG: EKS over IAM
+
+
+def test_model_id_overrides_any_provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("MODEL_ID", "qwen2.5-coder")
+    settings = load_settings()
+    assert settings.resolved_model_id == "qwen2.5-coder"
+    assert settings.resolved_auth_mode == "kubeconfig"
+
+
+def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("{}")
+    (tmp_path / ".env").write_text(
+        f"MODEL_PROVIDER=ollama\nKUBECONFIG={kubeconfig}\nMODEL_ID=\nEKS_MCP_ALLOW_WRITE=yes\n"
+    )
+    settings = load_settings()
+    assert settings.model_provider == "ollama"
+    assert settings.model_id is None
+    assert settings.eks_mcp_allow_write is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MODEL_PROVIDER", "nonsense", "MODEL_PROVIDER: expected one of bedrock, anthropic, openai, ollama"),
+        ("EKS_MCP_ALLOW_WRITE", "maybe", "EKS_MCP_ALLOW_WRITE: expected true or false (got 'maybe')"),
+        ("EKS_MCP_ALLOW_SENSITIVE_DATA", "2", "EKS_MCP_ALLOW_SENSITIVE_DATA: expected true or false"),
+        ("EKS_AUTH_MODE", "token", "EKS_AUTH_MODE: expected one of iam, kubeconfig"),
+        (
+            "FASTMCP_LOG_LEVEL",
+            "loud",
+            "FASTMCP_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        ("TOOL_RESULT_MAX_CHARS", "lots", "TOOL_RESULT_MAX_CHARS: expected a whole number"),
+        ("TOOL_RESULT_MAX_CHARS", "10", "TOOL_RESULT_MAX_CHARS: expected a number >= 1000"),
+        ("OPENAI_BASE_URL", "localhost:8000", "OPENAI_BASE_URL: expected an http(s) URL"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(expected)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("provider", "missing"),
+    [("anthropic", "ANTHROPIC_API_KEY"), ("openai", "OPENAI_API_KEY"), ("bedrock", "AWS_REGION")],
+)
+def test_missing_key_of_the_chosen_provider(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, provider: str, missing: str
+) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.setenv("MODEL_PROVIDER", provider)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.variable == missing
+    assert provider in str(err.value)
+
+
+def test_kubeconfig_pointing_at_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing.yaml"))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith("KUBECONFIG: no file at ")
+
+
+def test_iam_mode_needs_a_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.delenv("KUBECONFIG")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.variable == "AWS_REGION"

@@ -1,0 +1,108 @@
+"""Strands' raw events (the coordinator's and, nested, the specialists') become typed events."""
+
+from __future__ import annotations
+
+from agents.events import CapabilityNotice, TextDelta, ToolFinished, ToolStarted
+from agents.stream import summarize_call, translate
+
+
+def test_nested_specialist_events_surface_with_their_agent() -> None:
+    names: dict[str, str] = {}
+    raw_events = [
+        {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {"toolUse": {"toolUseId": "a", "name": "eks_assistant", "input": {"query": "list pods"}}}
+                ],
+            }
+        },
+        {
+            "type": "tool_stream",
+            "tool_stream_event": {
+                "tool_use": {"name": "eks_assistant", "toolUseId": "a"},
+                "data": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "toolUse": {
+                                    "toolUseId": "b",
+                                    "name": "list_k8s_resources",
+                                    "input": {"kind": "Pod", "namespace": "default"},
+                                }
+                            }
+                        ],
+                    }
+                },
+            },
+        },
+        {
+            "type": "tool_stream",
+            "tool_stream_event": {
+                "tool_use": {"name": "eks_assistant"},
+                "data": {"data": "Pods: web", "delta": {}},
+            },
+        },
+        {
+            "type": "tool_stream",
+            "tool_stream_event": {
+                "tool_use": {"name": "eks_assistant"},
+                "data": {
+                    "message": {
+                        "role": "user",
+                        "content": [
+                            {
+                                "toolResult": {
+                                    "toolUseId": "b",
+                                    "status": "error",
+                                    "content": [
+                                        {
+                                            "text": '<untrusted-data source="eks:x">\nForbidden\n</untrusted-data>'
+                                        }
+                                    ],
+                                }
+                            }
+                        ],
+                    }
+                },
+            },
+        },
+        {"data": "Here", "delta": {}},
+    ]
+    events = [e for raw in raw_events for e in translate(raw, names=names)]
+    assert events[0] == ToolStarted("a", "coordinator", "eks_assistant", "list pods")
+    assert events[1] == ToolStarted("b", "eks_assistant", "list_k8s_resources", "list Pod in default")
+    assert events[2] == TextDelta("Pods: web", "eks_assistant")
+    assert isinstance(events[3], ToolFinished) and not events[3].ok and events[3].tool == "list_k8s_resources"
+    assert "Forbidden" in events[3].detail
+    assert events[4] == TextDelta("Here", "coordinator")
+
+
+def test_capability_notice_and_reasoning_is_not_text() -> None:
+    raw = {
+        "type": "tool_stream",
+        "tool_stream_event": {
+            "tool_use": {"name": "finops_assistant"},
+            "data": {
+                "capability_unavailable": {"capability": "AWS cost (FinOps)", "reason": "no credentials"}
+            },
+        },
+    }
+    assert list(translate(raw)) == [CapabilityNotice("AWS cost (FinOps)", "no credentials")]
+    assert list(translate({"reasoningText": "hmm", "reasoning": True})) == []
+
+
+def test_summaries_are_short_and_human() -> None:
+    assert (
+        summarize_call("get_pod_logs", {"pod_name": "crashy", "namespace": "default"})
+        == "logs of pod crashy in default"
+    )
+    assert (
+        summarize_call(
+            "manage_k8s_resource",
+            {"operation": "delete", "kind": "Deployment", "name": "web", "namespace": "prod"},
+        )
+        == "delete Deployment web in prod"
+    )
+    assert len(summarize_call("x", {"q": "y" * 500})) <= 90
