@@ -25,7 +25,9 @@ def test_every_setting_is_documented(doc: str) -> None:
     assert missing == [], f"{doc} does not document {missing}"
 
 
-def test_env_example_loads_with_only_a_kubeconfig_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_example_loads_with_only_a_kubeconfig_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     settings = load_settings()
     assert settings.model_provider == "bedrock"
