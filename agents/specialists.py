@@ -41,26 +41,6 @@ class SpecialistSpec:
     excluded_tools: tuple[str, ...] = field(default=())
 
 
-EKS_TOOLS_KUBECONFIG = (
-    "list_k8s_resources",
-    "get_pod_logs",
-    "get_k8s_events",
-    "list_api_versions",
-    "manage_k8s_resource",
-    "apply_yaml",
-    "generate_app_manifest",
-)
-EKS_TOOLS_IAM_EXTRA = (
-    "get_cloudwatch_logs",
-    "get_cloudwatch_metrics",
-    "get_eks_insights",
-    "get_eks_vpc_config",
-    "search_eks_troubleshoot_guide",
-    "manage_eks_stacks",
-    "get_policies_for_role",
-    "add_inline_policy",
-)
-
 FINOPS_TOOLS = (
     "cost-explorer",
     "cost-anomaly",
@@ -109,6 +89,10 @@ SPECIALISTS = {
         ),
         prompt=EKS_PROMPT,
         tools=None,
+        description_limit=700,
+        # generate_app_manifest writes files on the bot's own disk (useless from Slack); the metrics guide is
+        # static documentation. Dropping both keeps IAM mode's specs under ~8k tokens per call.
+        excluded_tools=("generate_app_manifest", "get_eks_metrics_guidance"),
     ),
     FINOPS: SpecialistSpec(
         name=FINOPS,

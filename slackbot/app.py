@@ -1,9 +1,163 @@
-"""Slack front end (Socket Mode). Built in issue 4."""
+"""`sre-bot run`: the Slack app over Socket Mode, wired to the agents.
+
+Order of start-up: settings → tokens checked with Slack (auth.test) → MCP servers → socket. A bad token
+stops here with one line and exit 2. SIGTERM stops taking questions, lets in-flight answers finish for
+SHUTDOWN_GRACE_SECONDS, ends the rest with an "interrupted" note, then closes the socket and servers.
+"""
 
 from __future__ import annotations
 
-from agents.settings import ConfigError, Settings
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents.coordinator import Assistant, default_cluster
+from agents.runner import ConversationRunner, FileSessionStore, SessionStore
+from agents.settings import Settings
+from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
+from slackbot.conversations import Conversations
+from slackbot.dedupe import EventDedupe, SqliteDedupe
+from slackbot.handlers import Handlers, ModeInfo
+from slackbot.rate_budget import RateBudget
+
+logger = logging.getLogger(__name__)
+
+
+class BudgetedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """Retries a 429 after Retry-After (slack_sdk's handler) and tells the shared budget to back off."""
+
+    def __init__(self, budget: RateBudget, max_retry_count: int = 5) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.budget = budget
+        self.seen = 0
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is not None:
+            self.seen += 1
+            method = request.url.rstrip("/").rsplit("/", 1)[-1]
+            values = {k.lower(): v for k, v in response.headers.items()}.get("retry-after") or ["1"]
+            try:
+                retry_after = float(values[0])
+            except ValueError:
+                retry_after = 1.0
+            channel = (request.body_params or {}).get("channel")
+            self.budget.penalize(method, retry_after, channel if method == "chat.postMessage" else None)
+            logger.warning("Slack rate-limited %s; retrying after %.0fs", method, retry_after)
+        await super().prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def web_client(slack: SlackSettings, budget: RateBudget) -> AsyncWebClient:
+    handlers: list[AsyncRetryHandler] = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        BudgetedRateLimitHandler(budget),
+    ]
+    return AsyncWebClient(
+        token=slack.slack_bot_token, base_url=slack.slack_api_url, retry_handlers=handlers, timeout=30
+    )
+
+
+@dataclass
+class SlackBot:
+    """Everything `run` starts, so tests and the benchmark can drive the same wiring."""
+
+    app: AsyncApp
+    client: AsyncWebClient
+    conversations: Conversations
+    handlers: Handlers
+    budget: RateBudget
+
+
+def build_bot(
+    settings: Settings,
+    slack: SlackSettings,
+    assistant: Assistant,
+    *,
+    bot_user_id: str,
+    sessions: SessionStore | None = None,
+    dedupe: EventDedupe | None = None,
+    budget: RateBudget | None = None,
+) -> SlackBot:
+    budget = budget or RateBudget()
+    client = web_client(slack, budget)
+    app = AsyncApp(client=client, process_before_response=False)
+    runner = ConversationRunner(assistant, sessions or FileSessionStore(settings.session_storage_path))
+    conversations = Conversations(runner, client, budget, native=slack.slack_streaming == "native")
+    mode = ModeInfo(
+        cluster=default_cluster(settings),
+        writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
+        model=f"{settings.model_provider}:{settings.resolved_model_id}",
+    )
+    handlers = Handlers(
+        conversations,
+        dedupe or SqliteDedupe(slack.event_dedupe_path),
+        mode,
+        bot_user_id=bot_user_id,
+        max_question_chars=slack.max_question_chars,
+    )
+    handlers.register(app)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error)
+
+    return SlackBot(app, client, conversations, handlers, budget)
+
+
+async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | None = None) -> int:
+    auth = await verify_tokens(slack)
+    logger.info("connected to Slack as %s in %s", auth.get("user"), auth.get("team"))
+    assistant = Assistant(settings)
+    outcome = await asyncio.to_thread(assistant.start)
+    for _name, error in outcome.items():
+        if error:
+            logger.warning("capability degraded: %s", error)
+    bot = build_bot(settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    handler = AsyncSocketModeHandler(
+        bot.app,
+        slack.slack_app_token,
+        web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
+    )
+    await handler.connect_async()
+    logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
+    try:
+        await stop.wait()
+        logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
+        await bot.conversations.drain(slack.shutdown_grace_seconds)
+    finally:
+        await handler.close_async()
+        await asyncio.to_thread(assistant.close)
+    return 0
 
 
 def run(settings: Settings) -> int:
-    raise ConfigError("SLACK_BOT_TOKEN", "the Slack front end is not part of this build yet")
+    slack = load_slack_settings()
+    return asyncio.run(serve(settings, slack))

@@ -1,0 +1,90 @@
+"""Slack settings and their checks: a bad token stops `sre-bot run` with one line, before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents.settings import ConfigError
+
+MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack setup)"
+
+
+class SlackSettings(BaseSettings):
+    """Settings of the Slack front end (environment and .env, like the agents' settings)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_streaming: Literal["native", "update"] = "native"
+    event_dedupe_path: Path = Path("var/slack-events.sqlite3")
+    max_question_chars: int = Field(default=8000, ge=100, le=40_000)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_api_url", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
+def load_slack_settings() -> SlackSettings:
+    """Read and check the tokens' presence and shape; raises ConfigError naming the variable."""
+    try:
+        slack = SlackSettings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error.get("loc") else "SLACK"
+        raise ConfigError(
+            variable, f"{error.get('msg', 'invalid value')} (got {error.get('input')!r})"
+        ) from None
+    if not slack.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", f"missing; it is the Bot User OAuth Token (xoxb-…): {MANIFEST_HINT}"
+        )
+    if not slack.slack_bot_token.startswith("xoxb-"):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", "expected a bot token starting with xoxb- (OAuth & Permissions page)"
+        )
+    if not slack.slack_app_token:
+        raise ConfigError(
+            "SLACK_APP_TOKEN",
+            f"missing; it is an app-level token (xapp-…) with connections:write: {MANIFEST_HINT}",
+        )
+    if not slack.slack_app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN", "expected an app-level token starting with xapp- (Basic Information page)"
+        )
+    if not slack.slack_api_url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_URL", f"expected an http(s) URL, got {slack.slack_api_url!r}")
+    return slack
+
+
+async def verify_tokens(slack: SlackSettings) -> dict[str, Any]:
+    """Ask Slack whether both tokens work (auth.test; apps.connections.open); returns auth.test's answer."""
+    bot = AsyncWebClient(token=slack.slack_bot_token, base_url=slack.slack_api_url, timeout=15)
+    try:
+        auth = await bot.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError("SLACK_BOT_TOKEN", f"Slack rejected it ({exc.response.get('error')})") from None
+    except Exception as exc:  # network errors have many types; the message is what helps
+        raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {slack.slack_api_url}: {exc}") from None
+    app = AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url, timeout=15)
+    try:
+        await app.apps_connections_open(app_token=slack.slack_app_token)
+    except SlackApiError as exc:
+        raise ConfigError(
+            "SLACK_APP_TOKEN", f"Slack rejected it ({exc.response.get('error')}); it needs connections:write"
+        ) from None
+    return dict(auth.data) if isinstance(auth.data, dict) else {}

@@ -1,0 +1,147 @@
+"""Run questions from Slack: a sign of life at once, answers in order per thread, concurrent across threads.
+
+Each question gets its place in its thread's queue the moment its event arrives (before any await), so
+follow-ups are answered in the order they were asked even when Slack calls return out of order. The reply
+starts (placeholder or native stream) immediately; the question then waits for the previous one in the
+thread. On shutdown, in-flight answers get a grace period, then end with a clear "interrupted" note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents.events import ErrorEvent
+from agents.runner import ConversationRunner, new_correlation_id
+from slackbot.rate_budget import RateBudget
+from slackbot.renderer import Renderer, error_text
+from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StreamUnavailable, UpdateReply
+
+logger = logging.getLogger(__name__)
+
+# Errors meaning "this workspace/app cannot use native streaming": stop trying it for this process.
+NATIVE_OFF_ERRORS = (
+    "unknown_method",
+    "not_allowed_token_type",
+    "feature_not_enabled",
+    "missing_scope",
+    "not_allowed",
+    "method_deprecated",
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    target: ReplyTarget
+    conversation_id: str
+    user_id: str
+
+
+class Conversations:
+    """Schedules answers; owns the in-flight tasks so shutdown can finish or close them cleanly."""
+
+    def __init__(
+        self,
+        runner: ConversationRunner,
+        client: AsyncWebClient,
+        budget: RateBudget,
+        *,
+        native: bool = True,
+    ) -> None:
+        self.runner = runner
+        self.client = client
+        self.budget = budget
+        self.native = native
+        self._tails: dict[str, asyncio.Future[None]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+
+    def submit(self, question: Question) -> asyncio.Task[None]:
+        """Queue `question` in its thread now (synchronously) and answer it in the background."""
+        loop = asyncio.get_running_loop()
+        previous = self._tails.get(question.conversation_id)
+        done: asyncio.Future[None] = loop.create_future()
+        self._tails[question.conversation_id] = done
+        task = asyncio.create_task(self._answer(question, previous, done))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _start_reply(self, target: ReplyTarget) -> Reply:
+        if self.native:
+            reply = NativeStreamReply(self.client, self.budget, target)
+            try:
+                await reply.start()
+                return reply
+            except StreamUnavailable as exc:
+                if any(code in str(exc) for code in NATIVE_OFF_ERRORS):
+                    logger.warning("native streaming unavailable (%s); using chat.update from now on", exc)
+                    self.native = False
+        fallback = UpdateReply(self.client, self.budget, target)
+        await fallback.start()
+        return fallback
+
+    async def _answer(
+        self, question: Question, previous: asyncio.Future[None] | None, done: asyncio.Future[None]
+    ) -> None:
+        correlation_id = new_correlation_id()
+        try:
+            try:
+                reply = await self._start_reply(question.target)
+            except SlackApiError as exc:
+                logger.error(
+                    "cannot reply in %s [correlation_id=%s]: %s",
+                    question.target.channel,
+                    correlation_id,
+                    exc.response.get("error"),
+                )
+                return
+            if previous is not None:
+                await asyncio.shield(previous)
+            logger.info(
+                "question from %s in %s [correlation_id=%s]",
+                question.user_id,
+                question.conversation_id,
+                correlation_id,
+            )
+            events = self.runner.ask(question.text, question.conversation_id, correlation_id)
+            await Renderer(reply).run(events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("reply failed [correlation_id=%s]", correlation_id)
+            with contextlib.suppress(Exception):
+                await self.client.chat_postMessage(
+                    channel=question.target.channel,
+                    thread_ts=question.target.thread_ts,
+                    text=error_text(
+                        ErrorEvent(
+                            "internal",
+                            "Something went wrong while replying.",
+                            f"The bot's log has the details ({type(exc).__name__}).",
+                            correlation_id,
+                        )
+                    ),
+                )
+        finally:
+            done.set_result(None)
+            if self._tails.get(question.conversation_id) is done:
+                del self._tails[question.conversation_id]
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Let in-flight answers finish for `grace_seconds`, then cancel them (they end with a note)."""
+        self.closing = True
+        pending = set(self.tasks)
+        if not pending:
+            return
+        _done, still = await asyncio.wait(pending, timeout=grace_seconds)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=10)

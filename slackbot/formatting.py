@@ -1,0 +1,109 @@
+"""Markdown for Slack, within Slack's sizes.
+
+Answers are Markdown. Slack renders Markdown natively in `markdown` blocks and streamed `markdown_text`
+(up to 12,000 characters), but not pipe tables, so tables become code blocks. The plain `text` of a
+message (notifications, clients without blocks) is mrkdwn, limited to 4,000 characters on updates.
+Long answers are split at paragraph or line boundaries; a split inside a code block closes the fence and
+reopens it in the next part, so every part renders on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKDOWN_LIMIT = 12_000
+SAFE_MARKDOWN = 11_000  # room for a continuation note and the step line
+TEXT_LIMIT = 4_000
+SAFE_TEXT = 3_000
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def tables_to_code(text: str) -> str:
+    """Pipe tables → aligned plain-text tables in code blocks (Slack does not render Markdown tables)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    in_code = False
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        if not in_code and _TABLE_ROW.match(line) and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            rows: list[list[str]] = []
+            while i < len(lines) and _TABLE_ROW.match(lines[i]):
+                if not _TABLE_RULE.match(lines[i]):
+                    rows.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
+                i += 1
+            width = max(len(r) for r in rows)
+            rows = [r + [""] * (width - len(r)) for r in rows]
+            sizes = [max(len(r[c]) for r in rows) for c in range(width)]
+            out.append("```")
+            for n, row in enumerate(rows):
+                out.append("  ".join(cell.ljust(sizes[c]) for c, cell in enumerate(row)).rstrip())
+                if n == 0:
+                    out.append("  ".join("-" * s for s in sizes))
+            out.append("```")
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def split_markdown(text: str, limit: int = SAFE_MARKDOWN) -> list[str]:
+    """Split into parts of at most `limit` characters, keeping code fences balanced in each part."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    fence: str | None = None  # the opening fence line when the current part is inside a code block
+
+    def flush() -> None:
+        nonlocal current, size
+        body = "\n".join(current)
+        if fence is not None:
+            body += "\n```"
+        parts.append(body)
+        current = [fence] if fence is not None else []
+        size = len(fence) + 1 if fence is not None else 0
+
+    for raw_line in text.split("\n"):
+        pieces = [raw_line[i : i + limit - 20] for i in range(0, len(raw_line), limit - 20)] or [""]
+        for line in pieces:
+            if size + len(line) + 1 + (4 if fence else 0) > limit and current:
+                flush()
+            current.append(line)
+            size += len(line) + 1
+            if line.strip().startswith("```"):
+                fence = None if fence is not None else line.strip()
+    if current and any(c.strip() for c in current):
+        parts.append("\n".join(current))
+    return parts
+
+
+def to_mrkdwn(text: str) -> str:
+    """A readable mrkdwn rendering of Markdown, for a message's plain `text`."""
+    out_lines = []
+    in_code = False
+    for line in text.split("\n"):
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            out_lines.append("```")
+            continue
+        if in_code:
+            out_lines.append(line)
+            continue
+        line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        line = re.sub(r"^#{1,6}\s+(.*)$", r"*\1*", line)
+        line = re.sub(r"\*\*(.+?)\*\*", r"*\1*", line)
+        line = re.sub(r"__(.+?)__", r"*\1*", line)
+        line = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", line)
+        line = re.sub(r"^(\s*)[-*]\s+", r"\1• ", line)
+        out_lines.append(line)
+    return "\n".join(out_lines)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,220 @@
+"""Bolt listeners: mentions, direct messages and /k8s become Questions; bad input gets a short answer.
+
+Listeners return at once (Bolt acks events itself; commands are acked first thing) and leave the answer
+to `Conversations`. Redeliveries, edits, the bot's own messages and other bots are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from slackbot.conversations import Conversations, Question
+from slackbot.dedupe import EventDedupe
+from slackbot.replies import ReplyTarget
+
+logger = logging.getLogger(__name__)
+
+MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+SUBCOMMANDS = ("help", "status")
+RESOURCE_WORDS = {
+    "pods",
+    "pod",
+    "nodes",
+    "node",
+    "deployments",
+    "deployment",
+    "services",
+    "service",
+    "events",
+    "namespaces",
+    "ingresses",
+    "jobs",
+    "cronjobs",
+    "statefulsets",
+    "daemonsets",
+    "configmaps",
+    "pvcs",
+    "costs",
+    "cost",
+    "budgets",
+    "spend",
+}
+
+
+@dataclass(frozen=True)
+class ModeInfo:
+    """What /k8s help shows about the current set-up."""
+
+    cluster: str
+    writes: str
+    model: str
+
+
+def usage(mode: ModeInfo) -> str:
+    return (
+        "*sre-bot* answers questions about your Kubernetes clusters and AWS costs.\n"
+        "*Ask* by mentioning me (`@sre-bot why is crashy-7f9c failing?`), in a direct message, or with "
+        "`/k8s <question>`; follow-ups in the same thread keep the context.\n"
+        "*Examples*\n"
+        "• `/k8s list the pods in default`\n"
+        "• `/k8s why is crashy-7f9c in CrashLoopBackOff?`\n"
+        "• `/k8s what did we spend on EC2 last month, by service?`\n"
+        f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+    )
+
+
+def clean_text(text: str) -> str:
+    return MENTION_RE.sub("", text or "").strip()
+
+
+def too_long(text: str, limit: int) -> str | None:
+    if len(text) <= limit:
+        return None
+    return (
+        f"Your message is {len(text):,} characters; I take at most {limit:,}. Paste only the relevant part "
+        "(an error, a few log lines) and I'll look up the rest in the cluster."
+    )
+
+
+EMPTY_MENTION = (
+    "Ask me something after the mention, e.g. `@sre-bot why is crashy-7f9c failing?` or "
+    "`@sre-bot what did we spend last month?` (`/k8s help` shows more)."
+)
+
+
+class Handlers:
+    """Registers the listeners on a Bolt app."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        dedupe: EventDedupe,
+        mode: ModeInfo,
+        *,
+        bot_user_id: str,
+        max_question_chars: int,
+    ) -> None:
+        self.conversations = conversations
+        self.dedupe = dedupe
+        self.mode = mode
+        self.bot_user_id = bot_user_id
+        self.max_chars = max_question_chars
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.command("/k8s")(self.on_command)
+
+    # events -------------------------------------------------------------------------------------
+
+    def _first_time(self, body: dict[str, Any], event: dict[str, Any]) -> bool:
+        """One answer per message, whatever Slack redelivers (event_id) or double-sends (mention + DM)."""
+        keys = [f"msg:{event.get('channel')}:{event.get('ts')}"]
+        if body.get("event_id"):
+            keys.insert(0, f"event:{body['event_id']}")
+        fresh = [self.dedupe.claim(k) for k in keys]
+        return all(fresh)
+
+    def _ignored(self, event: dict[str, Any]) -> bool:
+        return bool(
+            event.get("bot_id")
+            or event.get("subtype")
+            or event.get("user") in (None, self.bot_user_id)
+            or self.conversations.closing
+        )
+
+    async def _say(self, client: Any, event: dict[str, Any], text: str) -> None:
+        try:
+            await client.chat_postMessage(
+                channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
+            )
+        except SlackApiError as exc:
+            logger.warning("could not answer in %s: %s", event.get("channel"), exc.response.get("error"))
+
+    async def _handle(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+        if self._ignored(event) or not self._first_time(body, event):
+            return
+        text = clean_text(event.get("text", ""))
+        if not text:
+            await self._say(client, event, EMPTY_MENTION)
+            return
+        problem = too_long(text, self.max_chars)
+        if problem:
+            await self._say(client, event, problem)
+            return
+        thread_ts = event.get("thread_ts") or event["ts"]
+        team = body.get("team_id") or event.get("team")
+        self.conversations.submit(
+            Question(
+                text=text,
+                target=ReplyTarget(event["channel"], thread_ts, event.get("user"), team),
+                conversation_id=f"{team}:{event['channel']}:{thread_ts}",
+                user_id=event["user"],
+            )
+        )
+
+    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+        await self._handle(body, event, client)
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+        if event.get("channel_type") != "im":
+            return  # channel messages reach the bot as app_mention events
+        await self._handle(body, event, client)
+
+    # /k8s ---------------------------------------------------------------------------------------
+
+    async def on_command(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        command: dict[str, Any],
+        client: Any,
+        respond: Callable[..., Awaitable[Any]],
+    ) -> None:
+        text = (command.get("text") or "").strip()
+        words = text.split()
+        if not words or words[0].lower() in SUBCOMMANDS:
+            await ack(response_type="ephemeral", text=usage(self.mode))
+            return
+        if len(words) == 1 and words[0].lower() not in RESOURCE_WORDS:
+            await ack(
+                response_type="ephemeral",
+                text=f"Unknown subcommand `{words[0]}`. Try `/k8s help`, or ask a question: "
+                "`/k8s why is web failing?`",
+            )
+            return
+        problem = too_long(text, self.max_chars)
+        if problem:
+            await ack(response_type="ephemeral", text=problem)
+            return
+        if self.conversations.closing:
+            await ack(response_type="ephemeral", text="I'm restarting; ask again in a moment.")
+            return
+        await ack()
+        channel, user = command["channel_id"], command["user_id"]
+        try:
+            root = await client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {text}")
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            hint = (
+                "invite me first: `/invite @sre-bot`"
+                if error in ("not_in_channel", "channel_not_found")
+                else (f"Slack said `{error}`")
+            )
+            await respond(response_type="ephemeral", text=f"I can't post in this channel: {hint}.")
+            return
+        team = command.get("team_id")
+        self.conversations.submit(
+            Question(
+                text=text,
+                target=ReplyTarget(channel, str(root["ts"]), user, team),
+                conversation_id=f"{team}:{channel}:{root['ts']}",
+                user_id=user,
+            )
+        )

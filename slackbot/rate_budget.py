@@ -1,0 +1,141 @@
+"""One workspace-wide call budget per Slack method, shared by every conversation.
+
+Slack limits each Web API method per workspace (chat.update ~50/min, chat.startStream ~20/min, …) and
+chat.postMessage ~1/s per channel. With many conversations at once, intermediate updates would eat the
+budget the final messages need. So callers ask with a priority: best-effort updates (`try_take`) only
+take a token while enough stay in reserve; final messages (`take`) wait for one and never give up. A 429
+from Slack drains the bucket until Retry-After, so every conversation backs off together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A rate: `per_minute` tokens refill evenly; up to `burst` can be spent at once."""
+
+    per_minute: float
+    burst: float
+
+
+# Slack's published tiers (https://docs.slack.dev/apis/web-api/rate-limits), with a burst allowance.
+TIER_2 = Tier(20, 20)
+TIER_3 = Tier(50, 50)
+TIER_4 = Tier(100, 100)
+PER_CHANNEL_POST = Tier(60, 5)  # chat.postMessage: ~1 per second per channel, short bursts allowed
+
+METHOD_TIERS: dict[str, Tier] = {
+    "chat.startStream": TIER_2,
+    "chat.stopStream": TIER_2,
+    "chat.appendStream": TIER_4,
+    "chat.update": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "chat.delete": TIER_3,
+    "assistant.threads.setStatus": TIER_3,
+    "assistant.threads.setTitle": TIER_3,
+    "assistant.threads.setSuggestedPrompts": TIER_3,
+    "reactions.add": TIER_3,
+    "users.info": TIER_4,
+    "usergroups.users.list": TIER_2,
+}
+
+
+@dataclass
+class _Bucket:
+    tier: Tier
+    tokens: float
+    updated: float
+    blocked_until: float = 0.0
+    waiters: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def refill(self, now: float) -> None:
+        rate = self.tier.per_minute / 60.0
+        self.tokens = min(self.tier.burst, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+
+    def wait_time(self, now: float, need: float) -> float:
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if self.tokens >= need:
+            return 0.0
+        return (need - self.tokens) / (self.tier.per_minute / 60.0)
+
+
+class RateBudget:
+    """Token buckets keyed by method (and channel, for chat.postMessage)."""
+
+    def __init__(self, tiers: dict[str, Tier] | None = None, reserve_fraction: float = 0.4) -> None:
+        self.tiers = dict(METHOD_TIERS if tiers is None else tiers)
+        self.reserve_fraction = reserve_fraction
+        self._buckets: dict[str, _Bucket] = {}
+        self.waited_seconds = 0.0
+
+    def _key(self, method: str, channel: str | None) -> str:
+        return f"{method}:{channel}" if method == "chat.postMessage" else method
+
+    def _tier(self, method: str) -> Tier | None:
+        if method == "chat.postMessage":
+            return self.tiers.get(method, PER_CHANNEL_POST)
+        return self.tiers.get(method)
+
+    def _bucket(self, method: str, channel: str | None) -> _Bucket | None:
+        tier = self._tier(method)
+        if tier is None:
+            return None
+        key = self._key(method, channel)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(tier, tier.burst, time.monotonic())
+        return bucket
+
+    def try_take(self, method: str, channel: str | None = None, count: float = 1.0) -> bool:
+        """Best effort: take tokens only if a reserve stays for the calls that must happen."""
+        bucket = self._bucket(method, channel)
+        if bucket is None:
+            return True
+        now = time.monotonic()
+        bucket.refill(now)
+        reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters
+        if now < bucket.blocked_until or bucket.tokens - count < reserve:
+            return False
+        bucket.tokens -= count
+        return True
+
+    async def take(self, method: str, channel: str | None = None, count: float = 1.0) -> None:
+        """Must happen (a final message): wait for tokens, first come first served."""
+        bucket = self._bucket(method, channel)
+        if bucket is None:
+            return
+        bucket.waiters += 1
+        try:
+            async with bucket.lock:
+                while True:
+                    now = time.monotonic()
+                    bucket.refill(now)
+                    delay = bucket.wait_time(now, count)
+                    if delay <= 0:
+                        bucket.tokens -= count
+                        return
+                    self.waited_seconds += delay
+                    await asyncio.sleep(delay)
+        finally:
+            bucket.waiters -= 1
+
+    def refund(self, method: str, channel: str | None = None, count: float = 1.0) -> None:
+        """Give back tokens taken for a call that was not made (e.g. a reserved stop that fell back)."""
+        bucket = self._bucket(method, channel)
+        if bucket is not None:
+            bucket.tokens = min(bucket.tier.burst, bucket.tokens + count)
+
+    def penalize(self, method: str, retry_after: float, channel: str | None = None) -> None:
+        """Slack said 429: nobody calls this method until Retry-After has passed."""
+        bucket = self._bucket(method, channel)
+        if bucket is None:
+            return
+        bucket.blocked_until = max(bucket.blocked_until, time.monotonic() + retry_after)
+        bucket.tokens = 0.0

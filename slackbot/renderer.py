@@ -1,0 +1,94 @@
+"""Turn the agents' event stream into one Slack reply that grows in place.
+
+Text deltas of the coordinator build the answer; tool steps (the coordinator's and the specialists')
+show what is running. A ticker shows the latest state once a second even when no event arrives, so the
+reply keeps up with a model that pauses. The final answer (or a short error with its correlation id)
+always ends the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from agents.events import (
+    COORDINATOR,
+    AgentEvent,
+    CapabilityNotice,
+    ErrorEvent,
+    FinalAnswer,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from slackbot.replies import MIN_UPDATE_INTERVAL, Reply, StepView
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = "_Interrupted: the bot is restarting. Ask again in a moment._"
+
+
+def error_text(event: ErrorEvent) -> str:
+    hint = f"\n{event.hint}" if event.hint else ""
+    return f":warning: *{event.message}*{hint}\n_Reference: `{event.correlation_id}`_"
+
+
+class Renderer:
+    """Drives `reply` from agent events; returns the final text that was delivered."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.text = ""
+        self.steps: dict[str, StepView] = {}
+        self.final: str | None = None
+
+    def apply(self, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            if event.agent == COORDINATOR:
+                self.text += event.text
+        elif isinstance(event, ToolStarted):
+            self.steps[event.tool_use_id] = StepView(
+                event.tool_use_id,
+                f"{event.agent} → {event.summary}"
+                if event.agent != COORDINATOR
+                else f"{event.tool}: {event.summary}",
+            )
+        elif isinstance(event, ToolFinished):
+            step = self.steps.get(event.tool_use_id)
+            if step is not None:
+                step.status = "complete" if event.ok else "error"
+                step.detail = event.detail
+        elif isinstance(event, CapabilityNotice):
+            key = f"unavailable-{event.capability}"
+            self.steps[key] = StepView(key, f"{event.capability} unavailable", "error", event.reason)
+        elif isinstance(event, FinalAnswer):
+            self.final = event.text
+        elif isinstance(event, ErrorEvent):
+            partial = self.text.strip()
+            self.final = f"{partial}\n\n{error_text(event)}" if partial else error_text(event)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(MIN_UPDATE_INTERVAL)
+            await self.reply.show(self.text, list(self.steps.values()))
+
+    async def run(self, events: AsyncIterator[AgentEvent]) -> str:
+        """Render until the stream ends; the reply must already be started (the sign of life)."""
+        ticker = asyncio.create_task(self._tick())
+        try:
+            async for event in events:
+                self.apply(event)
+                if self.final is None:
+                    await self.reply.show(self.text, list(self.steps.values()))
+        except asyncio.CancelledError:
+            self.final = f"{self.text.strip()}\n\n{INTERRUPTED}".strip()
+            raise
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            final = self.final if self.final is not None else (self.text.strip() or "(no answer)")
+            await asyncio.shield(self.reply.finish(final, list(self.steps.values())))
+        return final

@@ -1,0 +1,281 @@
+"""One bot reply in a Slack thread that grows in place, then ends as one clean final message.
+
+Two ways to show it, same interface:
+- `NativeStreamReply`: Slack's streaming methods (chat.startStream / appendStream / stopStream), tool
+  steps as `task_update` chunks — Slack's own display of an agent's steps.
+- `UpdateReply`: a placeholder message edited with chat.update — for workspaces or moments where the
+  native methods are unavailable or their (Tier 2) budget is spent.
+
+Both update a message at most once per second, spend intermediate updates only from the budget's
+surplus, and always deliver the final text: if a final call fails, the answer is posted as a new message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slackbot.formatting import SAFE_MARKDOWN, SAFE_TEXT, clip, split_markdown, tables_to_code, to_mrkdwn
+from slackbot.rate_budget import RateBudget
+
+logger = logging.getLogger(__name__)
+
+MIN_UPDATE_INTERVAL = 1.0
+PLACEHOLDER = "_Working on it…_"
+
+
+@dataclass
+class StepView:
+    """A tool step as shown to the user."""
+
+    id: str
+    title: str
+    status: str = "in_progress"  # in_progress, complete, error
+    detail: str = ""
+
+
+@dataclass
+class ReplyTarget:
+    """Where a reply goes: channel, thread, and who asked (native streams in channels need them)."""
+
+    channel: str
+    thread_ts: str
+    user_id: str | None = None
+    team_id: str | None = None
+
+
+class Reply(Protocol):
+    async def start(self) -> None: ...
+    async def show(self, text: str, steps: list[StepView], *, force: bool = False) -> None: ...
+    async def finish(self, text: str, steps: list[StepView]) -> None: ...
+
+
+def markdown_blocks(text: str) -> list[dict[str, Any]]:
+    return [{"type": "markdown", "text": text}]
+
+
+@dataclass
+class _Pacer:
+    """At most one update per message per second."""
+
+    last: float = field(default=0.0)
+
+    def ready(self) -> bool:
+        return time.monotonic() - self.last >= MIN_UPDATE_INTERVAL
+
+    async def wait(self) -> None:
+        delay = MIN_UPDATE_INTERVAL - (time.monotonic() - self.last)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def mark(self) -> None:
+        self.last = time.monotonic()
+
+
+async def post_parts(
+    client: AsyncWebClient, budget: RateBudget, target: ReplyTarget, parts: list[str]
+) -> list[str]:
+    """Post `parts` as follow-up messages in the thread; returns their ts."""
+    stamps = []
+    for part in parts:
+        await budget.take("chat.postMessage", target.channel)
+        response = await client.chat_postMessage(
+            channel=target.channel,
+            thread_ts=target.thread_ts,
+            text=clip(to_mrkdwn(part), SAFE_TEXT),
+            blocks=markdown_blocks(part),
+        )
+        stamps.append(str(response.get("ts")))
+    return stamps
+
+
+class UpdateReply:
+    """Placeholder message edited in place with chat.update."""
+
+    def __init__(self, client: AsyncWebClient, budget: RateBudget, target: ReplyTarget) -> None:
+        self.client, self.budget, self.target = client, budget, target
+        self.ts: str | None = None
+        self.pacer = _Pacer()
+        self.shown = ""
+
+    async def start(self) -> None:
+        await self.budget.take("chat.postMessage", self.target.channel)
+        response = await self.client.chat_postMessage(
+            channel=self.target.channel, thread_ts=self.target.thread_ts, text=PLACEHOLDER
+        )
+        self.ts = str(response["ts"])
+        self.pacer.mark()
+
+    @staticmethod
+    def compose(text: str, steps: list[StepView]) -> str:
+        running = [s for s in steps if s.status == "in_progress"]
+        body = tables_to_code(text.strip()) if text.strip() else ""
+        if running:
+            line = f"_⏳ {running[-1].title}_"
+        elif not body:
+            line = PLACEHOLDER
+        else:
+            line = "_…_"
+        body = clip(body, SAFE_MARKDOWN - 200)
+        return f"{body}\n\n{line}" if body else line
+
+    async def show(self, text: str, steps: list[StepView], *, force: bool = False) -> None:
+        if self.ts is None or not self.pacer.ready():
+            return
+        view = self.compose(text, steps)
+        if view == self.shown or not self.budget.try_take("chat.update"):
+            return
+        self.pacer.mark()
+        try:
+            await self.client.chat_update(
+                channel=self.target.channel,
+                ts=self.ts,
+                text=clip(to_mrkdwn(view), SAFE_TEXT),
+                blocks=markdown_blocks(view),
+            )
+            self.shown = view
+        except SlackApiError as exc:
+            logger.warning("intermediate update failed: %s", exc.response.get("error"))
+
+    async def finish(self, text: str, steps: list[StepView]) -> None:
+        parts = split_markdown(tables_to_code(text.strip()) or "(empty answer)")
+        if self.ts is None:
+            await post_parts(self.client, self.budget, self.target, parts)
+            return
+        await self.pacer.wait()
+        await self.budget.take("chat.update")
+        self.pacer.mark()
+        first = parts[0] + ("\n\n_(continued below)_" if len(parts) > 1 else "")
+        try:
+            await self.client.chat_update(
+                channel=self.target.channel,
+                ts=self.ts,
+                text=clip(to_mrkdwn(first), SAFE_TEXT),
+                blocks=markdown_blocks(first),
+            )
+        except SlackApiError as exc:
+            logger.warning("final update failed (%s); posting the answer instead", exc.response.get("error"))
+            await post_parts(self.client, self.budget, self.target, parts[:1])
+        if len(parts) > 1:
+            await post_parts(self.client, self.budget, self.target, parts[1:])
+
+
+class StreamUnavailable(Exception):
+    """The native streaming methods cannot be used for this reply; use UpdateReply instead."""
+
+
+class NativeStreamReply:
+    """Slack's native streaming: text appended as it comes, tool steps as task_update chunks."""
+
+    def __init__(self, client: AsyncWebClient, budget: RateBudget, target: ReplyTarget) -> None:
+        self.client, self.budget, self.target = client, budget, target
+        self.ts: str | None = None
+        self.pacer = _Pacer()
+        self.sent = ""  # markdown text already appended
+        self.sent_steps: dict[str, str] = {}  # step id → status already shown
+        self.stop_reserved = False
+
+    async def start(self) -> None:
+        # Reserve the stop call up front so the final message never waits behind other streams' starts.
+        if not self.budget.try_take("chat.startStream"):
+            raise StreamUnavailable("startStream budget spent")
+        if not self.budget.try_take("chat.stopStream"):
+            self.budget.refund("chat.startStream")
+            raise StreamUnavailable("stopStream budget spent")
+        self.stop_reserved = True
+        try:
+            response = await self.client.chat_startStream(
+                channel=self.target.channel,
+                thread_ts=self.target.thread_ts,
+                recipient_user_id=self.target.user_id,
+                recipient_team_id=self.target.team_id,
+                task_display_mode="timeline",
+                chunks=[
+                    {"type": "task_update", "id": "thinking", "title": "Thinking", "status": "in_progress"}
+                ],
+            )
+        except SlackApiError as exc:
+            self.budget.refund("chat.stopStream")
+            raise StreamUnavailable(str(exc.response.get("error"))) from exc
+        self.ts = str(response["ts"])
+        self.sent_steps["thinking"] = "in_progress"
+        self.pacer.mark()
+
+    def _step_chunks(self, steps: list[StepView], final: bool) -> list[dict[str, Any]]:
+        chunks: list[dict[str, Any]] = []
+        views = list(steps)
+        if "thinking" in self.sent_steps and self.sent_steps["thinking"] != "complete" and (steps or final):
+            views.insert(0, StepView("thinking", "Thinking", "complete"))
+        for step in views:
+            status = step.status if not (final and step.status == "in_progress") else "complete"
+            if self.sent_steps.get(step.id) == status:
+                continue
+            chunk: dict[str, Any] = {
+                "type": "task_update",
+                "id": step.id,
+                "title": clip(step.title, 200),
+                "status": status,
+            }
+            if step.detail:
+                chunk["details"] = clip(step.detail, 500)
+            chunks.append(chunk)
+        return chunks
+
+    def _mark_steps(self, chunks: list[dict[str, Any]]) -> None:
+        for chunk in chunks:
+            self.sent_steps[chunk["id"]] = chunk["status"]
+
+    def _streamable(self, text: str) -> str:
+        """What of `text` can still go into this message (the rest goes to follow-ups)."""
+        return text[:SAFE_MARKDOWN] if text.startswith(self.sent) else self.sent
+
+    async def show(self, text: str, steps: list[StepView], *, force: bool = False) -> None:
+        if self.ts is None or not self.pacer.ready():
+            return
+        target = self._streamable(text)
+        delta = target[len(self.sent) :]
+        chunks = self._step_chunks(steps, final=False)
+        if not delta and not chunks:
+            return
+        if not self.budget.try_take("chat.appendStream"):
+            return
+        self.pacer.mark()
+        if delta:
+            chunks.append({"type": "markdown_text", "text": delta})
+        try:
+            await self.client.chat_appendStream(channel=self.target.channel, ts=self.ts, chunks=chunks)
+            self.sent = target
+            self._mark_steps(chunks[:-1] if delta else chunks)
+        except SlackApiError as exc:
+            logger.warning("appendStream failed: %s", exc.response.get("error"))
+
+    async def finish(self, text: str, steps: list[StepView]) -> None:
+        final = text.strip() or "(empty answer)"
+        assert self.ts is not None
+        if final.startswith(self.sent) and len(final) <= SAFE_MARKDOWN:
+            rest, overflow = final[len(self.sent) :], ""
+        else:
+            rest, overflow = "", final[len(self.sent) :] if final.startswith(self.sent) else final
+        chunks = self._step_chunks(steps, final=True)
+        if rest:
+            chunks.append({"type": "markdown_text", "text": rest})
+        if overflow:
+            chunks.append({"type": "markdown_text", "text": "\n\n_(continued below)_"})
+        await self.pacer.wait()
+        if not self.stop_reserved:
+            await self.budget.take("chat.stopStream")
+        self.pacer.mark()
+        try:
+            await self.client.chat_stopStream(channel=self.target.channel, ts=self.ts, chunks=chunks or None)
+            self.sent += rest
+        except SlackApiError as exc:
+            logger.warning("stopStream failed (%s); posting the answer instead", exc.response.get("error"))
+            overflow = final
+        if overflow:
+            await post_parts(self.client, self.budget, self.target, split_markdown(tables_to_code(overflow)))

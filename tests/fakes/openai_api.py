@@ -1,0 +1,138 @@
+"""An OpenAI-compatible chat-completions server on 127.0.0.1, answering with the rule-based brains.
+
+It lets a test run the bot as a user would (`MODEL_PROVIDER=openai`, `OPENAI_BASE_URL=…`) in a separate
+process, through Strands' real OpenAI provider, streaming over SSE like vLLM, LiteLLM or Ollama's /v1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.brains import default_brains
+from tests.fakes.scripted_model import Brain, ToolCall, Turn, chunks
+
+
+def role_for(tools: list[str]) -> str:
+    if "eks_assistant" in tools or "finops_assistant" in tools:
+        return "coordinator"
+    if "list_k8s_resources" in tools:
+        return "eks_assistant"
+    if "cost-explorer" in tools:
+        return "finops_assistant"
+    return "coordinator"
+
+
+def turn_from_openai(body: dict[str, Any]) -> Turn:
+    system = ""
+    user_texts: list[str] = []
+    results: list[str] = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        role = message.get("role")
+        if role == "system":
+            system = str(content or "")
+        elif role == "user" and content:
+            user_texts.append(str(content))
+            results = []
+        elif role == "tool":
+            results.append(str(content or ""))
+    tools = [t.get("function", {}).get("name", "") for t in body.get("tools", []) or []]
+    return Turn(system, tools, user_texts[-1] if user_texts else "", results, user_texts[:-1])
+
+
+class FakeOpenAI:
+    """Serves POST /v1/chat/completions (streaming and not) from brains chosen by the tools offered."""
+
+    def __init__(self, brains: dict[str, Brain] | None = None, chunk_size: int = 16) -> None:
+        self.brains = brains or default_brains()
+        self.chunk_size = chunk_size
+        self.requests: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_post("/v1/chat/completions", self._completions)
+            self._runner = web.AppRunner(app)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        turn = turn_from_openai(body)
+        reply = self.brains[role_for(turn.tools)](turn)
+        created = int(time.time())
+        base = {"id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion.chunk", "created": created,
+                "model": body.get("model", "fake")}
+        if not body.get("stream"):
+            return web.json_response({**base, "object": "chat.completion", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": reply if isinstance(reply, str) else ""},
+                 "finish_reason": "stop"}]})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+
+        async def send(choice_delta: dict[str, Any], finish: str | None = None) -> None:
+            chunk = {**base, "choices": [{"index": 0, "delta": choice_delta, "finish_reason": finish}]}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await send({"role": "assistant", "content": ""})
+        if isinstance(reply, str):
+            for piece in chunks(reply, self.chunk_size):
+                await send({"content": piece})
+            await send({}, "stop")
+        else:
+            calls: list[ToolCall] = reply if isinstance(reply, list) else [reply]
+            for index, call in enumerate(calls):
+                await send({"tool_calls": [{"index": index, "id": f"call_{next(self._ids)}", "type": "function",
+                                            "function": {"name": call.name, "arguments": json.dumps(call.input)}}]})
+            await send({}, "tool_calls")
+        usage = {**base, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        await response.write(f"data: {json.dumps(usage)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
