@@ -39,14 +39,19 @@ class SpecialistSpec:
     tools: tuple[str, ...] | None  # None: every tool of the server
     description_limit: int = 1600
     excluded_tools: tuple[str, ...] = field(default=())
+    description_limits: dict[str, int] = field(default_factory=dict)  # per-tool overrides
 
 
+# Of the billing server's 47 tools (~46k tokens of specs), the ones cost questions need. None of these
+# starts paid work or changes anything (sp-purchase-analyzer, storage-lens and compute-optimizer-automation
+# are left out for that reason too).
 FINOPS_TOOLS = (
     "cost-explorer",
+    "cost-comparison",
     "cost-anomaly",
     "budgets",
-    "compute-optimizer",
     "cost-optimization",
+    "compute-optimizer",
     "rec-details",
     "sp-performance",
     "ri-performance",
@@ -69,8 +74,9 @@ FINOPS_PROMPT = (
     """You are finops_assistant, an AWS cost expert helping an SRE team.
 How to work:
 - Use Cost Explorer (tool cost-explorer, operation getCostAndUsage) with explicit date ranges; today is {today}.
-- Compare periods with two ranges, forecast with getCostForecast, anomalies with cost-anomaly, budgets with
-  budgets, savings with cost-optimization / compute-optimizer / sp-performance / ri-performance.
+- Compare periods with cost-comparison, forecast with cost-explorer getCostForecast, anomalies with
+  cost-anomaly, budgets with budgets, rightsizing and savings with cost-optimization / compute-optimizer /
+  rec-details, Savings Plans and RI coverage/utilization with sp-performance / ri-performance.
 - State amounts with currency and period; name the top services or accounts behind a change.
 - Never start purchases or paid analyses unless the user explicitly asked for them.
 """
@@ -104,7 +110,9 @@ SPECIALISTS = {
         ),
         prompt=FINOPS_PROMPT,
         tools=FINOPS_TOOLS,
-        description_limit=1200,
+        description_limit=1000,
+        # Its operation list (forecasts, dimension values, …) is what makes the tool usable.
+        description_limits={"cost-explorer": 3500},
     ),
 }
 
@@ -120,7 +128,12 @@ def select_tools(
     offered = server.tool_specs()
     names = list(offered) if spec.tools is None else [n for n in spec.tools if n in offered]
     return [
-        McpTool(server, offered[n], output_budget=output_budget, description_limit=spec.description_limit)
+        McpTool(
+            server,
+            offered[n],
+            output_budget=output_budget,
+            description_limit=spec.description_limits.get(n, spec.description_limit),
+        )
         for n in names
         if allowed(n) and n not in spec.excluded_tools
     ]

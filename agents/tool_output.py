@@ -109,6 +109,13 @@ def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
             texts.append(json.dumps(block["json"], default=str))
         else:
             content.append(block)  # images/documents pass through unchanged
+    total = sum(len(t) + 1 for t in texts)
+    if total > budget and texts:
+        # MCP servers often send a summary line plus one big JSON block: cut the big one, whole items first.
+        largest = max(range(len(texts)), key=lambda i: len(texts[i]))
+        room = budget - (total - len(texts[largest]))
+        if room > budget // 2:
+            texts[largest] = cut_text(texts[largest], room)
     joined = "\n".join(texts)
     if joined or not content:
         content.insert(0, {"text": fence(cut_text(joined, budget), source)})

@@ -34,7 +34,7 @@ from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.specialists import EKS, FINOPS, SPECIALISTS, SpecialistTool, select_tools
 from tests.fakes.brains import default_brains
-from tests.fakes.kube_api import FakeKubeAPI, seed_demo
+from tests.fakes.fake_cluster import FakeKubeAPI, seed_demo
 from tests.fakes.scripted_model import ScriptedModels
 
 QUESTION = "list the pods in default"
@@ -43,11 +43,13 @@ QUESTION = "list the pods in default"
 class SpawnPerQuestionTool(SpecialistTool):
     """The seed's pattern: a new server process per question, tools listed, one answer, process closed."""
 
-    async def stream(self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any) -> ToolGenerator:
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> ToolGenerator:
         spec = next(s for s in server_specs(self.context_settings) if s.name == self.spec.server)
         assert spec.command
         params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env)
-        devnull = open(os.devnull, "w")  # noqa: SIM115
+        devnull = open(os.devnull, "w")  # noqa: SIM115, ASYNC230 - a cheap local open, closed below
         client = MCPClient(lambda: stdio_client(params, errlog=devnull))  # type: ignore[arg-type,return-value]
         await asyncio.to_thread(client.start)
         try:
@@ -61,7 +63,11 @@ class SpawnPerQuestionTool(SpecialistTool):
             )
             query = tool_use["input"].get("query", "") if isinstance(tool_use["input"], dict) else ""
             inner = agent.as_tool(name=self.spec.name, description=self.spec.description)
-            mapped: ToolUse = {"toolUseId": tool_use["toolUseId"], "name": self.spec.name, "input": {"input": query}}
+            mapped: ToolUse = {
+                "toolUseId": tool_use["toolUseId"],
+                "name": self.spec.name,
+                "input": {"input": query},
+            }
             async for event in inner.stream(mapped, invocation_state, **kwargs):
                 yield event
         finally:
@@ -104,9 +110,16 @@ def main() -> int:
     seed_demo(kube)
     kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
     os.environ.update(
-        {"MODEL_PROVIDER": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "KUBECONFIG": str(kubeconfig),
-         "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-         "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "EKS_MCP_ALLOW_SENSITIVE_DATA": "true"}
+        {
+            "MODEL_PROVIDER": "openai",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "KUBECONFIG": str(kubeconfig),
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "EKS_MCP_ALLOW_SENSITIVE_DATA": "true",
+        }
     )
     settings = load_settings()
 
@@ -140,18 +153,28 @@ def main() -> int:
     warm_med = statistics.median(warm_times)
     cold_med = statistics.median(cold_times)
     print(f"question: {QUESTION!r} (coordinator → eks_assistant → list_k8s_resources, zero-latency model)")
-    print(f"warm shared servers   : median {warm_med * 1000:7.1f} ms  p90 {sorted(warm_times)[int(len(warm_times) * 0.9) - 1] * 1000:7.1f} ms  (n={len(warm_times)})")
-    print(f"spawn per question    : median {cold_med * 1000:7.1f} ms  p90 {sorted(cold_times)[int(len(cold_times) * 0.9) - 1] * 1000:7.1f} ms  (n={len(cold_times)})")
+    print(
+        f"warm shared servers   : median {warm_med * 1000:7.1f} ms  p90 {sorted(warm_times)[int(len(warm_times) * 0.9) - 1] * 1000:7.1f} ms  (n={len(warm_times)})"
+    )
+    print(
+        f"spawn per question    : median {cold_med * 1000:7.1f} ms  p90 {sorted(cold_times)[int(len(cold_times) * 0.9) - 1] * 1000:7.1f} ms  (n={len(cold_times)})"
+    )
     print(f"ratio spawn / warm    : {cold_med / warm_med:7.1f}x")
     print(f"pod list requests that reached the fake cluster: {calls_before}")
 
     print("\ntool specs sent per model call (estimated tokens = characters / 4):")
     coordinator_tools: list[AgentTool] = list(warm.specialists)
-    print(f"  coordinator              : {spec_tokens(coordinator_tools)[0]:2d} tools, ~{spec_tokens(coordinator_tools)[1]:6d} tokens")
+    print(
+        f"  coordinator              : {spec_tokens(coordinator_tools)[0]:2d} tools, ~{spec_tokens(coordinator_tools)[1]:6d} tokens"
+    )
     eks_server = warm.servers["eks"]
     eks_tools = select_tools(SPECIALISTS[EKS], eks_server, output_budget=settings.tool_result_max_chars)
-    print(f"  eks_assistant (kubeconfig): {spec_tokens(eks_tools)[0]:2d} tools, ~{spec_tokens(eks_tools)[1]:6d} tokens")
-    print(f"    all EKS tools, untrimmed: ~{sum(len(json.dumps(s)) for s in eks_server.tool_specs().values()) // 4:6d} tokens")
+    print(
+        f"  eks_assistant (kubeconfig): {spec_tokens(eks_tools)[0]:2d} tools, ~{spec_tokens(eks_tools)[1]:6d} tokens"
+    )
+    print(
+        f"    all EKS tools, untrimmed: ~{sum(len(json.dumps(s)) for s in eks_server.tool_specs().values()) // 4:6d} tokens"
+    )
 
     iam_spec = next(s for s in server_specs(settings) if s.name == "eks")
     iam_spec.args = ["--auth-mode", "iam"]
@@ -159,14 +182,22 @@ def main() -> int:
     iam_server = McpServer(iam_spec)
     iam_server.start()
     iam_tools = select_tools(SPECIALISTS[EKS], iam_server, output_budget=settings.tool_result_max_chars)
-    print(f"  eks_assistant (IAM)       : {spec_tokens(iam_tools)[0]:2d} tools, ~{spec_tokens(iam_tools)[1]:6d} tokens")
-    print(f"    all EKS tools, untrimmed: ~{sum(len(json.dumps(s)) for s in iam_server.tool_specs().values()) // 4:6d} tokens")
+    print(
+        f"  eks_assistant (IAM)       : {spec_tokens(iam_tools)[0]:2d} tools, ~{spec_tokens(iam_tools)[1]:6d} tokens"
+    )
+    print(
+        f"    all EKS tools, untrimmed: ~{sum(len(json.dumps(s)) for s in iam_server.tool_specs().values()) // 4:6d} tokens"
+    )
     iam_server.close()
     billing = warm.servers["billing"]
     if billing.available:
         fin_tools = select_tools(SPECIALISTS[FINOPS], billing, output_budget=settings.tool_result_max_chars)
-        print(f"  finops_assistant          : {spec_tokens(fin_tools)[0]:2d} tools, ~{spec_tokens(fin_tools)[1]:6d} tokens")
-        print(f"    all billing tools       : ~{sum(len(json.dumps(s)) for s in billing.tool_specs().values()) // 4:6d} tokens")
+        print(
+            f"  finops_assistant          : {spec_tokens(fin_tools)[0]:2d} tools, ~{spec_tokens(fin_tools)[1]:6d} tokens"
+        )
+        print(
+            f"    all billing tools       : ~{sum(len(json.dumps(s)) for s in billing.tool_specs().values()) // 4:6d} tokens"
+        )
     else:
         print(f"  finops_assistant          : billing server unavailable: {billing.error}")
     warm.close()

@@ -35,3 +35,75 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     monkeypatch.chdir(tmp_path)
     yield tmp_path
     os.chdir(PROJECT_ROOT)
+
+
+# --- agents against the fake cluster and moto -------------------------------------------------------
+
+import requests  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+from tests.fakes.fake_cluster import FakeKubeAPI, seed_demo  # noqa: E402
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKubeAPI]:
+    """The demo cluster, fresh per test (the real EKS server talks to it over HTTP)."""
+    api = FakeKubeAPI().start()
+    seed_demo(api)
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def seed_costs(
+    moto_url: str, groups: dict[str, str], start: str = "2026-10-01", end: str = "2026-11-01"
+) -> None:
+    """Queue one Cost Explorer result (moto hands queued results out once per distinct request)."""
+    result = {
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": start, "End": end},
+                "Total": {},
+                "Groups": [
+                    {"Keys": [k], "Metrics": {"UnblendedCost": {"Amount": v, "Unit": "USD"}}}
+                    for k, v in groups.items()
+                ],
+                "Estimated": False,
+            }
+        ],
+        "DimensionValueAttributes": [],
+    }
+    response = requests.post(
+        f"{moto_url}/moto-api/static/ce/cost-and-usage-results", json={"results": [result]}
+    )
+    assert response.status_code == 201
+
+
+@pytest.fixture
+def agent_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kube: FakeKubeAPI, moto_url: str) -> Path:
+    """Settings as a user would set them, pointing at the fakes; returns the kubeconfig."""
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    env = {
+        "MODEL_PROVIDER": "openai",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # replaced by a scripted model or FakeOpenAI per test
+        "KUBECONFIG": str(kubeconfig),
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto_url,
+        "EKS_MCP_ALLOW_SENSITIVE_DATA": "true",
+        "MCP_LOG_DIR": str(tmp_path / "log"),
+        "SESSION_STORAGE_PATH": str(tmp_path / "sessions"),
+        "TMPDIR": str(tmp_path),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return kubeconfig

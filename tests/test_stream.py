@@ -106,3 +106,21 @@ def test_summaries_are_short_and_human() -> None:
         == "delete Deployment web in prod"
     )
     assert len(summarize_call("x", {"q": "y" * 500})) <= 90
+
+
+def test_terminal_renderer_writes_each_delta_as_it_comes_and_steps_to_stderr() -> None:
+    from agents.events import ErrorEvent, FinalAnswer
+    from agents.terminal import TerminalRenderer
+
+    out: list[str] = []
+    err: list[str] = []
+    render = TerminalRenderer(out.append, err.append)
+    render(ToolStarted("a", "coordinator", "eks_assistant", "list pods"))
+    render(TextDelta("Pods", "eks_assistant"))  # a specialist's own text stays out of the answer
+    render(TextDelta("Po"))
+    render(TextDelta("ds: web"))
+    render(FinalAnswer("Pods: web"))
+    assert out == ["Po", "ds: web", "\n"]
+    assert err == ["  → coordinator › eks_assistant: list pods\n"]
+    render(ErrorEvent("model_throttled", "The model is throttled.", "Try later.", "abc123"))
+    assert err[-3:] == ["error: The model is throttled.\n", "  Try later.\n", "  (correlation id abc123)\n"]

@@ -53,3 +53,15 @@ def test_shape_result_fences_every_text_block_and_keeps_status() -> None:
     assert len(result["content"]) == 1
     text = result["content"][0]["text"]
     assert text.startswith('<untrusted-data source="eks:x">') and '{"b": 1}' in text
+
+
+def test_summary_plus_json_blocks_cut_the_json_by_items() -> None:
+    items = json.dumps({"count": 2000, "items": [pod(i) for i in range(2000)]})
+    result = shape_result(
+        {"toolUseId": "t", "status": "success", "content": [{"text": "Listed 2000 pods"}, {"text": items}]},
+        "eks:list_k8s_resources",
+        6000,
+    )
+    text = result["content"][0]["text"]
+    assert len(text) < 6200
+    assert "Listed 2000 pods" in text and "of 2000 items" in text

@@ -119,7 +119,16 @@ def finops(turn: Turn) -> Reply:
                 "group_by": '[{"Type": "DIMENSION", "Key": "SERVICE"}]',
             },
         )
-    return "Cost report:\n" + turn.unfenced_results()[-1][:2000]
+    result = turn.unfenced_results()[-1]
+    lines = []
+    for keys, amount, unit in re.findall(
+        r'"Keys":\s*\["([^"]+)"\],\s*"Metrics":\s*\{"UnblendedCost":\s*\{"Amount":\s*"([0-9.]+)",\s*"Unit":\s*"(\w+)"',
+        result.replace('\\"', '"'),
+    ):
+        lines.append(f"- {keys}: {float(amount):,.2f} {unit}")
+    if not lines:
+        return f"Cost Explorer answered:\n{result[:1500]}"
+    return "Last month's cost by service:\n" + "\n".join(lines)
 
 
 def default_brains() -> dict[str, Brain]:

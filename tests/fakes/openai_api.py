@@ -107,12 +107,29 @@ class FakeOpenAI:
         turn = turn_from_openai(body)
         reply = self.brains[role_for(turn.tools)](turn)
         created = int(time.time())
-        base = {"id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion.chunk", "created": created,
-                "model": body.get("model", "fake")}
+        base = {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.get("model", "fake"),
+        }
         if not body.get("stream"):
-            return web.json_response({**base, "object": "chat.completion", "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": reply if isinstance(reply, str) else ""},
-                 "finish_reason": "stop"}]})
+            return web.json_response(
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": reply if isinstance(reply, str) else "",
+                            },
+                            "finish_reason": "stop",
+                        }
+                    ],
+                }
+            )
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
 
@@ -128,10 +145,24 @@ class FakeOpenAI:
         else:
             calls: list[ToolCall] = reply if isinstance(reply, list) else [reply]
             for index, call in enumerate(calls):
-                await send({"tool_calls": [{"index": index, "id": f"call_{next(self._ids)}", "type": "function",
-                                            "function": {"name": call.name, "arguments": json.dumps(call.input)}}]})
+                await send(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": f"call_{next(self._ids)}",
+                                "type": "function",
+                                "function": {"name": call.name, "arguments": json.dumps(call.input)},
+                            }
+                        ]
+                    }
+                )
             await send({}, "tool_calls")
-        usage = {**base, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        usage = {
+            **base,
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
         await response.write(f"data: {json.dumps(usage)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
