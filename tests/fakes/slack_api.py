@@ -1,0 +1,624 @@
+"""A fake Slack on 127.0.0.1: Web API over HTTP and Socket Mode over a websocket.
+
+The real slack-bolt app connects to it exactly as to Slack (`SLACK_API_URL` points the Web API here, and
+apps.connections.open hands out this server's websocket URL). It keeps the messages it was sent, records
+every call with its time, enforces Slack's size limits and, when asked, Slack's per-method rate tiers with
+their burst allowance (429 + Retry-After), and can inject one-off failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+BOT_USER = "UBOT"
+TEAM = "T1"
+
+# Slack's published tiers (per method per workspace, per minute) with a burst allowance.
+TIERS: dict[str, tuple[float, float]] = {
+    "chat.startStream": (20, 20),
+    "chat.stopStream": (20, 20),
+    "chat.appendStream": (100, 100),
+    "chat.update": (50, 50),
+    "chat.delete": (50, 50),
+    "chat.postEphemeral": (100, 100),
+    "assistant.threads.setStatus": (50, 50),
+    "assistant.threads.setTitle": (50, 50),
+    "assistant.threads.setSuggestedPrompts": (50, 50),
+    "users.info": (100, 100),
+    "usergroups.users.list": (20, 20),
+    "auth.test": (100, 100),
+}
+POST_PER_CHANNEL = (60, 5)  # chat.postMessage: ~1/s per channel, short bursts
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    response: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    streamed: str = ""  # markdown appended by the streaming methods
+    streaming: bool = False
+    stream: bool = False
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[float] = field(default_factory=list)  # times of every change after creation
+    created: float = 0.0
+    user: str = BOT_USER
+
+    @property
+    def final_text(self) -> str:
+        """What a person reads: streamed markdown, else the markdown block, else the text."""
+        if self.stream:
+            return self.streamed
+        markdown = [b.get("text", "") for b in self.blocks if b.get("type") == "markdown"]
+        return "\n".join(markdown) if markdown else self.text
+
+
+class _Bucket:
+    def __init__(self, per_minute: float, burst: float) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self.tokens = burst
+        self.updated = time.monotonic()
+
+    def take(self) -> float:
+        """0 when allowed, else the seconds until a token is there."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class FakeSlack:
+    """Start with `start()`; point the bot at `api_url`; push events with `send_event()` etc."""
+
+    def __init__(self, *, rate_limits: bool = False, retry_after: int = 1) -> None:
+        self.rate_limits = rate_limits
+        self.retry_after = retry_after
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.ephemeral: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.usergroups: dict[str, list[str]] = {}
+        self.rate_limited_count = 0
+        self.envelopes: dict[str, dict[str, Any]] = {}  # id → {"sent": t, "acked": t, "ack": payload}
+        self._failures: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._buckets: dict[str, _Bucket] = {}
+        self._ts = itertools.count(100)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acked: dict[str, asyncio.Event] = {}
+        self._connected = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.port = 0
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def start(self) -> FakeSlack:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_post("/api/{method}", self._api)
+            app.router.add_get("/socket", self._socket)
+            app.router.add_post("/response/{id}", self._response_url)
+            runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            loop.run_forever()
+            for ws in list(self._sockets):
+                loop.run_until_complete(ws.close())
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-slack", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Slack did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # inspection ---------------------------------------------------------------------------------
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in list(self.calls) if c.method == method]
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """Messages in a thread (the root excluded), oldest first."""
+        return sorted(
+            (
+                m
+                for m in list(self.messages.values())
+                if m.channel == channel and m.thread_ts == thread_ts and m.ts != thread_ts
+            ),
+            key=lambda m: float(m.ts),
+        )
+
+    def fail_next(
+        self, method: str, *, status: int = 429, error: str = "ratelimited", retry_after: int = 1
+    ) -> None:
+        """The next call of `method` fails this way (429 with Retry-After, or an API error)."""
+        self._failures[method].append({"status": status, "error": error, "retry_after": retry_after})
+
+    # Web API ------------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(
+            params.get("token", "")
+        )
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+
+        def answer(
+            body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+        ) -> web.Response:
+            call.response, call.status = body, status
+            return web.json_response(body, status=status, headers=headers)
+
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return answer({"ok": False, "error": "invalid_auth" if token else "not_authed"})
+        if self._failures.get(method):
+            failure = self._failures[method].pop(0)
+            if failure["status"] == 429:
+                self.rate_limited_count += 1
+                return answer(
+                    {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(failure["retry_after"])}
+                )
+            return answer({"ok": False, "error": failure["error"]}, failure["status"])
+        if self.rate_limits:
+            wait = self._bucket(method, params.get("channel")).take() if self._limited(method) else 0.0
+            if wait > 0:
+                self.rate_limited_count += 1
+                return answer(
+                    {"ok": False, "error": "ratelimited"},
+                    429,
+                    {"Retry-After": str(max(self.retry_after, int(wait + 0.999)))},
+                )
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return answer({"ok": False, "error": "unknown_method"})
+        body = handler(params)
+        return answer(body)
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            data = await request.json()
+            params = dict(data) if isinstance(data, dict) else {}
+        else:
+            params = dict(parse_qsl(await request.text()))
+        for key in ("blocks", "chunks", "attachments", "metadata", "prompts"):
+            if isinstance(params.get(key), str):
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(params[key])
+        return params
+
+    def _limited(self, method: str) -> bool:
+        return method == "chat.postMessage" or method in TIERS
+
+    def _bucket(self, method: str, channel: Any) -> _Bucket:
+        key = f"{method}:{channel}" if method == "chat.postMessage" else method
+        if key not in self._buckets:
+            self._buckets[key] = _Bucket(
+                *(POST_PER_CHANNEL if method == "chat.postMessage" else TIERS[method])
+            )
+        return self._buckets[key]
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    @staticmethod
+    def _check_content(params: dict[str, Any], text_limit: int) -> str | None:
+        text = params.get("text") or ""
+        if len(text) > text_limit:
+            return "msg_too_long"
+        blocks = params.get("blocks") or []
+        if not isinstance(blocks, list) or len(blocks) > 50:
+            return "invalid_blocks"
+        markdown_total = 0
+        for block in blocks:
+            if block.get("type") == "section":
+                t = (block.get("text") or {}).get("text", "")
+                if len(t) > 3000:
+                    return "invalid_blocks"
+            if block.get("type") == "markdown":
+                markdown_total += len(block.get("text", ""))
+        if markdown_total > 12000:
+            return "invalid_blocks"
+        if not text and not blocks and not params.get("chunks") and not params.get("markdown_text"):
+            return "no_text"
+        return None
+
+    def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake",
+            "user": "sre-bot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": "BBOT",
+        }
+
+    def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        error = self._check_content(p, 40000)
+        if error:
+            return {"ok": False, "error": error}
+        channel = str(p.get("channel"))
+        if channel.startswith("CX"):
+            return {"ok": False, "error": "not_in_channel"}
+        ts = self._next_ts()
+        msg = Message(
+            channel,
+            ts,
+            p.get("thread_ts"),
+            p.get("text") or "",
+            p.get("blocks") or [],
+            created=time.monotonic(),
+        )
+        self.messages[(channel, ts)] = msg
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": msg.text, "ts": ts}}
+
+    def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        msg = self.messages.get((str(p.get("channel")), str(p.get("ts"))))
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        error = self._check_content(p, 4000)
+        if error:
+            return {"ok": False, "error": error}
+        msg.text = p.get("text") or ""
+        msg.blocks = p.get("blocks") or []
+        msg.edits.append(time.monotonic())
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}
+
+    def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.ephemeral.append(p)
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": self.messages.pop((str(p.get("channel")), str(p.get("ts"))), None) is not None}
+
+    def _stream_chunks(self, msg: Message, p: dict[str, Any]) -> str | None:
+        text = p.get("markdown_text") or ""
+        chunks = p.get("chunks") or []
+        for chunk in chunks:
+            if chunk.get("type") == "markdown_text":
+                text += chunk.get("text", "")
+            elif chunk.get("type") == "task_update" and chunk.get("status") not in (
+                "pending",
+                "in_progress",
+                "complete",
+                "error",
+            ):
+                return "invalid_chunks"
+        if len(text) > 12000 or len(msg.streamed) + len(text) > 40000:
+            return "msg_too_long"
+        msg.streamed += text
+        msg.chunks.extend(chunks)
+        return None
+
+    def _m_chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = str(p.get("channel"))
+        if not p.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not channel.startswith("D") and not (p.get("recipient_user_id") and p.get("recipient_team_id")):
+            return {"ok": False, "error": "missing_recipient_user_id"}
+        ts = self._next_ts()
+        msg = Message(channel, ts, p.get("thread_ts"), stream=True, streaming=True, created=time.monotonic())
+        error = self._stream_chunks(msg, p)
+        if error:
+            return {"ok": False, "error": error}
+        self.messages[(channel, ts)] = msg
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _m_chat_appendStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        msg = self.messages.get((str(p.get("channel")), str(p.get("ts"))))
+        if msg is None or not msg.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        error = self._stream_chunks(msg, p)
+        if error:
+            return {"ok": False, "error": error}
+        msg.edits.append(time.monotonic())
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts}
+
+    def _m_chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        msg = self.messages.get((str(p.get("channel")), str(p.get("ts"))))
+        if msg is None or not msg.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        error = self._stream_chunks(msg, p)
+        if error:
+            return {"ok": False, "error": error}
+        if p.get("blocks"):
+            msg.blocks = p["blocks"]
+        msg.streaming = False
+        msg.edits.append(time.monotonic())
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts, "message": {"text": msg.streamed}}
+
+    def _m_assistant_threads_setStatus(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
+    _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
+
+    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "user": {"id": p.get("user"), "name": f"user-{p.get('user')}", "is_bot": False}}
+
+    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup"))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.usergroups[group]}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.json_response({"ok": True})
+
+    # Socket Mode --------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "fake"},
+                "connection_info": {"app_id": "A1"},
+            }
+        )
+        self._connected.set()
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                envelope_id = data.get("envelope_id")
+                if envelope_id in self.envelopes:
+                    self.envelopes[envelope_id]["acked"] = time.monotonic()
+                    self.envelopes[envelope_id]["ack"] = data.get("payload")
+                    event = self._acked.get(envelope_id)
+                    if event is not None:
+                        event.set()
+        finally:
+            self._sockets.remove(ws)
+            if not self._sockets:
+                self._connected.clear()
+        return ws
+
+    def wait_connected(self, timeout: float = 10) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def _push(self, envelope: dict[str, Any]) -> str:
+        assert self._loop is not None
+        envelope_id = envelope["envelope_id"]
+        self.envelopes[envelope_id] = {"sent": time.monotonic(), "acked": None, "ack": None}
+
+        async def send() -> None:
+            self._acked[envelope_id] = asyncio.Event()
+            if not self._sockets:
+                raise RuntimeError("no Socket Mode client is connected")
+            self.envelopes[envelope_id]["sent"] = time.monotonic()
+            await self._sockets[-1].send_json(envelope)
+
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
+        return envelope_id
+
+    def send_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        event_id = event_id or f"Ev{uuid.uuid4().hex[:10].upper()}"
+        payload = {
+            "token": "x",
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        }
+        return self._push(
+            {
+                "envelope_id": str(uuid.uuid4()),
+                "payload": payload,
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": retry_attempt,
+                "retry_reason": retry_reason,
+            }
+        )
+
+    def send_slash_command(
+        self, text: str, *, command: str = "/k8s", user_id: str = "U1", channel_id: str = "C1"
+    ) -> str:
+        response_id = uuid.uuid4().hex[:8]
+        payload = {
+            "token": "x",
+            "team_id": TEAM,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": "ops",
+            "user_id": user_id,
+            "user_name": f"user-{user_id}",
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
+            "trigger_id": "1.2.3",
+        }
+        return self._push(
+            {
+                "envelope_id": str(uuid.uuid4()),
+                "payload": payload,
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+            }
+        )
+
+    def send_block_action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str = "U1",
+        channel_id: str = "C1",
+        message_ts: str = "",
+        block_id: str = "b1",
+    ) -> str:
+        response_id = uuid.uuid4().hex[:8]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "fake"},
+            "user": {"id": user_id, "username": f"user-{user_id}", "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "x",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            },
+            "trigger_id": "1.2.3",
+            "channel": {"id": channel_id, "name": "ops"},
+            "message": {"ts": message_ts, "text": ""},
+            "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self._push(
+            {
+                "envelope_id": str(uuid.uuid4()),
+                "payload": payload,
+                "type": "interactive",
+                "accepts_response_payload": False,
+            }
+        )
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Block until the bot acked the envelope; returns {"sent", "acked", "ack"}."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.envelopes[envelope_id]
+            if record["acked"] is not None:
+                return record
+            time.sleep(0.005)
+        raise TimeoutError(f"envelope {envelope_id} was not acked within {timeout}s")
+
+    def disconnect_all(self) -> None:
+        assert self._loop is not None
+
+        async def send() -> None:
+            for ws in list(self._sockets):
+                await ws.send_json({"type": "disconnect", "reason": "refresh_requested"})
+
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
+
+    # event builders -----------------------------------------------------------------------------
+
+    def mention(
+        self, text: str, *, channel: str = "C1", user: str = "U1", thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        ts = self._next_ts()
+        event = {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@{BOT_USER}> {text}",
+            "ts": ts,
+            "channel": channel,
+            "team": TEAM,
+            "event_ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.messages[(channel, ts)] = Message(channel, ts, thread_ts, event["text"], user=user)
+        return event
+
+    def dm(
+        self, text: str, *, user: str = "U1", channel: str = "D1", thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        ts = self._next_ts()
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "channel": channel,
+            "team": TEAM,
+            "event_ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.messages[(channel, ts)] = Message(channel, ts, thread_ts, text, user=user)
+        return event

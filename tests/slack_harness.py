@@ -1,0 +1,91 @@
+"""Drive the real Bolt app (Socket Mode) against the fake Slack, with the agents on the fake cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents.coordinator import Assistant
+from agents.settings import load_settings
+from slackbot.app import SlackBot, build_bot
+from slackbot.config import SlackSettings
+from slackbot.dedupe import SqliteDedupe
+from tests.fakes.scripted_model import ScriptedModels
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
+
+
+@dataclass
+class Harness:
+    slack: FakeSlack
+    bot: SlackBot
+    assistant: Assistant
+    models: ScriptedModels
+
+    async def final_reply(
+        self,
+        channel: str,
+        thread_ts: str,
+        within: float = 30,
+        count: int = 1,
+    ) -> list[Message]:
+        """Wait until `count` bot replies in the thread are complete (not streaming, not placeholders)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            replies = [m for m in self.slack.thread(channel, thread_ts) if m.user == BOT_USER]
+            done = [m for m in replies if not m.streaming and "Working on it" not in m.final_text]
+            if len(done) >= count and not self.bot.conversations.tasks:
+                return replies
+            await asyncio.sleep(0.05)
+        raise TimeoutError(
+            f"no final reply in {channel}/{thread_ts}: {self.slack.thread(channel, thread_ts)}"
+        )
+
+
+@asynccontextmanager
+async def running_bot(
+    models: ScriptedModels,
+    tmp_path,
+    *,
+    rate_limits: bool = False,
+    slack_streaming: str = "native",
+    configure: Callable[[FakeSlack], None] | None = None,
+) -> AsyncIterator[Harness]:
+    slack = FakeSlack(rate_limits=rate_limits).start()
+    if configure:
+        configure(slack)
+    settings = load_settings()
+    dedupe_path = tmp_path / f"events-{uuid.uuid4().hex[:8]}.sqlite3"  # a fresh fake Slack reuses ts values
+    assistant = Assistant(settings, models=models)
+    slack_settings = SlackSettings(
+        slack_bot_token=BOT_TOKEN,
+        slack_app_token=APP_TOKEN,
+        slack_api_url=slack.api_url,
+        slack_streaming=slack_streaming,
+        event_dedupe_path=dedupe_path,
+    )
+    bot = build_bot(
+        settings,
+        slack_settings,
+        assistant,
+        bot_user_id=BOT_USER,
+        dedupe=SqliteDedupe(dedupe_path),
+    )
+    handler = AsyncSocketModeHandler(
+        bot.app, APP_TOKEN, web_client=AsyncWebClient(token=APP_TOKEN, base_url=slack.api_url)
+    )
+    await handler.connect_async()
+    assert await asyncio.to_thread(slack.wait_connected, 10)
+    try:
+        yield Harness(slack, bot, assistant, models)
+    finally:
+        await bot.conversations.drain(5)
+        await handler.close_async()
+        await asyncio.to_thread(assistant.close)
+        slack.stop()

@@ -1,0 +1,227 @@
+"""The Slack surface end to end: real Bolt over Socket Mode against a fake Slack, real agents and MCP."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import pytest
+from strands.types.exceptions import ModelThrottledException
+
+from tests.fakes.brains import default_brains
+from tests.fakes.fake_cluster import FakeKubeAPI
+from tests.fakes.scripted_model import ScriptedModels, Turn
+from tests.fakes.slack_api import BOT_USER
+from tests.slack_harness import running_bot
+
+PODS = ("web-6d4cf56db6-abcde", "crashy-7f9c", "imgpull-5b8d", "pending-0")
+
+
+@pytest.fixture
+def models() -> ScriptedModels:
+    return ScriptedModels(default_brains(), chunk_size=6)
+
+
+async def test_mention_is_answered_in_its_thread_streamed_natively(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("list the pods in default", channel="C1")
+        envelope = await asyncio.to_thread(h.slack.send_event, event)
+        ack = await asyncio.to_thread(h.slack.wait_ack, envelope)
+        assert ack["acked"] - ack["sent"] < 1.0
+        replies = await h.final_reply("C1", event["ts"])
+    assert len(replies) == 1
+    reply = replies[0]
+    assert reply.stream  # native streaming methods
+    for pod in PODS:
+        assert pod in reply.final_text
+    titles = [c.get("title", "") for c in reply.chunks if c.get("type") == "task_update"]
+    assert "eks_assistant → list Pod in default" in titles
+    starts = h.slack.calls_of("chat.startStream")
+    assert starts[0].params["recipient_user_id"] == "U1" and starts[0].params["thread_ts"] == event["ts"]
+
+
+async def test_dm_is_answered_in_the_dm_thread(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.dm("hello")
+        await asyncio.to_thread(h.slack.send_event, event)
+        replies = await h.final_reply("D1", event["ts"])
+    assert replies[0].final_text.startswith("Hello! I'm sre-bot")
+
+
+async def test_slash_command_starts_a_thread_naming_the_requester(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        envelope = await asyncio.to_thread(
+            h.slack.send_slash_command, "list the pods in default", user_id="U7"
+        )
+        ack = await asyncio.to_thread(h.slack.wait_ack, envelope)
+        assert ack["acked"] - ack["sent"] < 1.0
+        await asyncio.sleep(0.2)
+        roots = [
+            m
+            for m in h.slack.messages.values()
+            if m.channel == "C1" and m.thread_ts is None and m.user == BOT_USER
+        ]
+        assert len(roots) == 1 and roots[0].text == "<@U7> asked: list the pods in default"
+        replies = await h.final_reply("C1", roots[0].ts)
+    assert "crashy-7f9c" in replies[0].final_text
+
+
+async def test_slash_help_and_bad_input_get_short_answers(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        helped = await asyncio.to_thread(h.slack.wait_ack, h.slack.send_slash_command("help"))
+        bare = await asyncio.to_thread(h.slack.wait_ack, h.slack.send_slash_command(""))
+        unknown = await asyncio.to_thread(h.slack.wait_ack, h.slack.send_slash_command("frobnicate"))
+        huge = await asyncio.to_thread(h.slack.wait_ack, h.slack.send_slash_command("why " * 10_000))
+        empty = h.slack.mention("")
+        await asyncio.to_thread(h.slack.send_event, empty)
+        long_dm = h.slack.dm("x" * 40_000)
+        await asyncio.to_thread(h.slack.send_event, long_dm)
+        await asyncio.sleep(0.5)
+    for ack in (helped, bare):
+        text = ack["ack"]["text"]
+        assert (
+            "/k8s list the pods in default" in text and "cluster `fake-k3s`" in text and "read-only" in text
+        )
+        assert ack["ack"]["response_type"] == "ephemeral"
+    assert "Unknown subcommand `frobnicate`" in unknown["ack"]["text"]
+    assert "39,999 characters; I take at most 8,000" in huge["ack"]["text"]
+    [empty_reply] = h.slack.thread("C1", empty["ts"])
+    assert "Ask me something after the mention" in empty_reply.text
+    [long_reply] = h.slack.thread("D1", long_dm["ts"])
+    assert "40,000 characters; I take at most 8,000" in long_reply.text
+    assert models.models["coordinator"].requests == []
+
+
+async def test_follow_up_in_the_thread_uses_the_earlier_context(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        first = h.slack.mention("why is crashy-7f9c failing?")
+        await asyncio.to_thread(h.slack.send_event, first)
+        await h.final_reply("C1", first["ts"])
+        follow = h.slack.mention("and what do its logs say now?", thread_ts=first["ts"])
+        await asyncio.to_thread(h.slack.send_event, follow)
+        replies = await h.final_reply("C1", first["ts"], count=2)
+    assert "DATABASE_URL is not set" in replies[0].final_text
+    assert models.models["coordinator"].requests[-1].history == ["why is crashy-7f9c failing?"]
+    assert "DATABASE_URL is not set" in replies[1].final_text
+
+
+async def test_redelivery_and_own_or_bot_messages_get_no_second_answer(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("hello")
+        await asyncio.to_thread(h.slack.send_event, event, event_id="Ev1")
+        await asyncio.to_thread(
+            h.slack.send_event, event, event_id="Ev1", retry_attempt=1, retry_reason="timeout"
+        )
+        await h.final_reply("C1", event["ts"])
+        for noise in (
+            {**h.slack.dm("edited"), "subtype": "message_changed"},
+            {**h.slack.dm("from a bot"), "bot_id": "B2"},
+            {**h.slack.dm("mine"), "user": BOT_USER},
+        ):
+            await asyncio.to_thread(h.slack.send_event, noise)
+        await asyncio.sleep(0.5)
+    assert len(h.slack.thread("C1", event["ts"])) == 1
+    assert len(models.models["coordinator"].requests) == 1
+
+
+async def test_a_429_then_success_loses_nothing(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        h.slack.fail_next("chat.startStream", status=429, retry_after=1)
+        event = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, event)
+        replies = await h.final_reply("C1", event["ts"])
+    assert h.slack.rate_limited_count == 1
+    assert len(h.slack.calls_of("chat.startStream")) == 2  # retried after Retry-After
+    assert "crashy-7f9c" in replies[0].final_text
+
+
+def long_answer(turn: Turn) -> str:
+    return (
+        "\n".join(f"{i:05d} " + ("lorem ipsum dolor sit amet " * 3) for i in range(400)) + "\n```\ncode\n```"
+    )
+
+
+async def test_an_answer_longer_than_slack_allows_continues_in_the_thread(
+    agent_env: Path, tmp_path: Path
+) -> None:
+    models = ScriptedModels({**default_brains(), "coordinator": long_answer}, chunk_size=500)
+    expected = long_answer(Turn("", [], "", []))
+    assert len(expected) > 30_000
+    for streaming in ("native", "update"):
+        async with running_bot(models, tmp_path, slack_streaming=streaming) as h:
+            event = h.slack.mention("write a lot")
+            await asyncio.to_thread(h.slack.send_event, event)
+            replies = await h.final_reply("C1", event["ts"], count=3)
+        texts = [r.final_text for r in replies]
+        assert all(len(t) <= 12_000 for t in texts)
+        assert all(len(r.text) <= 4_000 for r in replies)
+        joined = "\n".join(t.replace("\n\n_(continued below)_", "") for t in texts)
+        for line in expected.splitlines():
+            assert line in joined
+        assert not [c for c in h.slack.calls if c.response.get("error")], streaming
+
+
+async def test_update_mode_when_native_streaming_is_unavailable(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        h.slack.fail_next("chat.startStream", status=200, error="unknown_method")
+        event = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, event)
+        replies = await h.final_reply("C1", event["ts"])
+        second = h.slack.mention("hello")
+        await asyncio.to_thread(h.slack.send_event, second)
+        await h.final_reply("C1", second["ts"])
+    assert not replies[0].stream and "crashy-7f9c" in replies[0].final_text
+    assert len(h.slack.calls_of("chat.startStream")) == 1  # not tried again after unknown_method
+    edits = replies[0].edits
+    assert all(b - a >= 0.99 for a, b in itertools.pairwise(edits))
+
+
+def throttled(turn: Turn) -> str:
+    raise ModelThrottledException("ThrottlingException: Too many requests")
+
+
+async def test_error_paths_say_what_failed_with_a_correlation_id(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube: FakeKubeAPI
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_WAIT_SECONDS", "1")
+    models = ScriptedModels({**default_brains(), "coordinator": throttled})
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("list the pods")
+        await asyncio.to_thread(h.slack.send_event, event)
+        [reply] = await h.final_reply("C1", event["ts"])
+    assert ":warning: *The model is throttled right now" in reply.final_text
+    assert "Reference: `" in reply.final_text and "Traceback" not in reply.final_text
+
+    kube.stop()  # cluster unreachable
+    models = ScriptedModels(default_brains())
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, event)
+        [reply] = await h.final_reply("C1", event["ts"])
+    assert "Failed to list Pod resources" in reply.final_text
+    assert any(c.get("status") == "error" for c in reply.chunks if c.get("type") == "task_update")
+
+    monkeypatch.setenv("MCP_BIN_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    async with running_bot(ScriptedModels(default_brains()), tmp_path) as h:
+        event = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, event)
+        [reply] = await h.final_reply("C1", event["ts"])
+    assert "Kubernetes/EKS is unavailable right now: the eks MCP server is not installed" in reply.final_text
