@@ -6,13 +6,14 @@ to `Conversations`. Redeliveries, edits, the bot's own messages and other bots a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
 
 from slackbot.conversations import Conversations, Question
@@ -83,6 +84,12 @@ def too_long(text: str, limit: int) -> str | None:
     )
 
 
+SUGGESTED_PROMPTS = [
+    {"title": "Failing pods", "message": "Which pods are failing in default, and why?"},
+    {"title": "Cluster health", "message": "Give me a health summary of the cluster."},
+    {"title": "Last month's spend", "message": "What did we spend last month, by service?"},
+]
+
 EMPTY_MENTION = (
     "Ask me something after the mention, e.g. `@sre-bot why is crashy-7f9c failing?` or "
     "`@sre-bot what did we spend last month?` (`/k8s help` shows more)."
@@ -108,9 +115,31 @@ class Handlers:
         self.max_chars = max_question_chars
 
     def register(self, app: AsyncApp) -> None:
+        # Slack's AI-app surface (assistant threads), where the workspace enables it: suggested prompts,
+        # "is thinking…" status and a thread title. Its messages then take the same path as DMs.
+        assistant = AsyncAssistant()
+        assistant.thread_started(self.on_assistant_thread_started)
+        assistant.user_message(self.on_assistant_message)
+        app.assistant(assistant)
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
         app.command("/k8s")(self.on_command)
+
+    async def on_assistant_thread_started(self, say: Any, set_suggested_prompts: Any) -> None:
+        await say("Hi! Ask me about your Kubernetes cluster or your AWS costs.")
+        with contextlib.suppress(SlackApiError):
+            await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
+
+    async def on_assistant_message(
+        self, body: dict[str, Any], payload: dict[str, Any], client: Any, set_status: Any, set_title: Any
+    ) -> None:
+        if self._ignored(payload) or not self._first_time(body, payload):
+            return
+        with contextlib.suppress(SlackApiError):
+            await set_status("is thinking…")
+            if self.dedupe.claim(f"title:{payload.get('channel')}:{payload.get('thread_ts')}"):
+                await set_title(clean_text(payload.get("text", ""))[:80] or "sre-bot")
+        await self._handle(body, payload, client, claimed=True)
 
     # events -------------------------------------------------------------------------------------
 
@@ -138,8 +167,10 @@ class Handlers:
         except SlackApiError as exc:
             logger.warning("could not answer in %s: %s", event.get("channel"), exc.response.get("error"))
 
-    async def _handle(self, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
-        if self._ignored(event) or not self._first_time(body, event):
+    async def _handle(
+        self, body: dict[str, Any], event: dict[str, Any], client: Any, claimed: bool = False
+    ) -> None:
+        if not claimed and (self._ignored(event) or not self._first_time(body, event)):
             return
         text = clean_text(event.get("text", ""))
         if not text:

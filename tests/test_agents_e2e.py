@@ -169,15 +169,26 @@ async def test_unavailable_capability_is_named_and_the_other_still_works(
     assert "crashy-7f9c" in (pods.final or "")
 
 
-async def test_follow_up_in_a_conversation_keeps_context(
+async def test_follow_up_keeps_context_across_a_restart(
     agent_env: object, assistant: Assistant, models: ScriptedModels, tmp_path: object
 ) -> None:
     from agents.runner import FileSessionStore
 
-    runner = ConversationRunner(assistant, FileSessionStore(load_settings().session_storage_path))
+    store = load_settings().session_storage_path
+    runner = ConversationRunner(assistant, FileSessionStore(store))
     first = [e async for e in runner.ask("why is crashy-7f9c failing?", "C1:1.0")]
     assert any(isinstance(e, FinalAnswer) and "DATABASE_URL" in e.text for e in first)
-    second = [e async for e in runner.ask("and what about its events?", "C1:1.0")]
+    # a restart: a new process would build a new Assistant and runner over the same storage
+    restarted = Assistant(load_settings(), models=models)
+    try:
+        second = [
+            e
+            async for e in ConversationRunner(restarted, FileSessionStore(store)).ask(
+                "and what about its events?", "C1:1.0"
+            )
+        ]
+    finally:
+        restarted.close()
     coordinator_turn = models.models["coordinator"].requests[-1]
     assert "why is crashy-7f9c failing?" in coordinator_turn.history  # the earlier turn came back from disk
     assert any(isinstance(e, FinalAnswer) for e in second)

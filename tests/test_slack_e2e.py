@@ -225,3 +225,54 @@ async def test_error_paths_say_what_failed_with_a_correlation_id(
         await asyncio.to_thread(h.slack.send_event, event)
         [reply] = await h.final_reply("C1", event["ts"])
     assert "Kubernetes/EKS is unavailable right now: the eks MCP server is not installed" in reply.final_text
+
+
+async def test_one_thread_in_order_different_threads_at_once(agent_env: Path, tmp_path: Path) -> None:
+    models = ScriptedModels(default_brains(), chunk_size=4, delay=0.01)
+    async with running_bot(models, tmp_path) as h:
+        first = h.slack.mention("list the pods in default", channel="C1")
+        follow = h.slack.mention("hello again", channel="C1", thread_ts=first["ts"])
+        other = h.slack.mention("list the pods in default", channel="C2")
+        for event in (first, follow, other):
+            await asyncio.to_thread(h.slack.send_event, event)
+        replies = await h.final_reply("C1", first["ts"], count=2)
+        await h.final_reply("C2", other["ts"])
+    assert "crashy-7f9c" in replies[0].final_text and replies[1].final_text.startswith("Hello!")
+    coordinator = models.models["coordinator"]
+    texts = [t.user_text for t in coordinator.requests]
+    # the follow-up ran only after the first answer in its thread was complete, and saw it as history
+    hello_at = texts.index("hello again")
+    assert coordinator.requests[hello_at].history == ["list the pods in default"]
+    first_done = max(i for i, t in enumerate(texts[:hello_at]) if t == "list the pods in default")
+    assert coordinator.times[hello_at] > coordinator.times[first_done]
+    # the other channel's question did not wait for thread C1: both were asked before either finished
+    pods_requests = [i for i, t in enumerate(texts) if t == "list the pods in default"]
+    assert len(pods_requests) >= 4 and pods_requests[1] < hello_at
+
+
+async def test_assistant_threads_get_prompts_status_and_title(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        started = {
+            "type": "assistant_thread_started",
+            "assistant_thread": {
+                "user_id": "U1",
+                "channel_id": "D1",
+                "thread_ts": "1700000000.000001",
+                "context": {},
+            },
+            "event_ts": "1700000000.000002",
+        }
+        await asyncio.to_thread(h.slack.send_event, started)
+        question = h.slack.dm("list the pods in default", thread_ts="1700000000.000001")
+        await asyncio.to_thread(h.slack.send_event, question)
+        replies = await h.final_reply("D1", "1700000000.000001", count=2)
+    prompts = h.slack.calls_of("assistant.threads.setSuggestedPrompts")
+    assert prompts and prompts[0].params["prompts"][0]["title"] == "Failing pods"
+    assert [c.params["status"] for c in h.slack.calls_of("assistant.threads.setStatus")] == ["is thinking…"]
+    assert h.slack.calls_of("assistant.threads.setTitle")[0].params["title"] == "list the pods in default"
+    assert replies[0].text.startswith("Hi! Ask me")
+    assert "crashy-7f9c" in replies[1].final_text
+    questions = [t for t in models.models["coordinator"].requests if not t.tool_results]
+    assert len(questions) == 1  # answered once, not also as a plain DM

@@ -52,9 +52,12 @@ def turn_from_openai(body: dict[str, Any]) -> Turn:
 class FakeOpenAI:
     """Serves POST /v1/chat/completions (streaming and not) from brains chosen by the tools offered."""
 
-    def __init__(self, brains: dict[str, Brain] | None = None, chunk_size: int = 16) -> None:
+    def __init__(
+        self, brains: dict[str, Brain] | None = None, chunk_size: int = 16, delay: float = 0.0
+    ) -> None:
         self.brains = brains or default_brains()
         self.chunk_size = chunk_size
+        self.delay = delay  # seconds between streamed chunks, to model a slow model
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -140,6 +143,8 @@ class FakeOpenAI:
         await send({"role": "assistant", "content": ""})
         if isinstance(reply, str):
             for piece in chunks(reply, self.chunk_size):
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 await send({"content": piece})
             await send({}, "stop")
         else:

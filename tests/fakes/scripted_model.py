@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,7 @@ class ScriptedModel(Model):
         self.chunk_size = chunk_size
         self.delay = delay
         self.requests: list[Turn] = []
+        self.times: list[float] = []  # time.monotonic() of each request
         self.config: dict[str, Any] = {"model_id": "scripted"}
 
     def update_config(self, **model_config: Any) -> None:
@@ -128,6 +130,7 @@ class ScriptedModel(Model):
     ) -> AsyncIterator[StreamEvent]:
         turn = turn_from_messages(messages, tool_specs, system_prompt)
         self.requests.append(turn)
+        self.times.append(time.monotonic())
         reply = self.brain(turn)
         yield {"messageStart": {"role": "assistant"}}
         if isinstance(reply, str):

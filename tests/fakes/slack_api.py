@@ -233,11 +233,12 @@ class FakeSlack:
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)  # slack_sdk sends `params=` calls in the query string
         if request.content_type == "application/json":
             data = await request.json()
-            params = dict(data) if isinstance(data, dict) else {}
+            params.update(data if isinstance(data, dict) else {})
         else:
-            params = dict(parse_qsl(await request.text()))
+            params.update(parse_qsl(await request.text()))
         for key in ("blocks", "chunks", "attachments", "metadata", "prompts"):
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):

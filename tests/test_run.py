@@ -1,0 +1,109 @@
+"""`sre-bot run` as a process: token problems stop it with one line (exit 2); SIGTERM lets answers finish."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack
+from tests.test_cli import sre_bot
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SLACK_BOT_TOKEN: missing; it is the Bot User OAuth Token (xoxb-…)"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN: expected a bot token starting with xoxb-"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN: missing; it is an app-level token (xapp-…)"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"},
+            "SLACK_APP_TOKEN: expected an app-level",
+        ),
+    ],
+)
+def test_bad_tokens_stop_before_anything_starts(
+    agent_env: Path, tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    proc = sre_bot("run", env={**os.environ, **env}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1  # one line, no traceback
+    assert proc.stderr.startswith(f"sre-bot: configuration error: {expected}")
+
+
+def test_tokens_slack_rejects_are_named(agent_env: Path, tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        proc = sre_bot(
+            "run",
+            env={
+                **os.environ,
+                "SLACK_BOT_TOKEN": "xoxb-revoked",
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "SLACK_API_URL": slack.api_url,
+            },
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 2
+        assert (
+            proc.stderr == "sre-bot: configuration error: SLACK_BOT_TOKEN: Slack rejected it (invalid_auth)\n"
+        )
+        proc = sre_bot(
+            "run",
+            env={
+                **os.environ,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_APP_TOKEN": "xapp-revoked",
+                "SLACK_API_URL": slack.api_url,
+            },
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.startswith(
+            "sre-bot: configuration error: SLACK_APP_TOKEN: Slack rejected it (invalid_auth)"
+        )
+        assert slack.calls_of("chat.postMessage") == []
+
+
+def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) -> None:
+    with FakeSlack() as slack, FakeOpenAI(chunk_size=4, delay=0.05) as model:
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+            "OPENAI_BASE_URL": model.base_url,
+            "SHUTDOWN_GRACE_SECONDS": "30",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "slackbot.cli", "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert slack.wait_connected(60), "the bot did not connect"
+            event = slack.mention("list the pods in default")
+            slack.wait_ack(slack.send_event(event))
+            deadline = time.monotonic() + 30
+            while not slack.calls_of("chat.appendStream") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err.decode()
+        [reply] = [m for m in slack.thread("C1", event["ts"]) if m.user == BOT_USER]
+        assert not reply.streaming
+        for pod in ("web-6d4cf56db6-abcde", "crashy-7f9c", "pending-0"):
+            assert pod in reply.final_text
+        assert "Traceback" not in err.decode()
