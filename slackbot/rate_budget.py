@@ -2,9 +2,10 @@
 
 Slack limits each Web API method per workspace (chat.update ~50/min, chat.startStream ~20/min, …) and
 chat.postMessage ~1/s per channel. With many conversations at once, intermediate updates would eat the
-budget the final messages need. So callers ask with a priority: best-effort updates (`try_take`) only
-take a token while enough stay in reserve; final messages (`take`) wait for one and never give up. A 429
-from Slack drains the bucket until Retry-After, so every conversation backs off together.
+budget the final messages need. So a reply pledges its final call when it starts (`pledge`), best-effort
+updates (`try_take`) only spend tokens above the pledges and a small reserve, and final messages (`take`)
+wait for a token and never give up. A 429 from Slack drains the bucket until Retry-After, so every
+conversation backs off together.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class _Bucket:
     updated: float
     blocked_until: float = 0.0
     waiters: int = 0
+    pledged: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def refill(self, now: float) -> None:
@@ -69,7 +71,7 @@ class _Bucket:
 class RateBudget:
     """Token buckets keyed by method (and channel, for chat.postMessage)."""
 
-    def __init__(self, tiers: dict[str, Tier] | None = None, reserve_fraction: float = 0.4) -> None:
+    def __init__(self, tiers: dict[str, Tier] | None = None, reserve_fraction: float = 0.1) -> None:
         self.tiers = dict(METHOD_TIERS if tiers is None else tiers)
         self.reserve_fraction = reserve_fraction
         self._buckets: dict[str, _Bucket] = {}
@@ -100,17 +102,33 @@ class RateBudget:
             return True
         now = time.monotonic()
         bucket.refill(now)
-        reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters
+        reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters + bucket.pledged
         if now < bucket.blocked_until or bucket.tokens - count < reserve:
             return False
         bucket.tokens -= count
         return True
 
-    async def take(self, method: str, channel: str | None = None, count: float = 1.0) -> None:
-        """Must happen (a final message): wait for tokens, first come first served."""
+    def pledge(self, method: str, channel: str | None = None) -> None:
+        """Promise a future must-happen call (a reply's final update): best-effort calls leave room for it."""
+        bucket = self._bucket(method, channel)
+        if bucket is not None:
+            bucket.pledged += 1
+
+    def release(self, method: str, channel: str | None = None) -> None:
+        """Drop a pledge that will not be used (the reply ended another way)."""
+        bucket = self._bucket(method, channel)
+        if bucket is not None and bucket.pledged > 0:
+            bucket.pledged -= 1
+
+    async def take(
+        self, method: str, channel: str | None = None, count: float = 1.0, pledged: bool = False
+    ) -> None:
+        """Must happen (a final message): wait for tokens, first come first served; redeems a pledge."""
         bucket = self._bucket(method, channel)
         if bucket is None:
             return
+        if pledged:
+            self.release(method, channel)
         bucket.waiters += 1
         try:
             async with bucket.lock:

@@ -26,7 +26,7 @@ from slackbot.rate_budget import RateBudget
 
 logger = logging.getLogger(__name__)
 
-MIN_UPDATE_INTERVAL = 1.0
+MIN_UPDATE_INTERVAL = 1.05  # Slack counts arrivals; a little margin over 1 s for network jitter
 PLACEHOLDER = "_Working on it…_"
 
 
@@ -110,6 +110,7 @@ class UpdateReply:
             channel=self.target.channel, thread_ts=self.target.thread_ts, text=PLACEHOLDER
         )
         self.ts = str(response["ts"])
+        self.budget.pledge("chat.update")  # this reply's final update
         self.pacer.mark()
 
     @staticmethod
@@ -149,7 +150,7 @@ class UpdateReply:
             await post_parts(self.client, self.budget, self.target, parts)
             return
         await self.pacer.wait()
-        await self.budget.take("chat.update")
+        await self.budget.take("chat.update", pledged=True)
         self.pacer.mark()
         first = parts[0] + ("\n\n_(continued below)_" if len(parts) > 1 else "")
         try:

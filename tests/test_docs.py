@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.settings import Settings, load_settings
+from slackbot.config import SlackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_SETTINGS: list[str] = []  # settings read outside the Settings class (none yet)
@@ -20,7 +21,8 @@ def documented(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("doc", [".env.example", "README.md"])
 def test_every_setting_is_documented(doc: str) -> None:
-    names = {name.upper() for name in Settings.model_fields} | set(EXTRA_SETTINGS)
+    fields = [*Settings.model_fields, *SlackSettings.model_fields]
+    names = {name.upper() for name in fields} | set(EXTRA_SETTINGS)
     missing = sorted(names - documented(ROOT / doc))
     assert missing == [], f"{doc} does not document {missing}"
 

@@ -1,0 +1,34 @@
+"""The shared Slack budget: best-effort updates never spend what final messages were promised."""
+
+from __future__ import annotations
+
+import time
+
+from slackbot.rate_budget import RateBudget, Tier
+
+
+async def test_pledged_finals_are_kept_out_of_best_effort_spending() -> None:
+    budget = RateBudget({"chat.update": Tier(per_minute=60, burst=10)}, reserve_fraction=0.0)
+    for _ in range(6):
+        budget.pledge("chat.update")
+    spent = sum(budget.try_take("chat.update") for _ in range(10))
+    assert spent == 4  # 10 tokens, 6 promised to finals
+    started = time.monotonic()
+    for _ in range(6):
+        await budget.take("chat.update", pledged=True)
+    assert time.monotonic() - started < 0.5  # the promised tokens were there
+
+
+async def test_a_429_blocks_the_method_for_everyone_until_retry_after() -> None:
+    budget = RateBudget({"chat.update": Tier(per_minute=6000, burst=100)})
+    budget.penalize("chat.update", retry_after=0.3)
+    assert not budget.try_take("chat.update")
+    started = time.monotonic()
+    await budget.take("chat.update")
+    assert time.monotonic() - started >= 0.25
+
+
+def test_post_message_is_budgeted_per_channel() -> None:
+    budget = RateBudget(reserve_fraction=0.0)
+    assert sum(budget.try_take("chat.postMessage", "C1") for _ in range(10)) == 5
+    assert budget.try_take("chat.postMessage", "C2")
