@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -24,7 +24,22 @@ from tests.fakes.slack_api import BOT_USER, FakeSlack, Message
 from tests.slack_harness import running_bot
 
 CHANNELS = [f"C{i:02d}" for i in range(10)]
-WORDS = "the deployment rolled out cleanly and every replica reports ready after the probe passed".split()
+WORDS = [
+    "the",
+    "deployment",
+    "rolled",
+    "out",
+    "cleanly",
+    "and",
+    "every",
+    "replica",
+    "reports",
+    "ready",
+    "after",
+    "the",
+    "probe",
+    "passed",
+]
 
 
 def expected_answer(qid: str) -> str:
@@ -100,7 +115,7 @@ async def scenario(n: int, answer_seconds: float, workdir: Path) -> dict[str, fl
             if message.user != BOT_USER:
                 continue
             stamps = [message.created, *message.edits]
-            for a, b in zip(stamps, stamps[1:], strict=False):
+            for a, b in itertools.pairwise(stamps):
                 min_gap = min(min_gap, b - a)
             for i, t in enumerate(stamps):  # most changes of this message inside any 1-second window
                 max_rate = max(max_rate, sum(1 for u in stamps[i:] if u - t < 1.0))
