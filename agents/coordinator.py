@@ -19,10 +19,12 @@ from strands import Agent
 from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
+from agents.audit import AuditLog, JsonlAuditLog
 from agents.mcp_servers import McpServers, ServerSpec, child_env
 from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.settings import Settings
 from agents.specialists import SPECIALISTS, SpecialistContext, SpecialistTool
+from agents.write_gate import WRITE_TOOLS_HIDDEN_WHEN_READ_ONLY, GatePolicy, WriteGate
 
 EKS_EXECUTABLE = "awslabs.eks-mcp-server"
 BILLING_EXECUTABLE = "awslabs.billing-cost-management-mcp-server"
@@ -104,12 +106,17 @@ class Assistant:
         settings: Settings,
         servers: McpServers | None = None,
         models: ModelFactory | None = None,
-        hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list,
+        *,
+        approvals_configured: bool = False,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings
         self.servers = servers or McpServers(server_specs(settings))
         self.models = models or model_factory(settings)
-        self.hooks = hooks
+        self.audit: AuditLog = audit if audit is not None else JsonlAuditLog(settings.audit_log_path)
+        self.policy = GatePolicy(settings.eks_mcp_allow_write, approvals_configured)
+        gate = WriteGate(self.policy, self.audit)
+        self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"
         self.prompt_values = {
             "cluster": default_cluster(settings),
@@ -128,7 +135,11 @@ class Assistant:
             prompt_values=self.prompt_values,
             output_budget=settings.tool_result_max_chars,
             max_wait_seconds=settings.model_max_wait_seconds,
-            hooks=hooks,
+            hooks=self.hooks,
+            # Read-only mode: tools that can change state are not offered to the model at all.
+            tool_allowed=(lambda _name: True)
+            if settings.eks_mcp_allow_write
+            else (lambda name: name not in WRITE_TOOLS_HIDDEN_WHEN_READ_ONLY),
         )
         self.specialists = [SpecialistTool(spec, self.context) for spec in SPECIALISTS.values()]
 

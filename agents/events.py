@@ -7,7 +7,7 @@ renderer never has to know Strands' event shapes (which also hold non-JSON objec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 COORDINATOR = "coordinator"
 
@@ -43,9 +43,26 @@ class ToolFinished:
 
 @dataclass(frozen=True)
 class FinalAnswer:
-    """The complete answer text of the coordinator: what a front end must show in the end."""
+    """The complete answer text of the coordinator: what a front end must show in the end.
+
+    `paused` means the answer stops here until the ApprovalRequired events before it are decided.
+    """
 
     text: str
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class ApprovalRequired:
+    """A write waits for a person: the exact call (tool, arguments, hash) and what it will do."""
+
+    interrupt_id: str
+    agent: str
+    tool: str
+    arguments: dict[str, Any]
+    call_hash: str
+    summary: str
+    tool_use_id: str = ""
 
 
 ErrorKind = Literal[
@@ -76,7 +93,9 @@ class CapabilityNotice:
     reason: str
 
 
-AgentEvent = TextDelta | ToolStarted | ToolFinished | FinalAnswer | ErrorEvent | CapabilityNotice
+AgentEvent = (
+    TextDelta | ToolStarted | ToolFinished | FinalAnswer | ErrorEvent | CapabilityNotice | ApprovalRequired
+)
 
 
 @dataclass

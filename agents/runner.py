@@ -14,14 +14,15 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from strands.session import FileSessionManager, SessionManager
 
 from agents.coordinator import Assistant
-from agents.events import AgentEvent, ErrorEvent, FinalAnswer
+from agents.events import COORDINATOR, AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer, TextDelta
 from agents.failures import describe_failure
 from agents.stream import translate
+from agents.write_gate import APPROVAL_INTERRUPT, request_context
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +69,48 @@ class ConversationRunner:
         return lock
 
     async def ask(
-        self, question: str, conversation_id: str | None = None, correlation_id: str | None = None
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        correlation_id: str | None = None,
+        user: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """Answer `question`, yielding text deltas, tool steps, and a FinalAnswer or an ErrorEvent."""
         correlation_id = correlation_id or new_correlation_id()
         key = conversation_id or f"oneshot-{correlation_id}"
         lock = self._lock(key)  # held in a local: the weak dict keeps it only while someone uses it
         async with lock:
-            async for event in self._run(question, conversation_id, correlation_id):
+            self.assistant.audit.write(
+                "question",
+                conversation_id=key,
+                user=user,
+                correlation_id=correlation_id,
+                question=question[:2000],
+            )
+            async for event in self._run(question, conversation_id, correlation_id, user):
+                yield event
+
+    async def resume(
+        self,
+        conversation_id: str,
+        responses: dict[str, Any],
+        correlation_id: str | None = None,
+        user: str | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """Continue a paused answer with the decisions on its approvals (interrupt id → response)."""
+        correlation_id = correlation_id or new_correlation_id()
+        blocks = [{"interruptResponse": {"interruptId": i, "response": r}} for i, r in responses.items()]
+        async with self._lock(conversation_id):
+            async for event in self._run(blocks, conversation_id, correlation_id, user):
                 yield event
 
     async def _run(
-        self, question: str, conversation_id: str | None, correlation_id: str
+        self, prompt: Any, conversation_id: str | None, correlation_id: str, user: str | None
     ) -> AsyncIterator[AgentEvent]:
         names: dict[str, str] = {}
+        token = request_context.set(
+            {"conversation_id": conversation_id, "correlation_id": correlation_id, "user": user}
+        )
         try:
             manager = (
                 self.sessions.manager(conversation_id)
@@ -89,17 +118,38 @@ class ConversationRunner:
                 else None
             )
             agent = self.assistant.build_agent(session_manager=manager)
-            final_text: str | None = None
-            async for raw in agent.stream_async(question):
+            result: Any = None
+            text = ""
+            async for raw in agent.stream_async(prompt):
                 if "result" in raw:
-                    final_text = str(raw["result"]).strip()
+                    result = raw["result"]
                     continue
                 for event in translate(raw, names=names):
+                    if isinstance(event, TextDelta) and event.agent == COORDINATOR:
+                        text += event.text
                     yield event
-            yield FinalAnswer(final_text or "(no answer)")
+            if result is not None and getattr(result, "stop_reason", None) == "interrupt":
+                for interrupt in result.interrupts or []:
+                    reason = interrupt.reason if isinstance(interrupt.reason, dict) else {}
+                    if interrupt.name != APPROVAL_INTERRUPT or not reason:
+                        continue
+                    yield ApprovalRequired(
+                        interrupt.id,
+                        str(reason.get("agent", "")),
+                        str(reason["tool"]),
+                        dict(reason["arguments"]),
+                        str(reason["hash"]),
+                        str(reason["summary"]),
+                        str(reason.get("tool_use_id", "")),
+                    )
+                yield FinalAnswer(text.strip(), paused=True)
+                return
+            yield FinalAnswer((str(result).strip() if result is not None else "") or "(no answer)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("answer failed [correlation_id=%s]", correlation_id)
             failure: ErrorEvent = describe_failure(exc, correlation_id)
             yield failure
+        finally:
+            request_context.reset(token)

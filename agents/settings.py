@@ -7,6 +7,7 @@ one line and exit 2 instead of a traceback deep inside a model client or an MCP 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -72,6 +73,14 @@ class Settings(BaseSettings):
 
     # State
     session_storage_path: Path = Path("var/sessions")
+    approvals_db_path: Path = Path("var/approvals.sqlite3")
+    approval_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    audit_log_path: Path = Path("var/audit.jsonl")
+
+    # Who may approve writes (Slack user ids / a user group id)
+    approver_user_ids: str = ""
+    approver_usergroup: str = ""
+    require_separate_approver: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", mode="before")
@@ -106,6 +115,29 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_bin_dir_is_default(cls, value: Any) -> Any:
         return DEFAULT_MCP_BIN_DIR if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("approver_user_ids", "approver_usergroup", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("approver_user_ids")
+    @classmethod
+    def _user_ids_shape(cls, value: str) -> str:
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(
+                    f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
+                )
+        return value
+
+    @property
+    def approvers(self) -> list[str]:
+        return [u.strip() for u in self.approver_user_ids.split(",") if u.strip()]
+
+    @property
+    def approvals_configured(self) -> bool:
+        return bool(self.approvers or self.approver_usergroup)
 
     # Derived values -----------------------------------------------------------------------------
 
@@ -198,6 +230,9 @@ def _describe(error: dict[str, Any]) -> ConfigError:
         problem = f"expected one of {', '.join(_choices(field))}"
     elif kind in ("greater_than_equal", "less_than_equal"):
         problem = f"expected a number {'>=' if kind == 'greater_than_equal' else '<='} {ctx.get('ge', ctx.get('le'))}"
+    elif kind == "value_error":
+        problem = str(ctx.get("error") or error.get("msg", "invalid value"))
+        got = None
     else:
         problem = _EXPECTED.get(kind) or str(error.get("msg", "invalid value"))
     if got is not None and not isinstance(got, dict):

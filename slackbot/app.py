@@ -26,9 +26,12 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.approvals import ApprovalStore, SqliteApprovalStore
 from agents.coordinator import Assistant, default_cluster
 from agents.runner import ConversationRunner, FileSessionStore, SessionStore
 from agents.settings import Settings
+from slackbot.approval_desk import ApprovalDesk
+from slackbot.approval_desk import register as register_approvals
 from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
 from slackbot.conversations import Conversations
 from slackbot.dedupe import EventDedupe, SqliteDedupe
@@ -89,6 +92,7 @@ class SlackBot:
     conversations: Conversations
     handlers: Handlers
     budget: RateBudget
+    approvals: ApprovalDesk
 
 
 def build_bot(
@@ -100,6 +104,7 @@ def build_bot(
     sessions: SessionStore | None = None,
     dedupe: EventDedupe | None = None,
     budget: RateBudget | None = None,
+    approvals: ApprovalStore | None = None,
 ) -> SlackBot:
     budget = budget or RateBudget()
     client = web_client(slack, budget)
@@ -119,18 +124,27 @@ def build_bot(
         max_question_chars=slack.max_question_chars,
     )
     handlers.register(app)
+    desk = ApprovalDesk(
+        settings,
+        approvals or SqliteApprovalStore(settings.approvals_db_path),
+        client,
+        budget,
+        conversations,
+        assistant.audit,
+    )
+    register_approvals(app, desk)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error)
 
-    return SlackBot(app, client, conversations, handlers, budget)
+    return SlackBot(app, client, conversations, handlers, budget, desk)
 
 
 async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | None = None) -> int:
     auth = await verify_tokens(slack)
     logger.info("connected to Slack as %s in %s", auth.get("user"), auth.get("team"))
-    assistant = Assistant(settings)
+    assistant = Assistant(settings, approvals_configured=settings.approvals_configured)
     outcome = await asyncio.to_thread(assistant.start)
     for _name, error in outcome.items():
         if error:
@@ -147,9 +161,11 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
         web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
     )
     await handler.connect_async()
+    sweeper = asyncio.create_task(bot.approvals.sweep())
     logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
     try:
         await stop.wait()
+        sweeper.cancel()
         logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
         await bot.conversations.drain(slack.shutdown_grace_seconds)
     finally:

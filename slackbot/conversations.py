@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.events import ErrorEvent
+from agents.events import AgentEvent, ErrorEvent
 from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer, error_text
@@ -43,6 +45,11 @@ class Question:
     user_id: str
 
 
+Paused = Callable[[Question, Renderer, str], Awaitable[None]]
+"""Called when an answer stopped at approvals: (question, its renderer, correlation id)."""
+Finished = Callable[[Renderer], Awaitable[None]]
+
+
 class Conversations:
     """Schedules answers; owns the in-flight tasks so shutdown can finish or close them cleanly."""
 
@@ -61,14 +68,36 @@ class Conversations:
         self._tails: dict[str, asyncio.Future[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
+        self.on_paused: Paused | None = None
 
     def submit(self, question: Question) -> asyncio.Task[None]:
         """Queue `question` in its thread now (synchronously) and answer it in the background."""
+        return self._schedule(
+            question,
+            lambda cid: self.runner.ask(question.text, question.conversation_id, cid, user=question.user_id),
+        )
+
+    def resume(
+        self, question: Question, responses: dict[str, Any], after: Finished | None = None
+    ) -> asyncio.Task[None]:
+        """Continue a paused answer in its thread, in order with anything asked there meanwhile."""
+        return self._schedule(
+            question,
+            lambda cid: self.runner.resume(question.conversation_id, responses, cid, user=question.user_id),
+            after,
+        )
+
+    def _schedule(
+        self,
+        question: Question,
+        run: Callable[[str], AsyncIterator[AgentEvent]],
+        after: Finished | None = None,
+    ) -> asyncio.Task[None]:
         loop = asyncio.get_running_loop()
         previous = self._tails.get(question.conversation_id)
         done: asyncio.Future[None] = loop.create_future()
         self._tails[question.conversation_id] = done
-        task = asyncio.create_task(self._answer(question, previous, done))
+        task = asyncio.create_task(self._answer(question, previous, done, run, after))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -88,7 +117,12 @@ class Conversations:
         return fallback
 
     async def _answer(
-        self, question: Question, previous: asyncio.Future[None] | None, done: asyncio.Future[None]
+        self,
+        question: Question,
+        previous: asyncio.Future[None] | None,
+        done: asyncio.Future[None],
+        run: Callable[[str], AsyncIterator[AgentEvent]],
+        after: Finished | None,
     ) -> None:
         correlation_id = new_correlation_id()
         try:
@@ -110,8 +144,12 @@ class Conversations:
                 question.conversation_id,
                 correlation_id,
             )
-            events = self.runner.ask(question.text, question.conversation_id, correlation_id)
-            await Renderer(reply).run(events)
+            renderer = Renderer(reply)
+            await renderer.run(run(correlation_id))
+            if renderer.approvals and self.on_paused is not None:
+                await self.on_paused(question, renderer, correlation_id)
+            if after is not None:
+                await after(renderer)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from agents.events import (
     COORDINATOR,
     AgentEvent,
+    ApprovalRequired,
     CapabilityNotice,
     ErrorEvent,
     FinalAnswer,
@@ -28,6 +29,7 @@ from slackbot.replies import MIN_UPDATE_INTERVAL, Reply, StepView
 logger = logging.getLogger(__name__)
 
 INTERRUPTED = "_Interrupted: the bot is restarting. Ask again in a moment._"
+WAITING = "_⏸ Waiting for approval: see the card below. Nothing changes until an approver decides._"
 
 
 def error_text(event: ErrorEvent) -> str:
@@ -43,6 +45,7 @@ class Renderer:
         self.text = ""
         self.steps: dict[str, StepView] = {}
         self.final: str | None = None
+        self.approvals: list[ApprovalRequired] = []
 
     def apply(self, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
@@ -56,15 +59,19 @@ class Renderer:
                 else f"{event.tool}: {event.summary}",
             )
         elif isinstance(event, ToolFinished):
-            step = self.steps.get(event.tool_use_id)
-            if step is not None:
-                step.status = "complete" if event.ok else "error"
-                step.detail = event.detail
+            # A resumed call (after an approval) finishes here but started in the earlier run.
+            step = self.steps.setdefault(
+                event.tool_use_id, StepView(event.tool_use_id, f"{event.agent} → {event.tool}")
+            )
+            step.status = "complete" if event.ok else "error"
+            step.detail = event.detail
         elif isinstance(event, CapabilityNotice):
             key = f"unavailable-{event.capability}"
             self.steps[key] = StepView(key, f"{event.capability} unavailable", "error", event.reason)
+        elif isinstance(event, ApprovalRequired):
+            self.approvals.append(event)
         elif isinstance(event, FinalAnswer):
-            self.final = event.text
+            self.final = f"{event.text}\n\n{WAITING}".strip() if event.paused else event.text
         elif isinstance(event, ErrorEvent):
             partial = self.text.strip()
             self.final = f"{partial}\n\n{error_text(event)}" if partial else error_text(event)

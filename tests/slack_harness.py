@@ -62,7 +62,7 @@ async def running_bot(
         configure(slack)
     settings = load_settings()
     dedupe_path = tmp_path / f"events-{uuid.uuid4().hex[:8]}.sqlite3"  # a fresh fake Slack reuses ts values
-    assistant = Assistant(settings, models=models)
+    assistant = Assistant(settings, models=models, approvals_configured=settings.approvals_configured)
     slack_settings = SlackSettings(
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,

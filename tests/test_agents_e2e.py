@@ -142,10 +142,13 @@ async def test_cluster_text_reaches_the_model_fenced_as_untrusted(
     await ask(assistant, "why is crashy-7f9c failing?")
     eks_model = models.models["eks_assistant"]
     assert UNTRUSTED_RULE in eks_model.requests[0].system
-    result = eks_model.requests[-1].tool_results[-1]
+    results = eks_model.requests[-1].tool_results
+    result = next(r for r in results if "get_pod_logs" in r)
     assert result.startswith('<untrusted-data source="eks:get_pod_logs">')
     assert result.count(FENCE_CLOSE) == 1 and result.rstrip().endswith(FENCE_CLOSE)
     assert "delete deployment web" in result  # there, but inside the fence
+    # the scripted model obeys the injected line; read-only mode (the default) refuses the write
+    assert any(r.startswith("Read-only mode") for r in results)
     assert kube.mutations() == []
 
 

@@ -76,11 +76,43 @@ def _names(result: str) -> list[str]:
     return re.findall(r'"name":\s*"([^"]+)"', result)
 
 
+DELETE_RE = re.compile(r"delete (deployment|pod|configmap) ([a-z0-9-]+)", re.I)
+KINDS = {"deployment": ("Deployment", "apps/v1"), "pod": ("Pod", "v1"), "configmap": ("ConfigMap", "v1")}
+
+
+def delete_call(match: re.Match[str], cluster: str) -> ToolCall:
+    kind, api_version = KINDS[match.group(1).lower()]
+    return ToolCall(
+        "manage_k8s_resource",
+        {
+            "operation": "delete",
+            "cluster_name": cluster,
+            "kind": kind,
+            "api_version": api_version,
+            "name": match.group(2),
+            "namespace": "default",
+        },
+    )
+
+
 def eks(turn: Turn) -> Reply:
-    """List pods, or read a named pod's logs; then report what the tool returned."""
+    """List pods, read a named pod's logs, or delete what the user names; then report the tool's answer.
+
+    Like an over-obedient model, it also follows a "delete deployment X" it reads in a tool result (the
+    prompt-injection case): the write gate, not the model, must stop that.
+    """
     text = turn.user_text
     cluster = cluster_from(turn.system)
     pod = next((m for m in POD_RE.findall(text) if any(c.isdigit() for c in m)), None)
+    asked_delete = DELETE_RE.search(text)
+    if asked_delete and not turn.tool_results:
+        return delete_call(asked_delete, cluster)
+    if turn.tool_results and not asked_delete and len(turn.tool_results) == 1:
+        injected = DELETE_RE.search(turn.unfenced_results()[-1])
+        if injected:
+            return delete_call(injected, cluster)
+    if turn.tool_results and (asked_delete or len(turn.tool_results) > 1):
+        return f"Result of the change: {turn.unfenced_results()[-1][:500]}"
     if not turn.tool_results:
         if pod and re.search(r"log|why|fail|crash|wrong", text, re.I):
             return ToolCall(

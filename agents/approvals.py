@@ -1,0 +1,175 @@
+"""Pending approvals: the frozen call and its hash, kept server-side; claimed atomically, exactly once.
+
+A Slack button carries only the opaque approval id. The store holds what was shown (tool, arguments,
+hash), who asked, where the card is, and the decision. `claim` is one conditional UPDATE, so a double
+click or two approvers at once yield one winner, and an expired approval can no longer be claimed. The
+local default is SQLite (survives restarts); replicas can share a DynamoDB table with the same conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+PENDING, APPROVED, DENIED, EXPIRED, EXECUTED, FAILED = (
+    "pending",
+    "approved",
+    "denied",
+    "expired",
+    "executed",
+    "failed",
+)
+
+
+@dataclass
+class Approval:
+    id: str
+    turn_id: str
+    conversation_id: str
+    interrupt_id: str
+    tool: str
+    arguments: dict[str, Any]
+    call_hash: str
+    summary: str
+    requester: str
+    channel: str
+    thread_ts: str
+    created_at: float
+    expires_at: float
+    status: str = PENDING
+    card_ts: str = ""
+    decided_by: str = ""
+    decided_at: float = 0.0
+    detail: str = ""
+    agent: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ApprovalStore(Protocol):
+    def add(self, approval: Approval) -> None: ...
+    def get(self, approval_id: str) -> Approval | None: ...
+    def set_card(self, approval_id: str, card_ts: str) -> None: ...
+    def claim(self, approval_id: str, status: str, by: str, now: float | None = None) -> bool: ...
+    def finish(self, approval_id: str, status: str, detail: str = "") -> None: ...
+    def turn(self, turn_id: str) -> list[Approval]: ...
+    def expire_due(self, now: float | None = None) -> list[Approval]: ...
+
+
+def new_approval_id() -> str:
+    """Unguessable: a forged button value cannot name a real approval."""
+    return secrets.token_urlsafe(18)
+
+
+COLUMNS = (
+    "id",
+    "turn_id",
+    "conversation_id",
+    "interrupt_id",
+    "tool",
+    "arguments",
+    "call_hash",
+    "summary",
+    "requester",
+    "channel",
+    "thread_ts",
+    "created_at",
+    "expires_at",
+    "status",
+    "card_ts",
+    "decided_by",
+    "decided_at",
+    "detail",
+    "agent",
+    "extra",
+)
+
+
+class SqliteApprovalStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, turn_id TEXT, conversation_id TEXT, "
+            "interrupt_id TEXT, tool TEXT, arguments TEXT, call_hash TEXT, summary TEXT, requester TEXT, "
+            "channel TEXT, thread_ts TEXT, created_at REAL, expires_at REAL, status TEXT, card_ts TEXT, "
+            "decided_by TEXT, decided_at REAL, detail TEXT, agent TEXT, extra TEXT)"
+        )
+        self._db.execute("CREATE INDEX IF NOT EXISTS approvals_turn ON approvals (turn_id)")
+        self._lock = threading.Lock()
+
+    def _row(self, row: tuple[Any, ...] | None) -> Approval | None:
+        if row is None:
+            return None
+        data = dict(zip(COLUMNS, row, strict=True))
+        data["arguments"] = json.loads(data["arguments"])
+        data["extra"] = json.loads(data["extra"] or "{}")
+        return Approval(**data)
+
+    def add(self, approval: Approval) -> None:
+        values = [getattr(approval, c) for c in COLUMNS]
+        values[COLUMNS.index("arguments")] = json.dumps(approval.arguments, default=str)
+        values[COLUMNS.index("extra")] = json.dumps(approval.extra, default=str)
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO approvals ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                values,
+            )
+
+    def get(self, approval_id: str) -> Approval | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM approvals WHERE id = ?", (approval_id,)
+            ).fetchone()
+        return self._row(row)
+
+    def set_card(self, approval_id: str, card_ts: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE approvals SET card_ts = ? WHERE id = ?", (card_ts, approval_id))
+
+    def claim(self, approval_id: str, status: str, by: str, now: float | None = None) -> bool:
+        """Decide a pending, unexpired approval; True only for the one caller that did it."""
+        now = time.time() if now is None else now
+        condition = "expires_at > ?" if status != EXPIRED else "expires_at <= ?"
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE approvals SET status = ?, decided_by = ?, decided_at = ? "
+                f"WHERE id = ? AND status = '{PENDING}' AND {condition}",
+                (status, by, now, approval_id, now),
+            )
+        return cursor.rowcount == 1
+
+    def finish(self, approval_id: str, status: str, detail: str = "") -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE approvals SET status = ?, detail = ? WHERE id = ?", (status, detail, approval_id)
+            )
+
+    def turn(self, turn_id: str) -> list[Approval]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM approvals WHERE turn_id = ? ORDER BY created_at",
+                (turn_id,),
+            ).fetchall()
+        return [a for a in (self._row(r) for r in rows) if a is not None]
+
+    def expire_due(self, now: float | None = None) -> list[Approval]:
+        """Mark every overdue pending approval expired; returns those this call expired."""
+        now = time.time() if now is None else now
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM approvals WHERE status = '{PENDING}' AND expires_at <= ?",
+                (now,),
+            ).fetchall()
+        expired = []
+        for approval in (self._row(r) for r in rows):
+            if approval is not None and self.claim(approval.id, EXPIRED, "system", now):
+                approval.status = EXPIRED
+                expired.append(approval)
+        return expired

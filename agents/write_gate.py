@@ -1,0 +1,234 @@
+"""The write gate: every tool call is classified before it runs; writes pause for a person's approval.
+
+It lives in code (a Strands BeforeToolCallEvent hook), not in a prompt, so nothing the model reads — a pod
+log that says "delete the deployment" included — can get a write past it. Classification is by tool name
+and operation; a tool not known to be read-only counts as a write (fail closed). A write interrupts the
+agent with the exact call and its hash; on resume it runs only if the approval names that same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
+
+from agents.audit import AuditLog
+from agents.mcp_tools import coerce_arguments
+from agents.redact import redact
+
+logger = logging.getLogger(__name__)
+
+APPROVAL_INTERRUPT = "sre-bot-approval"
+
+request_context: ContextVar[dict[str, Any] | None] = ContextVar("sre_bot_request", default=None)
+"""Who asked, in which conversation: set by the runner per request, read by the audit records."""
+
+# Tools whose every call only reads. Anything else is a write unless its operation says otherwise.
+READ_ONLY_TOOLS = frozenset(
+    {
+        # EKS server
+        "list_k8s_resources",
+        "get_pod_logs",
+        "get_k8s_events",
+        "list_api_versions",
+        "get_cloudwatch_logs",
+        "get_cloudwatch_metrics",
+        "get_eks_metrics_guidance",
+        "get_policies_for_role",
+        "search_eks_troubleshoot_guide",
+        "get_eks_vpc_config",
+        "get_eks_insights",
+        # billing server: reads only (the paid or mutating ones are not here on purpose)
+        "cost-explorer",
+        "cost-comparison",
+        "cost-anomaly",
+        "budgets",
+        "budget-actions",
+        "budget-notifications",
+        "cost-optimization",
+        "compute-optimizer",
+        "rec-details",
+        "sp-performance",
+        "ri-performance",
+        "aws-pricing",
+        "free-tier-usage",
+        "sp-explorer",
+        "sp-recommendation",
+        # agents as tools: their own tools are gated inside them
+        "eks_assistant",
+        "finops_assistant",
+    }
+)
+# Tools with an `operation` argument: which operations only read.
+READ_OPERATIONS = {
+    "manage_k8s_resource": {"read"},
+    "manage_eks_stacks": {"generate", "describe"},
+}
+# Tools that can change state: in read-only mode they are not offered to the model at all.
+WRITE_TOOLS_HIDDEN_WHEN_READ_ONLY = frozenset(
+    {"manage_k8s_resource", "apply_yaml", "generate_app_manifest", "manage_eks_stacks", "add_inline_policy"}
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    write: bool
+    why: str
+
+
+def classify(tool: str, arguments: Any) -> Verdict:
+    """Read or write, by tool name and operation; unknown tools and operations are writes."""
+    args = coerce_arguments(arguments)
+    if tool in READ_OPERATIONS:
+        operation = str(args.get("operation", "")).lower()
+        if operation in READ_OPERATIONS[tool]:
+            return Verdict(False, f"{tool} {operation} only reads")
+        return Verdict(True, f"{tool} {operation or '(no operation)'} changes state")
+    if tool in READ_ONLY_TOOLS:
+        return Verdict(False, f"{tool} only reads")
+    return Verdict(True, f"{tool} is not known to be read-only")
+
+
+def call_hash(tool: str, arguments: Any) -> str:
+    """Identity of an exact call: the approval is for this hash and nothing else."""
+    canonical = json.dumps(
+        {"tool": tool, "arguments": coerce_arguments(arguments)},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe_call(tool: str, arguments: Any) -> str:
+    """What will happen, in plain words, for the approval card."""
+    args = coerce_arguments(arguments)
+    ns = args.get("namespace")
+    where = f" in namespace {ns}" if ns else ""
+    cluster = f" on cluster {args['cluster_name']}" if args.get("cluster_name") else ""
+    if tool == "manage_k8s_resource":
+        op = str(args.get("operation", "change")).lower()
+        verb = {"create": "Create", "replace": "Replace", "patch": "Patch", "delete": "Delete"}.get(
+            op, op.title()
+        )
+        name = args.get("name") or ((args.get("body") or {}).get("metadata") or {}).get("name", "")
+        return f"{verb} {args.get('kind', 'resource')} {name}{where}{cluster}".replace("  ", " ")
+    if tool == "apply_yaml":
+        return f"Apply the manifest {args.get('yaml_path')}{where}{cluster}"
+    if tool == "manage_eks_stacks":
+        return f"{str(args.get('operation', 'change')).title()} the EKS CloudFormation stack{cluster}"
+    if tool == "add_inline_policy":
+        return f"Add inline IAM policy {args.get('policy_name')} to role {args.get('role_name')}"
+    if tool == "generate_app_manifest":
+        return f"Write Kubernetes manifests for {args.get('app_name')} to {args.get('output_dir')}"
+    return f"Run {tool} ({', '.join(sorted(args))})"
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What the gate allows; `approvals_configured` is False when nobody could approve."""
+
+    writes_enabled: bool
+    approvals_configured: bool
+
+    def read_only_message(self) -> str:
+        return (
+            "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+            "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
+        )
+
+    def no_approvers_message(self) -> str:
+        return (
+            "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
+            "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."
+        )
+
+
+class WriteGate(HookProvider):
+    """Hook for every agent: audit each call; pause writes for approval; run only the approved call."""
+
+    def __init__(
+        self, policy: GatePolicy, audit: AuditLog, context: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
+        self.policy = policy
+        self.audit = audit
+        self.context: Callable[[], dict[str, Any]] = (
+            context if context is not None else (lambda: request_context.get() or {})
+        )
+        self._started: dict[str, float] = {}
+
+    def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
+        registry.add_callback(BeforeToolCallEvent, self.before)
+        registry.add_callback(AfterToolCallEvent, self.after)
+
+    def before(self, event: BeforeToolCallEvent) -> None:
+        use = event.tool_use
+        tool = use["name"]
+        args = coerce_arguments(use.get("input"))
+        verdict = classify(tool, args)
+        base = {
+            "tool": tool,
+            "tool_use_id": use["toolUseId"],
+            "access": "write" if verdict.write else "read",
+            "arguments": redact(args),
+            **self.context(),
+        }
+        if not verdict.write:
+            self._started[use["toolUseId"]] = time.monotonic()
+            self.audit.write("tool_call", **base)
+            return
+        if not self.policy.writes_enabled:
+            self.audit.write("tool_blocked", reason="read_only", **base)
+            event.cancel_tool = self.policy.read_only_message()
+            return
+        if not self.policy.approvals_configured:
+            self.audit.write("tool_blocked", reason="no_approvers", **base)
+            event.cancel_tool = self.policy.no_approvers_message()
+            return
+        digest = call_hash(tool, args)
+        reason = {
+            "tool": tool,
+            "arguments": args,
+            "hash": digest,
+            "summary": describe_call(tool, args),
+            "agent": getattr(event.agent, "name", ""),
+            "tool_use_id": use["toolUseId"],
+        }
+        response = event.interrupt(APPROVAL_INTERRUPT, reason=reason)  # raises until someone decides
+        if isinstance(response, dict) and response.get("approved") is True and response.get("hash") == digest:
+            self._started[use["toolUseId"]] = time.monotonic()
+            self.audit.write(
+                "tool_call", approved_by=response.get("by"), approval_id=response.get("approval_id"), **base
+            )
+            return
+        decided_by = response.get("by") if isinstance(response, dict) else None
+        why = response.get("reason", "denied") if isinstance(response, dict) else "denied"
+        self.audit.write("tool_blocked", reason=why, decided_by=decided_by, **base)
+        event.cancel_tool = (
+            f"Not executed: the change was {why}"
+            + (f" by {decided_by}" if decided_by else "")
+            + ". Nothing was "
+            "changed; tell the user and do not retry it unless they ask again."
+        )
+
+    def after(self, event: AfterToolCallEvent) -> None:
+        started = self._started.pop(event.tool_use["toolUseId"], None)
+        if started is None:
+            return
+        result = event.result
+        self.audit.write(
+            "tool_result",
+            tool=event.tool_use["name"],
+            tool_use_id=event.tool_use["toolUseId"],
+            access="write" if classify(event.tool_use["name"], event.tool_use.get("input")).write else "read",
+            outcome=result.get("status", "unknown") if isinstance(result, dict) else "unknown",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            **self.context(),
+        )

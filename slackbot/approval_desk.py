@@ -1,0 +1,295 @@
+"""Approvals in Slack: post the card, authorize the click, claim it once, update the card, resume.
+
+Order of checks on a click: the approval exists (a forged id names none) → it is still pending (a replay
+or a second click finds it decided) → it has not expired → the user may approve (APPROVER_USER_IDS or the
+APPROVER_USERGROUP, looked up live) → not their own request when REQUIRE_SEPARATE_APPROVER → atomic claim
+(two approvers at once: one wins). Only then does the conversation resume with the decision, and the
+write gate runs the call only if the decision names the frozen call's hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents.approvals import (
+    APPROVED,
+    DENIED,
+    EXECUTED,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    Approval,
+    ApprovalStore,
+    new_approval_id,
+)
+from agents.audit import AuditLog
+from agents.settings import Settings
+from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION, card_text, decided_card, pending_card
+from slackbot.conversations import Conversations, Question
+from slackbot.rate_budget import RateBudget
+from slackbot.renderer import Renderer
+from slackbot.replies import ReplyTarget
+
+logger = logging.getLogger(__name__)
+
+GROUP_CACHE_SECONDS = 60.0
+SWEEP_SECONDS = 15.0
+
+
+class ApprovalDesk:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ApprovalStore,
+        client: AsyncWebClient,
+        budget: RateBudget,
+        conversations: Conversations,
+        audit: AuditLog,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.budget = budget
+        self.conversations = conversations
+        self.audit = audit
+        self._group: tuple[float, set[str]] = (0.0, set())
+        conversations.on_paused = self.post_cards
+
+    # cards --------------------------------------------------------------------------------------
+
+    async def post_cards(self, question: Question, renderer: Renderer, turn_id: str) -> None:
+        now = time.time()
+        for pending in renderer.approvals:
+            approval = Approval(
+                id=new_approval_id(),
+                turn_id=turn_id,
+                conversation_id=question.conversation_id,
+                interrupt_id=pending.interrupt_id,
+                tool=pending.tool,
+                arguments=pending.arguments,
+                call_hash=pending.call_hash,
+                summary=pending.summary,
+                requester=question.user_id,
+                channel=question.target.channel,
+                thread_ts=question.target.thread_ts,
+                created_at=now,
+                expires_at=now + self.settings.approval_ttl_seconds,
+                agent=pending.agent,
+                extra={"tool_use_id": pending.tool_use_id, "team_id": question.target.team_id},
+            )
+            self.store.add(approval)
+            self.audit.write(
+                "approval_requested",
+                approval_id=approval.id,
+                tool=approval.tool,
+                arguments=approval.arguments,
+                summary=approval.summary,
+                requester=approval.requester,
+                conversation_id=approval.conversation_id,
+                call_hash=approval.call_hash,
+            )
+            await self.budget.take("chat.postMessage", approval.channel)
+            response = await self.client.chat_postMessage(
+                channel=approval.channel,
+                thread_ts=approval.thread_ts,
+                text=card_text(approval),
+                blocks=pending_card(approval),
+            )
+            self.store.set_card(approval.id, str(response["ts"]))
+
+    async def refresh_card(self, approval_id: str) -> None:
+        approval = self.store.get(approval_id)
+        if approval is None or not approval.card_ts:
+            return
+        blocks = pending_card(approval) if approval.status == PENDING else decided_card(approval)
+        await self.budget.take("chat.update")
+        try:
+            await self.client.chat_update(
+                channel=approval.channel, ts=approval.card_ts, text=card_text(approval), blocks=blocks
+            )
+        except SlackApiError as exc:
+            logger.warning("could not update approval card %s: %s", approval_id, exc.response.get("error"))
+
+    # who may approve ----------------------------------------------------------------------------
+
+    async def may_approve(self, user: str) -> bool:
+        if user in self.settings.approvers:
+            return True
+        group = self.settings.approver_usergroup
+        if not group:
+            return False
+        fetched, members = self._group
+        if time.monotonic() - fetched > GROUP_CACHE_SECONDS:
+            try:
+                await self.budget.take("usergroups.users.list")
+                response = await self.client.usergroups_users_list(usergroup=group)
+                members = set(response.get("users") or [])
+                self._group = (time.monotonic(), members)
+            except SlackApiError as exc:
+                logger.error("cannot read approver group %s: %s", group, exc.response.get("error"))
+                return False
+        return user in members
+
+    async def _tell(self, channel: str, user: str, text: str) -> None:
+        with contextlib.suppress(SlackApiError):
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    # clicks -------------------------------------------------------------------------------------
+
+    async def on_action(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str(
+            (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        )
+        approve = action.get("action_id") == APPROVE_ACTION
+        approval = self.store.get(str(action.get("value", "")))
+        if approval is None or approval.channel != channel:
+            self.audit.write(
+                "approval_rejected", reason="unknown_approval", user=user, value=action.get("value")
+            )
+            await self._tell(channel, user, "This approval is not known to me; nothing was changed.")
+            return
+        if approval.status != PENDING:
+            who = f" by <@{approval.decided_by}>" if approval.decided_by not in ("", "system") else ""
+            await self._tell(
+                channel, user, f"This request was already {approval.status}{who}; nothing more was done."
+            )
+            return
+        if time.time() >= approval.expires_at:
+            await self.expire(approval)
+            await self._tell(
+                channel, user, "This request expired before anyone decided; nothing was changed."
+            )
+            return
+        if not await self.may_approve(user):
+            self.audit.write(
+                "approval_rejected", reason="not_an_approver", user=user, approval_id=approval.id
+            )
+            await self._tell(
+                channel,
+                user,
+                "Only configured approvers can decide on changes "
+                "(APPROVER_USER_IDS / APPROVER_USERGROUP). Nothing was changed.",
+            )
+            return
+        if self.settings.require_separate_approver and user == approval.requester:
+            self.audit.write("approval_rejected", reason="self_approval", user=user, approval_id=approval.id)
+            await self._tell(
+                channel,
+                user,
+                "You asked for this change, so another approver must decide "
+                "(REQUIRE_SEPARATE_APPROVER). Nothing was changed.",
+            )
+            return
+        if not self.store.claim(approval.id, APPROVED if approve else DENIED, user):
+            latest = self.store.get(approval.id)
+            await self._tell(
+                channel,
+                user,
+                f"Someone else decided first ({latest.status if latest else 'gone'}); nothing more was done.",
+            )
+            return
+        self.audit.write(
+            "approval_decision",
+            approval_id=approval.id,
+            decision="approved" if approve else "denied",
+            by=user,
+            tool=approval.tool,
+            call_hash=approval.call_hash,
+            conversation_id=approval.conversation_id,
+        )
+        await self.refresh_card(approval.id)
+        await self._resume_if_decided(approval.turn_id)
+
+    async def expire(self, approval: Approval) -> None:
+        if self.store.claim(approval.id, EXPIRED, "system", now=max(time.time(), approval.expires_at)):
+            self.audit.write(
+                "approval_decision",
+                approval_id=approval.id,
+                decision="expired",
+                by="system",
+                tool=approval.tool,
+            )
+            await self.refresh_card(approval.id)
+            await self._resume_if_decided(approval.turn_id)
+
+    async def sweep(self) -> None:
+        """Expire overdue approvals (the card says so, the conversation hears nothing ran)."""
+        while True:
+            for approval in await asyncio.to_thread(self.store.expire_due):
+                self.audit.write(
+                    "approval_decision",
+                    approval_id=approval.id,
+                    decision="expired",
+                    by="system",
+                    tool=approval.tool,
+                )
+                await self.refresh_card(approval.id)
+                await self._resume_if_decided(approval.turn_id)
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    # resume -------------------------------------------------------------------------------------
+
+    async def _resume_if_decided(self, turn_id: str) -> None:
+        approvals = self.store.turn(turn_id)
+        if not approvals or any(a.status == PENDING for a in approvals):
+            return
+        first = approvals[0]
+        responses: dict[str, Any] = {}
+        for a in approvals:
+            if a.status == APPROVED:
+                responses[a.interrupt_id] = {
+                    "approved": True,
+                    "hash": a.call_hash,
+                    "by": a.decided_by,
+                    "approval_id": a.id,
+                }
+            else:
+                reason = "expired" if a.status == EXPIRED else "denied"
+                responses[a.interrupt_id] = {
+                    "approved": False,
+                    "reason": reason,
+                    "by": a.decided_by,
+                    "approval_id": a.id,
+                }
+        question = Question(
+            text="",
+            target=ReplyTarget(first.channel, first.thread_ts, first.requester, first.extra.get("team_id")),
+            conversation_id=first.conversation_id,
+            user_id=first.requester,
+        )
+
+        async def record_outcomes(renderer: Renderer) -> None:
+            for a in approvals:
+                if a.status != APPROVED:
+                    continue
+                step = renderer.steps.get(str(a.extra.get("tool_use_id", "")))
+                ok = step is not None and step.status == "complete"
+                detail = "" if ok else (step.detail if step is not None else "the call did not run")
+                self.store.finish(a.id, EXECUTED if ok else FAILED, detail)
+                self.audit.write(
+                    "execution_result",
+                    approval_id=a.id,
+                    tool=a.tool,
+                    outcome="executed" if ok else "failed",
+                    detail=detail,
+                )
+                await self.refresh_card(a.id)
+
+        self.conversations.resume(question, responses, after=record_outcomes)
+
+
+def register(app: Any, desk: ApprovalDesk) -> None:
+    app.action(APPROVE_ACTION)(desk.on_action)
+    app.action(DENY_ACTION)(desk.on_action)
