@@ -88,6 +88,20 @@ def run_checks(
             f"k8s-auth={settings.resolved_auth_mode} writes={'on' if settings.eks_mcp_allow_write else 'off'}",
         )
     ]
+    if settings.eks_mcp_allow_write and not settings.approvals_configured:
+        checks.append(
+            Check(
+                "approvals",
+                "WARN",
+                "EKS_MCP_ALLOW_WRITE=true but nobody can approve, so every change will be refused",
+                "Set APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id).",
+            )
+        )
+    elif settings.eks_mcp_allow_write:
+        who = ", ".join(settings.approvers) or f"group {settings.approver_usergroup}"
+        checks.append(Check("approvals", "OK", f"changes need an approval by {who}"))
+    else:
+        checks.append(Check("approvals", "OK", "read-only mode: write tools are not offered"))
     assistant = assistant_factory(settings)
     try:
         outcome = assistant.start()

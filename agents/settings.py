@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     @classmethod
     def _user_ids_shape(cls, value: str) -> str:
         for user in filter(None, (u.strip() for u in value.split(","))):
-            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+            if not re.fullmatch(r"[UW][A-Z0-9]+", user):
                 raise ValueError(
                     f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
                 )

@@ -94,7 +94,7 @@ async def test_killed_eks_server_is_restarted_and_the_next_question_answered(ass
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while server.alive() and time.monotonic() < deadline:  # noqa: ASYNC110 - polling a process, no event
+    while server.alive() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert not server.alive()
     second = await ask(assistant, "list the pods in default")

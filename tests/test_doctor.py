@@ -18,6 +18,7 @@ def test_doctor_all_ok_against_the_fakes(agent_env: Path, tmp_path: Path) -> Non
     status = {line[:20].strip(): line[20:].split()[0] for line in lines[1:] if not line.startswith(" ")}
     assert status == {
         "settings": "OK",
+        "approvals": "OK",
         "mcp server eks": "OK",
         "mcp server billing": "OK",
         "cluster": "OK",
@@ -30,7 +31,12 @@ def test_doctor_all_ok_against_the_fakes(agent_env: Path, tmp_path: Path) -> Non
 def test_doctor_names_what_fails_and_how_to_fix_it(agent_env: Path, tmp_path: Path) -> None:
     proc = sre_bot(
         "doctor",
-        env={**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "DEFAULT_CLUSTER": "no-such-context"},
+        env={
+            **os.environ,
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "DEFAULT_CLUSTER": "no-such-context",
+            "EKS_MCP_ALLOW_WRITE": "true",
+        },
         cwd=tmp_path,
     )
     assert proc.returncode == 1
@@ -39,4 +45,7 @@ def test_doctor_names_what_fails_and_how_to_fix_it(agent_env: Path, tmp_path: Pa
     assert "FAIL" in cluster and "no-such-context" in cluster
     model = next(line for line in proc.stdout.splitlines() if line.startswith("model"))
     assert "FAIL" in model
-    assert proc.stdout.count("fix:") >= 2
+    approvals = next(line for line in proc.stdout.splitlines() if line.startswith("approvals"))
+    assert "WARN" in approvals and "every change will be refused" in approvals
+    assert "APPROVER_USER_IDS" in proc.stdout
+    assert proc.stdout.count("fix:") >= 3
