@@ -136,7 +136,7 @@ def build_bot(
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error)
+        logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error, exc_info=error)
 
     return SlackBot(app, client, conversations, handlers, budget, desk)
 

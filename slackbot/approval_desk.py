@@ -37,6 +37,7 @@ from slackbot.conversations import Conversations, Question
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer
 from slackbot.replies import ReplyTarget
+from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class ApprovalDesk:
                 channel=approval.channel, ts=approval.card_ts, text=card_text(approval), blocks=blocks
             )
         except SlackApiError as exc:
-            logger.warning("could not update approval card %s: %s", approval_id, exc.response.get("error"))
+            logger.warning("could not update approval card %s: %s", approval_id, slack_error(exc))
 
     # who may approve ----------------------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class ApprovalDesk:
                 members = set(response.get("users") or [])
                 self._group = (time.monotonic(), members)
             except SlackApiError as exc:
-                logger.error("cannot read approver group %s: %s", group, exc.response.get("error"))
+                logger.error("cannot read approver group %s: %s", group, slack_error(exc))
                 return False
         return user in members
 

@@ -23,6 +23,7 @@ from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer, error_text
 from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StreamUnavailable, UpdateReply
+from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class Conversations:
                     "cannot reply in %s [correlation_id=%s]: %s",
                     question.target.channel,
                     correlation_id,
-                    exc.response.get("error"),
+                    slack_error(exc),
                 )
                 return
             if previous is not None:

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.conversations import Conversations, Question
 from slackbot.dedupe import EventDedupe
 from slackbot.replies import ReplyTarget
+from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class Handlers:
                 channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
             )
         except SlackApiError as exc:
-            logger.warning("could not answer in %s: %s", event.get("channel"), exc.response.get("error"))
+            logger.warning("could not answer in %s: %s", event.get("channel"), slack_error(exc))
 
     async def _handle(
         self, body: dict[str, Any], event: dict[str, Any], client: Any, claimed: bool = False
@@ -232,7 +233,7 @@ class Handlers:
         try:
             root = await client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {text}")
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = slack_error(exc)
             hint = (
                 "invite me first: `/invite @sre-bot`"
                 if error in ("not_in_channel", "channel_not_found")

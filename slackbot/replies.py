@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.formatting import SAFE_MARKDOWN, SAFE_TEXT, clip, split_markdown, tables_to_code, to_mrkdwn
 from slackbot.rate_budget import RateBudget
+from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class UpdateReply:
             )
             self.shown = view
         except SlackApiError as exc:
-            logger.warning("intermediate update failed: %s", exc.response.get("error"))
+            logger.warning("intermediate update failed: %s", slack_error(exc))
 
     async def finish(self, text: str, steps: list[StepView]) -> None:
         parts = split_markdown(tables_to_code(text.strip()) or "(empty answer)")
@@ -161,7 +162,7 @@ class UpdateReply:
                 blocks=markdown_blocks(first),
             )
         except SlackApiError as exc:
-            logger.warning("final update failed (%s); posting the answer instead", exc.response.get("error"))
+            logger.warning("final update failed (%s); posting the answer instead", slack_error(exc))
             await post_parts(self.client, self.budget, self.target, parts[:1])
         if len(parts) > 1:
             await post_parts(self.client, self.budget, self.target, parts[1:])
@@ -203,7 +204,7 @@ class NativeStreamReply:
             )
         except SlackApiError as exc:
             self.budget.refund("chat.stopStream")
-            raise StreamUnavailable(str(exc.response.get("error"))) from exc
+            raise StreamUnavailable(str(slack_error(exc))) from exc
         self.ts = str(response["ts"])
         self.sent_steps["thinking"] = "in_progress"
         self.pacer.mark()
@@ -254,7 +255,7 @@ class NativeStreamReply:
             self.sent = target
             self._mark_steps(chunks[:-1] if delta else chunks)
         except SlackApiError as exc:
-            logger.warning("appendStream failed: %s", exc.response.get("error"))
+            logger.warning("appendStream failed: %s", slack_error(exc))
 
     async def finish(self, text: str, steps: list[StepView]) -> None:
         final = text.strip() or "(empty answer)"
@@ -276,7 +277,7 @@ class NativeStreamReply:
             await self.client.chat_stopStream(channel=self.target.channel, ts=self.ts, chunks=chunks or None)
             self.sent += rest
         except SlackApiError as exc:
-            logger.warning("stopStream failed (%s); posting the answer instead", exc.response.get("error"))
+            logger.warning("stopStream failed (%s); posting the answer instead", slack_error(exc))
             overflow = final
         if overflow:
             await post_parts(self.client, self.budget, self.target, split_markdown(tables_to_code(overflow)))

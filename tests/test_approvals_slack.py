@@ -244,3 +244,66 @@ async def test_read_only_mode_answers_how_to_enable_writes(
         [reply] = await h.final_reply("C1", event["ts"])
     assert kube.mutations() == []
     assert "EKS_MCP_ALLOW_WRITE=true" in reply.final_text or "manage_k8s_resource" in reply.final_text
+
+
+async def test_members_of_the_approver_group_may_approve(
+    approvals_env: Path,
+    tmp_path: Path,
+    models: ScriptedModels,
+    kube: FakeKubeAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APPROVER_USER_IDS", "")
+    monkeypatch.setenv("APPROVER_USERGROUP", "S0ONCALL")
+
+    def groups(slack: Any) -> None:
+        slack.usergroups["S0ONCALL"] = ["U5"]
+
+    async with running_bot(models, tmp_path, configure=groups) as h:
+        _, message = await ask_for_a_write(h)
+        await click(h, APPROVE_ACTION, approval_id(message), "U2", message)  # not in the group
+        await settle(h)
+        assert kube.mutations() == []
+        await click(h, APPROVE_ACTION, approval_id(message), "U5", message)
+        await settle(h)
+    assert [(m["method"], m["path"]) for m in kube.mutations()] == [("DELETE", WEB_PATH)]
+    assert h.slack.calls_of("usergroups.users.list")[0].params["usergroup"] == "S0ONCALL"
+
+
+def test_the_card_never_shows_secret_values() -> None:
+    from agents.approvals import Approval
+    from slackbot.approval_cards import decided_card, pending_card
+
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "stringData": {"password": "hunter2-very-secret"},
+        "data": {"token": "c2VjcmV0LXRva2Vu"},
+    }
+    approval = Approval(
+        id="a",
+        turn_id="t",
+        conversation_id="c",
+        interrupt_id="i",
+        tool="manage_k8s_resource",
+        arguments={
+            "operation": "create",
+            "kind": "Secret",
+            "body": body,
+            "namespace": "prod",
+            "cluster_name": "eks-prod",
+        },
+        call_hash="f" * 64,
+        summary="Create Secret db in namespace prod",
+        requester="U1",
+        channel="C1",
+        thread_ts="1.0",
+        created_at=0,
+        expires_at=900,
+    )
+    for blocks in (pending_card(approval), decided_card(approval)):
+        shown = str(blocks)
+        assert "hunter2" not in shown and "c2VjcmV0" not in shown
+        assert "[redacted]" in shown and "eks-prod" in shown and "prod" in shown
+    assert len(pending_card(approval)) <= 50

@@ -32,3 +32,27 @@ def test_post_message_is_budgeted_per_channel() -> None:
     budget = RateBudget(reserve_fraction=0.0)
     assert sum(budget.try_take("chat.postMessage", "C1") for _ in range(10)) == 5
     assert budget.try_take("chat.postMessage", "C2")
+
+
+def test_slack_error_survives_bodies_that_are_not_json() -> None:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.slack_response import SlackResponse
+
+    from slackbot.slack_errors import slack_error
+
+    def response(data: object, status: int) -> SlackResponse:
+        return SlackResponse(
+            client=None,
+            http_verb="GET",
+            api_url="u",
+            req_args={},
+            data=data,  # type: ignore[arg-type]
+            headers={},
+            status_code=status,
+        )
+
+    assert (
+        slack_error(SlackApiError("x", response({"ok": False, "error": "not_in_channel"}, 200)))
+        == "not_in_channel"
+    )
+    assert slack_error(SlackApiError("x", response("405: Method Not Allowed", 405))) == "http_405"

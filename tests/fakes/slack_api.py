@@ -134,6 +134,7 @@ class FakeSlack:
             self._loop = loop
             app = web.Application()
             app.router.add_post("/api/{method}", self._api)
+            app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
             app.router.add_get("/socket", self._socket)
             app.router.add_post("/response/{id}", self._response_url)
             runner = web.AppRunner(app, access_log=None)
@@ -234,7 +235,9 @@ class FakeSlack:
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)  # slack_sdk sends `params=` calls in the query string
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            pass
+        elif request.content_type == "application/json":
             data = await request.json()
             params.update(data if isinstance(data, dict) else {})
         else:
