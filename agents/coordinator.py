@@ -79,7 +79,7 @@ def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> l
     billing_env = child_env(
         base, {**common, "FASTMCP_LOG_FILE": str((log_dir / "billing-server.log").resolve())}
     )
-    return [
+    specs = [
         ServerSpec(
             name="eks",
             command=settings.mcp_command(EKS_EXECUTABLE),
@@ -96,6 +96,7 @@ def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> l
             missing_hint=INSTALL_HINT,
         ),
     ]
+    return [s for s in specs if s.name in settings.enabled_servers]
 
 
 class Assistant:

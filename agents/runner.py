@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from strands.session import FileSessionManager, SessionManager
 from agents.coordinator import Assistant
 from agents.events import COORDINATOR, AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer, TextDelta
 from agents.failures import describe_failure
+from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.stream import translate
 from agents.write_gate import APPROVAL_INTERRUPT, request_context
 
@@ -80,6 +82,7 @@ class ConversationRunner:
         key = conversation_id or f"oneshot-{correlation_id}"
         lock = self._lock(key)  # held in a local: the weak dict keeps it only while someone uses it
         async with lock:
+            QUESTIONS.inc()
             self.assistant.audit.write(
                 "question",
                 conversation_id=key,
@@ -108,6 +111,7 @@ class ConversationRunner:
         self, prompt: Any, conversation_id: str | None, correlation_id: str, user: str | None
     ) -> AsyncIterator[AgentEvent]:
         names: dict[str, str] = {}
+        started = time.monotonic()
         token = request_context.set(
             {"conversation_id": conversation_id, "correlation_id": correlation_id, "user": user}
         )
@@ -150,6 +154,8 @@ class ConversationRunner:
         except Exception as exc:
             logger.exception("answer failed [correlation_id=%s]", correlation_id)
             failure: ErrorEvent = describe_failure(exc, correlation_id)
+            ERRORS.labels(failure.kind).inc()
             yield failure
         finally:
+            ANSWER.observe(time.monotonic() - started)
             request_context.reset(token)

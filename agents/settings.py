@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     eks_mcp_allow_sensitive_data: bool = False
 
     # MCP servers
+    mcp_servers: str = "eks,billing"
     mcp_bin_dir: Path = DEFAULT_MCP_BIN_DIR
     fastmcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "ERROR"
     mcp_log_dir: Path = Path("var/log")
@@ -130,6 +131,19 @@ class Settings(BaseSettings):
                     f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
                 )
         return value
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _known_servers(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = [n for n in names if n not in ("eks", "billing")]
+        if unknown or not names:
+            raise ValueError(f"expected a comma-separated subset of eks, billing (got {value!r})")
+        return ",".join(names)
+
+    @property
+    def enabled_servers(self) -> list[str]:
+        return self.mcp_servers.split(",")
 
     @property
     def approvers(self) -> list[str]:

@@ -21,6 +21,7 @@ from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider,
 
 from agents.audit import AuditLog
 from agents.mcp_tools import coerce_arguments
+from agents.metrics import TOOL_CALLS
 from agents.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -186,10 +187,12 @@ class WriteGate(HookProvider):
             return
         if not self.policy.writes_enabled:
             self.audit.write("tool_blocked", reason="read_only", **base)
+            TOOL_CALLS.labels(tool, "blocked").inc()
             event.cancel_tool = self.policy.read_only_message()
             return
         if not self.policy.approvals_configured:
             self.audit.write("tool_blocked", reason="no_approvers", **base)
+            TOOL_CALLS.labels(tool, "blocked").inc()
             event.cancel_tool = self.policy.no_approvers_message()
             return
         digest = call_hash(tool, args)
@@ -211,6 +214,7 @@ class WriteGate(HookProvider):
         decided_by = response.get("by") if isinstance(response, dict) else None
         why = response.get("reason", "denied") if isinstance(response, dict) else "denied"
         self.audit.write("tool_blocked", reason=why, decided_by=decided_by, **base)
+        TOOL_CALLS.labels(tool, "blocked").inc()
         event.cancel_tool = (
             f"Not executed: the change was {why}"
             + (f" by {decided_by}" if decided_by else "")
@@ -223,12 +227,14 @@ class WriteGate(HookProvider):
         if started is None:
             return
         result = event.result
+        outcome = result.get("status", "unknown") if isinstance(result, dict) else "unknown"
+        TOOL_CALLS.labels(event.tool_use["name"], outcome).inc()
         self.audit.write(
             "tool_result",
             tool=event.tool_use["name"],
             tool_use_id=event.tool_use["toolUseId"],
             access="write" if classify(event.tool_use["name"], event.tool_use.get("input")).write else "read",
-            outcome=result.get("status", "unknown") if isinstance(result, dict) else "unknown",
+            outcome=outcome,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
             **self.context(),
         )

@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.approvals import ApprovalStore, SqliteApprovalStore
 from agents.coordinator import Assistant, default_cluster
+from agents.mcp_servers import ServerUnavailable
 from agents.runner import ConversationRunner, FileSessionStore, SessionStore
 from agents.settings import Settings
 from slackbot.approval_desk import ApprovalDesk
@@ -36,6 +37,7 @@ from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
 from slackbot.conversations import Conversations
 from slackbot.dedupe import EventDedupe, SqliteDedupe
 from slackbot.handlers import Handlers, ModeInfo
+from slackbot.health import health_app, start_health_server
 from slackbot.rate_budget import RateBudget
 
 logger = logging.getLogger(__name__)
@@ -160,18 +162,40 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
         slack.slack_app_token,
         web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
     )
+    health = None
+    if slack.health_port:
+        health = await start_health_server(
+            health_app(handler.client.is_connected, assistant.servers), slack.health_port
+        )
     await handler.connect_async()
     sweeper = asyncio.create_task(bot.approvals.sweep())
+    watchdog = asyncio.create_task(watch_servers(assistant))
     logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
     try:
         await stop.wait()
         sweeper.cancel()
+        watchdog.cancel()
         logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
         await bot.conversations.drain(slack.shutdown_grace_seconds)
     finally:
         await handler.close_async()
+        if health is not None:
+            await health.cleanup()
         await asyncio.to_thread(assistant.close)
     return 0
+
+
+WATCH_SECONDS = 10.0
+
+
+async def watch_servers(assistant: Assistant) -> None:
+    """Restart an MCP server that died, without waiting for the next question to notice."""
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        for server in assistant.servers.servers.values():
+            if not server.alive():
+                with contextlib.suppress(ServerUnavailable):
+                    await asyncio.to_thread(server.ensure_started)
 
 
 def run(settings: Settings) -> int:

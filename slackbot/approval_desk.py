@@ -31,6 +31,7 @@ from agents.approvals import (
     new_approval_id,
 )
 from agents.audit import AuditLog
+from agents.metrics import APPROVALS
 from agents.settings import Settings
 from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION, card_text, decided_card, pending_card
 from slackbot.conversations import Conversations, Question
@@ -215,6 +216,7 @@ class ApprovalDesk:
 
     async def expire(self, approval: Approval) -> None:
         if self.store.claim(approval.id, EXPIRED, "system", now=max(time.time(), approval.expires_at)):
+            APPROVALS.labels("expired").inc()
             self.audit.write(
                 "approval_decision",
                 approval_id=approval.id,
@@ -229,6 +231,7 @@ class ApprovalDesk:
         """Expire overdue approvals (the card says so, the conversation hears nothing ran)."""
         while True:
             for approval in await asyncio.to_thread(self.store.expire_due):
+                APPROVALS.labels("expired").inc()
                 self.audit.write(
                     "approval_decision",
                     approval_id=approval.id,
@@ -279,6 +282,7 @@ class ApprovalDesk:
                 ok = step is not None and step.status == "complete"
                 detail = "" if ok else (step.detail if step is not None else "the call did not run")
                 self.store.finish(a.id, EXECUTED if ok else FAILED, detail)
+                APPROVALS.labels("executed" if ok else "failed").inc()
                 self.audit.write(
                     "execution_result",
                     approval_id=a.id,

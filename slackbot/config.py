@@ -27,6 +27,7 @@ class SlackSettings(BaseSettings):
     event_dedupe_path: Path = Path("var/slack-events.sqlite3")
     max_question_chars: int = Field(default=8000, ge=100, le=40_000)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    health_port: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_api_url", mode="before")
     @classmethod

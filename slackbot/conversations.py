@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.events import AgentEvent, ErrorEvent
+from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer, error_text
@@ -44,6 +46,7 @@ class Question:
     target: ReplyTarget
     conversation_id: str
     user_id: str
+    received: float = field(default_factory=time.monotonic)
 
 
 Paused = Callable[[Question, Renderer, str], Awaitable[None]]
@@ -137,6 +140,7 @@ class Conversations:
                     slack_error(exc),
                 )
                 return
+            FIRST_REPLY.observe(time.monotonic() - question.received)
             if previous is not None:
                 await asyncio.shield(previous)
             logger.info(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack
 from tests.test_cli import sre_bot
+from tests.test_health import free_port
 
 
 @pytest.mark.parametrize(
@@ -73,7 +76,9 @@ def test_tokens_slack_rejects_are_named(agent_env: Path, tmp_path: Path) -> None
 
 def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) -> None:
     with FakeSlack() as slack, FakeOpenAI(chunk_size=4, delay=0.05) as model:
+        port = free_port()
         env = {
+            "HEALTH_PORT": str(port),
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
@@ -91,11 +96,15 @@ def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) 
         )
         try:
             assert slack.wait_connected(60), "the bot did not connect"
+            ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10)
+            assert ready.status == 200 and json.load(ready)["ready"] is True
             event = slack.mention("list the pods in default")
             slack.wait_ack(slack.send_event(event))
             deadline = time.monotonic() + 30
             while not slack.calls_of("chat.appendStream") and time.monotonic() < deadline:
                 time.sleep(0.05)
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            assert "sre_bot_questions_total 1.0" in metrics
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
