@@ -216,32 +216,26 @@ class ApprovalDesk:
 
     async def expire(self, approval: Approval) -> None:
         if self.store.claim(approval.id, EXPIRED, "system", now=max(time.time(), approval.expires_at)):
-            APPROVALS.labels("expired").inc()
-            self.audit.write(
-                "approval_decision",
-                approval_id=approval.id,
-                decision="expired",
-                by="system",
-                tool=approval.tool,
-            )
-            await self.refresh_card(approval.id)
-            await self._resume_if_decided(approval.turn_id)
+            await self._expired(approval)
 
     async def sweep(self) -> None:
-        """Expire overdue approvals (the card says so, the conversation hears nothing ran)."""
+        """Expire overdue approvals every SWEEP_SECONDS, so cards say so even if nobody clicks."""
         while True:
-            for approval in await asyncio.to_thread(self.store.expire_due):
-                APPROVALS.labels("expired").inc()
-                self.audit.write(
-                    "approval_decision",
-                    approval_id=approval.id,
-                    decision="expired",
-                    by="system",
-                    tool=approval.tool,
-                )
-                await self.refresh_card(approval.id)
-                await self._resume_if_decided(approval.turn_id)
+            await self.sweep_once()
             await asyncio.sleep(SWEEP_SECONDS)
+
+    async def sweep_once(self) -> None:
+        for approval in await asyncio.to_thread(self.store.expire_due):
+            await self._expired(approval)
+
+    async def _expired(self, approval: Approval) -> None:
+        """After this process expired `approval`: count it, record it, show it, let the answer go on."""
+        APPROVALS.labels("expired").inc()
+        self.audit.write(
+            "approval_decision", approval_id=approval.id, decision="expired", by="system", tool=approval.tool
+        )
+        await self.refresh_card(approval.id)
+        await self._resume_if_decided(approval.turn_id)
 
     # resume -------------------------------------------------------------------------------------
 

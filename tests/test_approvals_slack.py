@@ -307,3 +307,24 @@ def test_the_card_never_shows_secret_values() -> None:
         assert "hunter2" not in shown and "c2VjcmV0" not in shown
         assert "[redacted]" in shown and "eks-prod" in shown and "prod" in shown
     assert len(pending_card(approval)) <= 50
+
+
+async def test_the_sweeper_expires_an_unanswered_card_and_the_answer_goes_on(
+    approvals_env: Path, tmp_path: Path, models: ScriptedModels, kube: FakeKubeAPI
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        event, message = await ask_for_a_write(h)
+        value = approval_id(message)
+        db = sqlite3.connect(load_settings().approvals_db_path)
+        db.execute("UPDATE approvals SET expires_at = ?", (time.time() - 1,))
+        db.commit()
+        db.close()
+        await h.bot.approvals.sweep_once()
+        await settle(h)
+        updated = h.slack.messages[("C1", message.ts)]
+        await click(h, APPROVE_ACTION, value, "U2", message)  # too late
+        await settle(h)
+    assert kube.mutations() == []
+    assert "Expired" in context_line(updated) and not any(b.get("type") == "actions" for b in updated.blocks)
+    replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
+    assert "Not executed: the change was expired" in replies[-1].final_text

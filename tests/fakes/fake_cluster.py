@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from tests.fakes.threaded_server import ThreadedServer
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -148,20 +150,19 @@ def field_match(obj: dict[str, Any], selector: str) -> bool:
     return True
 
 
-class FakeKubeAPI:
+class FakeKubeAPI(ThreadedServer):
     """The fake API server. `requests` records every call; `mutations()` only the changing ones."""
 
+    thread_name = "fake-kube-api"
+
     def __init__(self, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.logs: dict[tuple[str, str], str] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._rv = itertools.count(1000)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -169,41 +170,10 @@ class FakeKubeAPI:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeKubeAPI:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application(client_max_size=16 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", self._dispatch)
-            self._runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-kube-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Kubernetes API did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeKubeAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
 
     def write_kubeconfig(self, path: Path, context: str = "fake-k3s", cluster_name: str = "fake-k3s") -> Path:
         config = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import Brain, ToolCall, Turn, chunks
+from tests.fakes.threaded_server import ThreadedServer
 
 
 def role_for(tools: list[str]) -> str:
@@ -49,60 +49,27 @@ def turn_from_openai(body: dict[str, Any]) -> Turn:
     return Turn(system, tools, user_texts[-1] if user_texts else "", results, user_texts[:-1])
 
 
-class FakeOpenAI:
+class FakeOpenAI(ThreadedServer):
     """Serves POST /v1/chat/completions (streaming and not) from brains chosen by the tools offered."""
 
     def __init__(
         self, brains: dict[str, Brain] | None = None, chunk_size: int = 16, delay: float = 0.0
     ) -> None:
+        super().__init__()
         self.brains = brains or default_brains()
         self.chunk_size = chunk_size
         self.delay = delay  # seconds between streamed chunks, to model a slow model
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> FakeOpenAI:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/v1/chat/completions", self._completions)
-            self._runner = web.AppRunner(app)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def build_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        return app
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

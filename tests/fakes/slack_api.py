@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.threaded_server import ThreadedServer
+
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
 BOT_USER = "UBOT"
@@ -96,10 +98,13 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
-class FakeSlack:
+class FakeSlack(ThreadedServer):
     """Start with `start()`; point the bot at `api_url`; push events with `send_event()` etc."""
 
+    thread_name = "fake-slack"
+
     def __init__(self, *, rate_limits: bool = False, retry_after: int = 1) -> None:
+        super().__init__()
         self.rate_limits = rate_limits
         self.retry_after = retry_after
         self.calls: list[Call] = []
@@ -115,10 +120,7 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._acked: dict[str, asyncio.Event] = {}
         self._connected = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.port = 0
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -126,46 +128,17 @@ class FakeSlack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    def start(self) -> FakeSlack:
-        ready = threading.Event()
+    def build_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
+        app.router.add_get("/socket", self._socket)
+        app.router.add_post("/response/{id}", self._response_url)
+        return app
 
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/api/{method}", self._api)
-            app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
-            app.router.add_get("/socket", self._socket)
-            app.router.add_post("/response/{id}", self._response_url)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            for ws in list(self._sockets):
-                loop.run_until_complete(ws.close())
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-slack", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Slack did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    async def before_shutdown(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
 
     # inspection ---------------------------------------------------------------------------------
 
@@ -452,7 +425,6 @@ class FakeSlack:
         return self._connected.is_set()
 
     def _push(self, envelope: dict[str, Any]) -> str:
-        assert self._loop is not None
         envelope_id = envelope["envelope_id"]
         self.envelopes[envelope_id] = {"sent": time.monotonic(), "acked": None, "ack": None}
 
@@ -463,7 +435,7 @@ class FakeSlack:
             self.envelopes[envelope_id]["sent"] = time.monotonic()
             await self._sockets[-1].send_json(envelope)
 
-        asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
+        self.call(send())
         return envelope_id
 
     def send_event(
@@ -580,13 +552,11 @@ class FakeSlack:
         raise TimeoutError(f"envelope {envelope_id} was not acked within {timeout}s")
 
     def disconnect_all(self) -> None:
-        assert self._loop is not None
-
         async def send() -> None:
             for ws in list(self._sockets):
                 await ws.send_json({"type": "disconnect", "reason": "refresh_requested"})
 
-        asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
+        self.call(send())
 
     # event builders -----------------------------------------------------------------------------
 
