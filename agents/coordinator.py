@@ -73,9 +73,11 @@ def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> l
         eks_args.append("--allow-write")
     if settings.eks_mcp_allow_sensitive_data:
         eks_args.append("--allow-sensitive-data-access")
-    eks_env = child_env(base, {**common, "KUBECONFIG": settings.kubeconfig or ""})
+    kubeconfig = os.pathsep.join(str(p.resolve()) for p in settings.kubeconfig_paths())
+    eks_env = child_env(base, {**common, "KUBECONFIG": kubeconfig})
     # The EKS server caches API discovery under $TMPDIR: give this process its own directory.
-    eks_env["TMPDIR"] = tempfile.mkdtemp(prefix="sre-bot-eks-")
+    eks_tmp = Path(tempfile.mkdtemp(prefix="sre-bot-eks-"))
+    eks_env["TMPDIR"] = str(eks_tmp)
     billing_env = child_env(
         base, {**common, "FASTMCP_LOG_FILE": str((log_dir / "billing-server.log").resolve())}
     )
@@ -87,6 +89,7 @@ def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> l
             env={k: v for k, v in eks_env.items() if v},
             log_file=log_dir / "eks-server.stderr.log",
             missing_hint=INSTALL_HINT,
+            owned_dirs=[eks_tmp],
         ),
         ServerSpec(
             name="billing",

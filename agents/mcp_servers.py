@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -85,6 +86,7 @@ class ServerSpec:
     log_file: Path | None = None
     startup_timeout: int = 30
     missing_hint: str = ""
+    owned_dirs: list[Path] = field(default_factory=list)  # removed when the server is closed
 
 
 def child_env(base: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -223,6 +225,8 @@ class McpServer:
     def close(self) -> None:
         self.stop()
         self._pid_file.unlink(missing_ok=True)
+        for directory in self.spec.owned_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def _ensure_running(self) -> MCPClient:
         """Restart a dead server before a call (one restart even if many requests notice at once)."""
