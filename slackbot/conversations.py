@@ -23,7 +23,7 @@ from agents.events import AgentEvent, ErrorEvent
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget
-from slackbot.renderer import Renderer, error_text
+from slackbot.renderer import INTERRUPTED, Renderer, error_text
 from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StreamUnavailable, UpdateReply
 from slackbot.slack_errors import slack_error
 
@@ -142,7 +142,13 @@ class Conversations:
                 return
             FIRST_REPLY.observe(time.monotonic() - question.received)
             if previous is not None:
-                await asyncio.shield(previous)
+                try:
+                    await asyncio.shield(previous)
+                except asyncio.CancelledError:
+                    # Shutting down while waiting for the earlier question in this thread: end the
+                    # started reply with a note instead of leaving "Working on it…" forever.
+                    await asyncio.shield(reply.finish(INTERRUPTED, []))
+                    raise
             logger.info(
                 "question from %s in %s [correlation_id=%s]",
                 question.user_id,

@@ -276,3 +276,20 @@ async def test_assistant_threads_get_prompts_status_and_title(
     assert "crashy-7f9c" in replies[1].final_text
     questions = [t for t in models.models["coordinator"].requests if not t.tool_results]
     assert len(questions) == 1  # answered once, not also as a plain DM
+
+
+async def test_shutdown_ends_every_started_reply(agent_env: Path, tmp_path: Path) -> None:
+    models = ScriptedModels(default_brains(), chunk_size=2, delay=0.05)  # a slow model
+    async with running_bot(models, tmp_path) as h:
+        first = h.slack.mention("list the pods in default")
+        queued = h.slack.mention("hello", thread_ts=first["ts"])
+        for event in (first, queued):
+            await asyncio.to_thread(h.slack.send_event, event)
+        await asyncio.sleep(0.5)
+        await h.bot.conversations.drain(0.1)  # SIGTERM with (almost) no grace
+        await asyncio.sleep(0.3)
+        replies = [m for m in h.slack.thread("C1", first["ts"]) if m.user == BOT_USER]
+    assert len(replies) == 2
+    for reply in replies:
+        assert not reply.streaming and "Working on it" not in reply.final_text
+        assert "Interrupted: the bot is restarting" in reply.final_text
