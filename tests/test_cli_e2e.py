@@ -38,3 +38,19 @@ def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: 
     assert "✓ eks_assistant › list_k8s_resources" in steps
     assert "Traceback" not in steps
     assert any("eks_assistant" in str(r.get("tools")) for r in model.requests)
+
+
+def test_unreachable_model_is_a_short_error_not_a_traceback(agent_env: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "slackbot.cli", "ask", "hello"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "error: The model service could not be reached or refused the request." in proc.stderr
+    assert "OPENAI_BASE_URL" in proc.stderr and "(correlation id " in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout

@@ -293,3 +293,15 @@ async def test_shutdown_ends_every_started_reply(agent_env: Path, tmp_path: Path
     for reply in replies:
         assert not reply.streaming and "Working on it" not in reply.final_text
         assert "Interrupted: the bot is restarting" in reply.final_text
+
+
+async def test_slash_command_in_a_channel_without_the_bot_says_how_to_fix_it(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path) as h:
+        envelope = await asyncio.to_thread(h.slack.send_slash_command, "list the pods", channel_id="CX9")
+        await asyncio.to_thread(h.slack.wait_ack, envelope)
+        await asyncio.sleep(0.5)
+    assert h.slack.responses and "invite me first: `/invite @sre-bot`" in h.slack.responses[-1]["text"]
+    assert h.slack.responses[-1]["response_type"] == "ephemeral"
+    assert models.models["coordinator"].requests == []
