@@ -236,9 +236,16 @@ class SpecialistTool(AgentTool):
                 }
             )
             return
+        async for event in self.run_agent(self.build_agent(), tool_use, invocation_state, **kwargs):
+            yield event
+
+    async def run_agent(
+        self, agent: Agent, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> ToolGenerator:
+        """Run `agent` on the call's query through Strands' agent-as-tool adapter (events, interrupts)."""
         raw = tool_use.get("input")
         query = raw.get("query") or raw.get("input") or "" if isinstance(raw, dict) else str(raw or "")
-        inner = self.build_agent().as_tool(name=self.spec.name, description=self.spec.description)
+        inner = agent.as_tool(name=self.spec.name, description=self.spec.description)
         mapped: ToolUse = {
             "toolUseId": tool_use["toolUseId"],
             "name": self.spec.name,

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.common import fake_world
 from slackbot.approval_cards import APPROVE_ACTION
 from tests.fakes.brains import default_brains
-from tests.fakes.fake_cluster import FakeKubeAPI, seed_demo
+from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
 from tests.slack_harness import running_bot
 
@@ -88,26 +87,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=15)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-approval-"))
-    os.chdir(workdir)
-    kube = FakeKubeAPI().start()
-    seed_demo(kube)
-    kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
-    os.environ.update(
-        {
-            "MODEL_PROVIDER": "openai",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-            "KUBECONFIG": str(kubeconfig),
-            "AWS_REGION": "us-east-1",
-            "EKS_MCP_ALLOW_WRITE": "true",
-            "APPROVER_USER_IDS": "U2",
-            "SESSION_STORAGE_PATH": str(workdir / "sessions"),
-            "APPROVALS_DB_PATH": str(workdir / "approvals.sqlite3"),
-            "AUDIT_LOG_PATH": str(workdir / "audit.jsonl"),
-            "MCP_LOG_DIR": str(workdir / "log"),
-            "TMPDIR": str(workdir),
-        }
-    )
+    workdir, kube = fake_world("approval", EKS_MCP_ALLOW_WRITE="true", APPROVER_USER_IDS="U2")
     gated, direct = asyncio.run(run(args.n, workdir, kube))
     kube.stop()
     g, d = statistics.median(gated) * 1000, statistics.median(direct) * 1000

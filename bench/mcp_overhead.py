@@ -16,9 +16,7 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from mcp import StdioServerParameters
@@ -33,8 +31,8 @@ from agents.mcp_servers import McpServer
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.specialists import EKS, FINOPS, SPECIALISTS, SpecialistTool, select_tools
+from bench.common import fake_world
 from tests.fakes.brains import default_brains
-from tests.fakes.fake_cluster import FakeKubeAPI, seed_demo
 from tests.fakes.scripted_model import ScriptedModels
 
 QUESTION = "list the pods in default"
@@ -61,14 +59,7 @@ class SpawnPerQuestionTool(SpecialistTool):
                 tools=list[Any](tools),
                 callback_handler=None,
             )
-            query = tool_use["input"].get("query", "") if isinstance(tool_use["input"], dict) else ""
-            inner = agent.as_tool(name=self.spec.name, description=self.spec.description)
-            mapped: ToolUse = {
-                "toolUseId": tool_use["toolUseId"],
-                "name": self.spec.name,
-                "input": {"input": query},
-            }
-            async for event in inner.stream(mapped, invocation_state, **kwargs):
+            async for event in self.run_agent(agent, tool_use, invocation_state, **kwargs):
                 yield event
         finally:
             await asyncio.to_thread(client.stop, None, None, None)
@@ -103,23 +94,12 @@ def main() -> int:
     parser.add_argument("--cold", type=int, default=12, help="questions with a server spawned per question")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
-    os.chdir(workdir)
-    kube = FakeKubeAPI()
-    kube.start()
-    seed_demo(kube)
-    kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
-    os.environ.update(
-        {
-            "MODEL_PROVIDER": "openai",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-            "KUBECONFIG": str(kubeconfig),
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-            "EKS_MCP_ALLOW_SENSITIVE_DATA": "true",
-        }
+    _workdir, kube = fake_world(
+        "mcp",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        EKS_MCP_ALLOW_SENSITIVE_DATA="true",
     )
     settings = load_settings()
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.common import fake_world
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels, Turn
 from tests.fakes.slack_api import BOT_USER, FakeSlack, Message
@@ -144,20 +143,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,20,50")
     parser.add_argument("--answer-seconds", type=float, default=10.0)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-slack-"))
-    os.chdir(workdir)
-    kubeconfig = workdir / "kubeconfig"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: bench\n")
-    os.environ.update(
-        {
-            "MODEL_PROVIDER": "openai",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-            "KUBECONFIG": str(kubeconfig),
-            "AWS_REGION": "us-east-1",
-            "SESSION_STORAGE_PATH": str(workdir / "sessions"),
-            "MCP_LOG_DIR": str(workdir / "log"),
-        }
-    )
+    workdir, kube = fake_world("slack")
     results = [asyncio.run(scenario(int(n), args.answer_seconds, workdir)) for n in args.sizes.split(",")]
     header = (
         "conversations",
@@ -190,6 +176,7 @@ def main() -> int:
                 )
             )
         )
+    kube.stop()
     by_n = {r["n"]: r for r in results}
     if 1 in by_n and 50 in by_n:
         print(f"\nwall time 50 / 1: {by_n[50]['wall_s'] / by_n[1]['wall_s']:.2f}x (target ≤ 1.5x)")
