@@ -63,6 +63,14 @@ def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
         ("TOOL_RESULT_MAX_CHARS", "lots", "TOOL_RESULT_MAX_CHARS: expected a whole number"),
         ("TOOL_RESULT_MAX_CHARS", "10", "TOOL_RESULT_MAX_CHARS: expected a number >= 1000"),
         ("OPENAI_BASE_URL", "localhost:8000", "OPENAI_BASE_URL: expected an http(s) URL"),
+        ("MCP_SERVERS", "eks,grafana", "MCP_SERVERS: expected a comma-separated subset of eks, billing"),
+        (
+            "APPROVER_USER_IDS",
+            "U012AB,@alice",
+            "APPROVER_USER_IDS: expected Slack user ids such as U012ABCDEF",
+        ),
+        ("APPROVAL_TTL_SECONDS", "5", "APPROVAL_TTL_SECONDS: expected a number >= 30"),
+        ("REQUIRE_SEPARATE_APPROVER", "sometimes", "REQUIRE_SEPARATE_APPROVER: expected true or false"),
     ],
 )
 def test_bad_values_name_the_variable(
