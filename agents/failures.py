@@ -6,7 +6,16 @@ correlation id, never to the user.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from agents.events import ErrorEvent
+
+# Model failures inside a specialist (throttled, unreachable, bad credentials): Strands' agent-as-tool
+# adapter turns them into a tool error, so the specialist records them here and the runner reports them
+# as what they are instead of letting the coordinator improvise. A list per answer, set by the runner.
+specialist_failures: ContextVar[list[BaseException] | None] = ContextVar(
+    "sre_bot_specialist_failures", default=None
+)
 
 _CREDENTIAL_MARKERS = (
     "NoCredentialsError",

@@ -21,7 +21,7 @@ from strands.session import FileSessionManager, SessionManager
 
 from agents.coordinator import Assistant
 from agents.events import COORDINATOR, AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer, TextDelta
-from agents.failures import describe_failure
+from agents.failures import describe_failure, specialist_failures
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.stream import translate
 from agents.write_gate import APPROVAL_INTERRUPT, request_context
@@ -115,6 +115,8 @@ class ConversationRunner:
         token = request_context.set(
             {"conversation_id": conversation_id, "correlation_id": correlation_id, "user": user}
         )
+        failures: list[BaseException] = []
+        failures_token = specialist_failures.set(failures)
         try:
             manager = (
                 self.sessions.manager(conversation_id)
@@ -124,12 +126,21 @@ class ConversationRunner:
             agent = self.assistant.build_agent(session_manager=manager)
             result: Any = None
             text = ""
+            turn_ended = False
             async for raw in agent.stream_async(prompt):
                 if "result" in raw:
                     result = raw["result"]
                     continue
+                if isinstance(raw.get("message"), dict) and raw["message"].get("role") == "assistant":
+                    turn_ended = True
                 for event in translate(raw, names=names):
                     if isinstance(event, TextDelta) and event.agent == COORDINATOR:
+                        if turn_ended and text and not text.endswith("\n\n"):
+                            # A new model turn after tools: keep it a paragraph apart, in the stream too.
+                            separator = "\n\n" if not text.endswith("\n") else "\n"
+                            text += separator
+                            yield TextDelta(separator, COORDINATOR)
+                        turn_ended = False
                         text += event.text
                     yield event
             if result is not None and getattr(result, "stop_reason", None) == "interrupt":
@@ -148,7 +159,12 @@ class ConversationRunner:
                     )
                 yield FinalAnswer(text.strip(), paused=True)
                 return
-            yield FinalAnswer((str(result).strip() if result is not None else "") or "(no answer)")
+            if failures:
+                raise failures[-1]
+            # The answer is everything the coordinator said, as streamed (a preamble before a tool call
+            # included), so the message that grew in place is the final message.
+            final = text.strip() or (str(result).strip() if result is not None else "")
+            yield FinalAnswer(final or "(no answer)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -159,3 +175,4 @@ class ConversationRunner:
         finally:
             ANSWER.observe(time.monotonic() - started)
             request_context.reset(token)
+            specialist_failures.reset(failures_token)

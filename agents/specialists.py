@@ -9,19 +9,21 @@ their tools are shared.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from strands import Agent
 from strands.hooks import HookCallback, HookProvider
-from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
+from strands.types._events import ToolResultEvent
+from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
 
+from agents.failures import describe_failure, specialist_failures
 from agents.mcp_servers import McpServer, ServerUnavailable
 from agents.mcp_tools import McpTool
 from agents.models import ModelFactory, retry_strategy
-from agents.tool_output import UNTRUSTED_RULE
+from agents.tool_output import UNTRUSTED_RULE, fence
 
 EKS = "eks_assistant"
 FINOPS = "finops_assistant"
@@ -221,8 +223,6 @@ class SpecialistTool(AgentTool):
         reason = await asyncio.to_thread(self.unavailable_reason)
         if reason is not None:
             yield {"capability_unavailable": {"capability": self.spec.capability, "reason": reason}}
-            from strands.types._events import ToolResultEvent
-
             yield ToolResultEvent(
                 {
                     "toolUseId": tool_use["toolUseId"],
@@ -251,5 +251,45 @@ class SpecialistTool(AgentTool):
             "name": self.spec.name,
             "input": {"input": query},
         }
+        failures: list[BaseException] = []
+        original = agent.stream_async
+
+        async def recording(*args: Any, **kw: Any) -> AsyncIterator[Any]:
+            try:
+                async for item in original(*args, **kw):
+                    yield item
+            except Exception as exc:
+                failures.append(exc)
+                raise
+
+        agent.stream_async = recording  # type: ignore[method-assign]
         async for event in inner.stream(mapped, invocation_state, **kwargs):
+            if isinstance(event, ToolResultEvent):
+                if failures and describe_failure(failures[-1], "").kind != "internal":
+                    self._report_model_failure(failures[-1], invocation_state)
+                elif event.tool_result.get("status") == "success":
+                    # The specialist's answer quotes cluster and account text: it stays marked as data.
+                    event = ToolResultEvent(
+                        {
+                            **event.tool_result,
+                            "content": _fenced(event.tool_result["content"], self.spec.name),
+                        }
+                    )
             yield event
+
+    @staticmethod
+    def _report_model_failure(exc: BaseException, invocation_state: dict[str, Any]) -> None:
+        """A model failure in the specialist ends the whole answer with the error that caused it."""
+        recorded = specialist_failures.get()
+        if recorded is not None:
+            recorded.append(exc)
+        parent = invocation_state.get("agent")
+        if parent is not None and hasattr(parent, "cancel"):
+            parent.cancel(after_current_tools=True)
+
+
+def _fenced(content: list[ToolResultContent], source: str) -> list[ToolResultContent]:
+    return [
+        ToolResultContent(text=fence(block["text"], source)) if "text" in block else block
+        for block in content
+    ]

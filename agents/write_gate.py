@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
@@ -70,12 +71,11 @@ READ_ONLY_TOOLS = frozenset(
 # Tools with an `operation` argument: which operations only read.
 READ_OPERATIONS = {
     "manage_k8s_resource": {"read"},
-    "manage_eks_stacks": {"generate", "describe"},
+    # `generate` writes a CloudFormation template to a path of the model's choosing: a write.
+    "manage_eks_stacks": {"describe"},
 }
-# Tools that can change state: in read-only mode they are not offered to the model at all.
-WRITE_TOOLS_HIDDEN_WHEN_READ_ONLY = frozenset(
-    {"manage_k8s_resource", "apply_yaml", "generate_app_manifest", "manage_eks_stacks", "add_inline_policy"}
-)
+# apply_yaml reads its manifest from a file: the approval freezes the file's content, not only its path.
+MANIFEST_MAX_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,8 @@ def describe_call(tool: str, arguments: Any) -> str:
         verb = {"create": "Create", "replace": "Replace", "patch": "Patch", "delete": "Delete"}.get(
             op, op.title()
         )
-        name = args.get("name") or ((args.get("body") or {}).get("metadata") or {}).get("name", "")
+        body = coerce_arguments(args.get("body"))
+        name = args.get("name") or (body.get("metadata") or {}).get("name", "")
         return f"{verb} {args.get('kind', 'resource')} {name}{where}{cluster}".replace("  ", " ")
     if tool == "apply_yaml":
         return f"Apply the manifest {args.get('yaml_path')}{where}{cluster}"
@@ -130,6 +131,33 @@ def describe_call(tool: str, arguments: Any) -> str:
     if tool == "generate_app_manifest":
         return f"Write Kubernetes manifests for {args.get('app_name')} to {args.get('output_dir')}"
     return f"Run {tool} ({', '.join(sorted(args))})"
+
+
+def frozen_arguments(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The call as the approver sees it and as its hash covers it.
+
+    For apply_yaml that includes the manifest file's content: a file edited after the click no longer
+    matches the approved hash, so the edited manifest does not run.
+    """
+    if tool != "apply_yaml" or not args.get("yaml_path"):
+        return args
+    path = Path(str(args["yaml_path"]))
+    digest = hashlib.sha256()
+    head = b""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(65536):
+                if len(head) <= MANIFEST_MAX_BYTES:
+                    head += chunk
+                digest.update(chunk)
+    except OSError as exc:
+        return {**args, "manifest": f"(cannot read {path}: {exc.strerror or exc})"}
+    shown = (
+        head.decode("utf-8", "replace")
+        if len(head) <= MANIFEST_MAX_BYTES
+        else f"(larger than {MANIFEST_MAX_BYTES} bytes; not shown)"
+    )
+    return {**args, "manifest": shown, "manifest_sha256": digest.hexdigest()}
 
 
 @dataclass(frozen=True)
@@ -195,10 +223,11 @@ class WriteGate(HookProvider):
             TOOL_CALLS.labels(tool, "blocked").inc()
             event.cancel_tool = self.policy.no_approvers_message()
             return
-        digest = call_hash(tool, args)
+        frozen = frozen_arguments(tool, args)
+        digest = call_hash(tool, frozen)
         reason = {
             "tool": tool,
-            "arguments": args,
+            "arguments": frozen,
             "hash": digest,
             "summary": describe_call(tool, args),
             "agent": getattr(event.agent, "name", ""),

@@ -51,6 +51,58 @@ def tables_to_code(text: str) -> str:
     return "\n".join(out)
 
 
+def stable_prefix(text: str) -> str:
+    """The part of a growing answer that more text cannot change, with its tables converted.
+
+    A streamed message can only grow, so a table is held back until a line after it shows it ended;
+    complete tables are converted exactly as `tables_to_code` converts them in the final text.
+    """
+    lines = text.split("\n")
+    start = len(lines) - 1 if lines[-1] == "" else len(lines)  # a line break may still start a row
+    while start > 0 and lines[start - 1].lstrip().startswith("|"):
+        start -= 1
+    if start < len(lines) and not _inside_code(lines[:start]):
+        text = "\n".join(lines[:start]) + ("\n" if start else "")
+    return tables_to_code(text)
+
+
+def _inside_code(lines: list[str]) -> bool:
+    """Whether these lines leave a code block open."""
+    fenced = False
+    for line in lines:
+        if line.strip().startswith("```"):
+            fenced = not fenced
+    return fenced
+
+
+def cut_for_message(text: str, limit: int = SAFE_MARKDOWN) -> tuple[str, str, str | None]:
+    """Split `text` into what fits one message and the rest, at a line break outside code if possible.
+
+    Returns (head, tail, fence): `fence` is the opening fence line when the cut falls inside a code
+    block, so the caller closes it in the head and reopens it in the tail. Depends only on
+    `text[:limit + 1]`, so a growing text is always cut at the same place.
+    """
+    if len(text) <= limit:
+        return text, "", None
+    best_outside = best_any = -1
+    fence: str | None = None
+    fence_at_any: str | None = None
+    pos = 0
+    for line in text[: limit + 1].split("\n")[:-1]:
+        pos += len(line) + 1
+        if line.strip().startswith("```"):
+            fence = None if fence is not None else line.strip()
+        if pos <= limit:
+            best_any, fence_at_any = pos, fence
+            if fence is None:
+                best_outside = pos
+    if best_outside > 0:
+        return text[:best_outside], text[best_outside:], None
+    if best_any > 0:
+        return text[:best_any], text[best_any:], fence_at_any
+    return text[:limit], text[limit:], None
+
+
 def split_markdown(text: str, limit: int = SAFE_MARKDOWN) -> list[str]:
     """Split into parts of at most `limit` characters, keeping code fences balanced in each part."""
     if len(text) <= limit:

@@ -21,7 +21,16 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slackbot.formatting import SAFE_MARKDOWN, SAFE_TEXT, clip, split_markdown, tables_to_code, to_mrkdwn
+from slackbot.formatting import (
+    SAFE_MARKDOWN,
+    SAFE_TEXT,
+    clip,
+    cut_for_message,
+    split_markdown,
+    stable_prefix,
+    tables_to_code,
+    to_mrkdwn,
+)
 from slackbot.rate_budget import RateBudget
 from slackbot.slack_errors import slack_error
 
@@ -234,8 +243,10 @@ class NativeStreamReply:
             self.sent_steps[chunk["id"]] = chunk["status"]
 
     def _streamable(self, text: str) -> str:
-        """What of `text` can still go into this message (the rest goes to follow-ups)."""
-        return text[:SAFE_MARKDOWN] if text.startswith(self.sent) else self.sent
+        """What of `text` can go into this message now: stable (tables complete), cut where the message
+        will end if the answer outgrows it (the rest goes to follow-ups)."""
+        head, _tail, _fence = cut_for_message(stable_prefix(text.lstrip()))
+        return head if head.startswith(self.sent) else self.sent
 
     async def show(self, text: str, steps: list[StepView], *, force: bool = False) -> None:
         if self.ts is None or not self.pacer.ready():
@@ -258,17 +269,21 @@ class NativeStreamReply:
             logger.warning("appendStream failed: %s", slack_error(exc))
 
     async def finish(self, text: str, steps: list[StepView]) -> None:
-        final = text.strip() or "(empty answer)"
+        final = tables_to_code(text.strip()) or "(empty answer)"
         assert self.ts is not None
-        if final.startswith(self.sent) and len(final) <= SAFE_MARKDOWN:
-            rest, overflow = final[len(self.sent) :], ""
-        else:
-            rest, overflow = "", final[len(self.sent) :] if final.startswith(self.sent) else final
+        head, overflow, fence = cut_for_message(final)
+        if head.startswith(self.sent):
+            rest = head[len(self.sent) :] + ("```" if fence else "")  # a fenced cut ends at a line break
+            overflow = (f"{fence}\n" if fence else "") + overflow
+        else:  # cannot happen with the same text; never lose the answer if it does
+            rest, overflow = "", final
         chunks = self._step_chunks(steps, final=True)
         if rest:
             chunks.append({"type": "markdown_text", "text": rest})
-        if overflow:
+        if overflow.strip():
             chunks.append({"type": "markdown_text", "text": "\n\n_(continued below)_"})
+        else:
+            overflow = ""
         await self.pacer.wait()
         if not self.stop_reserved:
             await self.budget.take("chat.stopStream")
@@ -280,4 +295,4 @@ class NativeStreamReply:
             logger.warning("stopStream failed (%s); posting the answer instead", slack_error(exc))
             overflow = final
         if overflow:
-            await post_parts(self.client, self.budget, self.target, split_markdown(tables_to_code(overflow)))
+            await post_parts(self.client, self.budget, self.target, split_markdown(overflow))

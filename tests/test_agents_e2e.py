@@ -13,16 +13,26 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from botocore.exceptions import NoCredentialsError
+from strands.types.exceptions import ModelThrottledException
 
 from agents.coordinator import Assistant
-from agents.events import CapabilityNotice, FinalAnswer, TextDelta, ToolFinished, ToolStarted, Transcript
+from agents.events import (
+    CapabilityNotice,
+    ErrorEvent,
+    FinalAnswer,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    Transcript,
+)
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.tool_output import FENCE_CLOSE, UNTRUSTED_RULE
 from tests.conftest import PROJECT_ROOT, seed_costs
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
-from tests.fakes.scripted_model import ScriptedModels
+from tests.fakes.scripted_model import ScriptedModels, Turn
 
 
 @pytest.fixture
@@ -150,6 +160,51 @@ async def test_cluster_text_reaches_the_model_fenced_as_untrusted(
     # the scripted model obeys the injected line; read-only mode (the default) refuses the write
     assert any(r.startswith("Read-only mode") for r in results)
     assert kube.mutations() == []
+
+
+async def test_the_coordinator_gets_the_specialists_answer_fenced(
+    assistant: Assistant, models: ScriptedModels
+) -> None:
+    t = await ask(assistant, "list the pods in default")
+    coordinator = models.models["coordinator"]
+    assert (
+        UNTRUSTED_RULE in coordinator.requests[0].system or "untrusted-data" in coordinator.requests[0].system
+    )
+    [answer] = coordinator.requests[-1].tool_results
+    assert answer.startswith('<untrusted-data source="eks_assistant">') and "crashy-7f9c" in answer
+    assert t.final and "untrusted-data" not in t.final
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        (ModelThrottledException("ThrottlingException: Too many requests"), "model_throttled"),
+        (NoCredentialsError(), "credentials"),
+        (
+            RuntimeError("ExpiredTokenException: The security token included in the request is expired"),
+            "credentials",
+        ),
+    ],
+)
+async def test_a_model_failure_in_a_specialist_ends_the_answer_with_that_error(
+    agent_env: object, monkeypatch: pytest.MonkeyPatch, failure: Exception, kind: str
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_WAIT_SECONDS", "1")
+
+    def failing(turn: Turn) -> str:
+        raise failure
+
+    models = ScriptedModels({**default_brains(), "eks_assistant": failing})
+    assistant = Assistant(load_settings(), models=models)
+    try:
+        t = await ask(assistant, "list the pods in default")
+    finally:
+        assistant.close()
+    [error] = t.of(ErrorEvent)
+    assert error.kind == kind  # type: ignore[attr-defined]
+    assert error.correlation_id  # type: ignore[attr-defined]
+    assert t.final is None
+    assert len(models.models["coordinator"].requests) == 1  # the coordinator did not improvise on
 
 
 async def test_unavailable_capability_is_named_and_the_other_still_works(

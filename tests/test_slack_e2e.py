@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from strands.types.exceptions import ModelThrottledException
 
-from tests.fakes.brains import default_brains
+from tests.fakes.brains import coordinator, default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
-from tests.fakes.scripted_model import ScriptedModels, Turn
+from tests.fakes.scripted_model import Reply, Say, ScriptedModels, ToolCall, Turn
 from tests.fakes.slack_api import BOT_USER
 from tests.slack_harness import running_bot
 
@@ -151,9 +151,10 @@ async def test_a_429_then_success_loses_nothing(
 
 
 def long_answer(turn: Turn) -> str:
-    return (
-        "\n".join(f"{i:05d} " + ("lorem ipsum dolor sit amet " * 3) for i in range(400)) + "\n```\ncode\n```"
-    )
+    """Prose, then a code block longer than one message, so the cut must keep fences balanced."""
+    prose = [f"{i:05d} " + ("lorem ipsum dolor sit amet " * 3) + "and so on" for i in range(100)]
+    code = [f"{i:05d} pod/web-{i:04d}   Running   0   {i % 60}m" for i in range(100, 420)]
+    return "\n".join(prose) + "\n```\n" + "\n".join(code) + "\n```\nThat is all."
 
 
 async def test_an_answer_longer_than_slack_allows_continues_in_the_thread(
@@ -161,19 +162,45 @@ async def test_an_answer_longer_than_slack_allows_continues_in_the_thread(
 ) -> None:
     models = ScriptedModels({**default_brains(), "coordinator": long_answer}, chunk_size=500)
     expected = long_answer(Turn("", [], "", []))
-    assert len(expected) > 30_000
+    assert len(expected) > 2 * 11_000
     for streaming in ("native", "update"):
         async with running_bot(models, tmp_path, slack_streaming=streaming) as h:
             event = h.slack.mention("write a lot")
             await asyncio.to_thread(h.slack.send_event, event)
             replies = await h.final_reply("C1", event["ts"], count=3)
-        texts = [r.final_text for r in replies]
-        assert all(len(t) <= 12_000 for t in texts)
+        texts = [r.final_text.replace("\n\n_(continued below)_", "") for r in replies]
+        assert len(texts) == 3, streaming
+        assert all(len(r.final_text) <= 12_000 for r in replies)
         assert all(len(r.text) <= 4_000 for r in replies)
-        joined = "\n".join(t.replace("\n\n_(continued below)_", "") for t in texts)
+        for text in texts:  # each message renders on its own: whole lines, balanced code fences
+            lines = text.strip("\n").split("\n")
+            assert sum(line == "```" for line in lines) % 2 == 0, (streaming, text[:200])
+            assert set(lines) <= set(expected.split("\n")), streaming
+        joined = "\n".join(texts)
         for line in expected.splitlines():
             assert line in joined
         assert not [c for c in h.slack.calls if c.response.get("error")], streaming
+
+
+def announces_then_routes(turn: Turn) -> Reply:
+    """A coordinator that says what it will do before calling the specialist, as real models do."""
+    reply = coordinator(turn)
+    return Say("Let me check the pods.", reply) if isinstance(reply, ToolCall) else reply
+
+
+async def test_text_before_a_tool_call_stays_in_one_clean_message(agent_env: Path, tmp_path: Path) -> None:
+    models = ScriptedModels({**default_brains(), "coordinator": announces_then_routes}, chunk_size=6)
+    for streaming in ("native", "update"):
+        async with running_bot(models, tmp_path, slack_streaming=streaming) as h:
+            event = h.slack.mention("list the pods in default")
+            await asyncio.to_thread(h.slack.send_event, event)
+            replies = await h.final_reply("C1", event["ts"])
+        assert len(replies) == 1, streaming
+        text = replies[0].final_text
+        assert text.startswith("Let me check the pods.\n\n"), (streaming, text[:80])
+        assert "continued below" not in text
+        for pod in PODS:
+            assert pod in text
 
 
 async def test_update_mode_when_native_streaming_is_unavailable(

@@ -13,7 +13,7 @@ from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
 from agents.redact import REDACTED, redact
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
-from agents.write_gate import call_hash, classify
+from agents.write_gate import call_hash, classify, describe_call, frozen_arguments
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -35,6 +35,7 @@ DELETE_WEB = "please delete deployment web"
         ("generate_app_manifest", {}, True),
         ("manage_eks_stacks", {"operation": "deploy"}, True),
         ("manage_eks_stacks", {"operation": "describe"}, False),
+        ("manage_eks_stacks", {"operation": "generate"}, True),  # writes a template file
         ("add_inline_policy", {}, True),
         ("sp-purchase-analyzer", {}, True),
         ("storage-lens", {}, True),
@@ -55,6 +56,29 @@ def test_hash_is_of_the_exact_call_and_redaction_hides_secret_values() -> None:
     assert shown["body"]["data"] == {"password": REDACTED}
     assert shown["token"] == REDACTED and "AKIA" not in shown["note"]
     assert shown["body"]["metadata"]["name"] == "db"
+
+
+def test_an_apply_yaml_approval_freezes_the_manifest_not_just_its_path(tmp_path: Path) -> None:
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text("kind: Deployment\nmetadata: {name: web}\n")
+    args = {"yaml_path": str(manifest), "namespace": "default"}
+    shown = frozen_arguments("apply_yaml", args)
+    assert shown["manifest"].startswith("kind: Deployment")  # the approver sees what will be applied
+    approved = call_hash("apply_yaml", shown)
+    manifest.write_text("kind: ClusterRoleBinding\n")  # edited after the card was shown
+    assert call_hash("apply_yaml", frozen_arguments("apply_yaml", args)) != approved
+    assert (
+        "cannot read"
+        in frozen_arguments("apply_yaml", {"yaml_path": str(tmp_path / "gone.yaml")})["manifest"]
+    )
+    assert frozen_arguments("manage_k8s_resource", {"operation": "delete"}) == {"operation": "delete"}
+
+
+def test_describe_call_accepts_a_body_sent_as_a_json_string() -> None:
+    body = '{"kind": "ConfigMap", "metadata": {"name": "settings"}}'
+    assert describe_call(
+        "manage_k8s_resource", {"operation": "create", "kind": "ConfigMap", "body": body}
+    ) == ("Create ConfigMap settings")
 
 
 @pytest.fixture

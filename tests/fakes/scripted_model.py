@@ -31,7 +31,15 @@ class ToolCall:
     input: dict[str, Any]
 
 
-Reply = str | ToolCall | list[ToolCall]
+@dataclass(frozen=True)
+class Say:
+    """Text, then tool calls, in one model turn (models often say what they will do first)."""
+
+    text: str
+    then: ToolCall | list[ToolCall]
+
+
+Reply = str | ToolCall | list[ToolCall] | Say
 
 
 @dataclass
@@ -141,6 +149,13 @@ class ScriptedModel(Model):
             yield {"contentBlockStop": {}}
             stop = "end_turn"
         else:
+            if isinstance(reply, Say):
+                for piece in chunks(reply.text, self.chunk_size):
+                    if self.delay:
+                        await asyncio.sleep(self.delay)
+                    yield {"contentBlockDelta": {"delta": {"text": piece}}}
+                yield {"contentBlockStop": {}}
+                reply = reply.then
             calls = reply if isinstance(reply, list) else [reply]
             for call in calls:
                 if self.delay:
