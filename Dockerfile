@@ -30,7 +30,7 @@ RUN groupadd --gid 10001 sre-bot \
     && chown 10001:10001 /data
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/mcp /opt/mcp
-ENV PATH=/opt/venv/bin:$PATH \
+ENV PATH=/opt/venv/bin:/opt/mcp/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MCP_BIN_DIR=/opt/mcp/bin \
@@ -46,6 +46,6 @@ VOLUME ["/data"]
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=3).status != 200)"]
+    CMD ["python", "-m", "slackbot.healthcheck"]
 ENTRYPOINT ["sre-bot"]
 CMD ["run"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -42,7 +43,9 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """All settings of the bot; names are the environment variables (see README and .env.example)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # Model
     model_provider: Provider = "bedrock"
@@ -252,6 +255,22 @@ def _describe(error: dict[str, Any]) -> ConfigError:
     if got is not None and not isinstance(got, dict):
         problem += f" (got {str(got)!r})"
     return ConfigError(variable, problem)
+
+
+def drop_empty_environment(names: Iterable[str]) -> list[str]:
+    """Unset empty settings and AWS_* variables; returns the names dropped.
+
+    `NAME=` in an env file (docker compose's env_file) sets NAME to "", which would hide an image's
+    default and makes boto3 look for a profile named "" (AWS_PROFILE=). Empty means "not set" here, for
+    the bot, boto3 and the MCP servers it starts alike.
+    """
+    wanted = {n.upper() for n in names}
+    dropped = [
+        key for key, value in os.environ.items() if value == "" and (key in wanted or key.startswith("AWS_"))
+    ]
+    for key in dropped:
+        del os.environ[key]
+    return dropped
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -10,7 +10,8 @@ import asyncio
 import sys
 
 from agents.logs import setup_logging
-from agents.settings import ConfigError, load_settings
+from agents.settings import ConfigError, Settings, drop_empty_environment, load_settings
+from slackbot.config import SlackSettings
 
 EXIT_CONFIG = 2
 
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_CONFIG
 
+    drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
     try:
         settings = load_settings()
     except ConfigError as exc:

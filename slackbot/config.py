@@ -18,7 +18,9 @@ MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack s
 class SlackSettings(BaseSettings):
     """Settings of the Slack front end (environment and .env, like the agents' settings)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     slack_bot_token: str = ""
     slack_app_token: str = ""

@@ -68,3 +68,21 @@ async def test_readyz_follows_the_socket_and_the_mcp_servers(agent_env: Path, mo
     finally:
         await runner.cleanup()
         await asyncio.to_thread(assistant.close)
+
+
+async def test_the_container_healthcheck_follows_health_port(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from slackbot import healthcheck
+
+    async def connected() -> bool:
+        return True
+
+    port = free_port()
+    monkeypatch.setenv("HEALTH_PORT", str(port))
+    assert await asyncio.to_thread(healthcheck.main) == 1  # nothing listening yet
+    runner = await start_health_server(health_app(connected, {}), port, "127.0.0.1")
+    try:
+        assert await asyncio.to_thread(healthcheck.main) == 0
+    finally:
+        await runner.cleanup()
+    monkeypatch.setenv("HEALTH_PORT", "0")
+    assert healthcheck.main() == 0
