@@ -71,6 +71,7 @@ ErrorKind = Literal[
     "credentials",
     "context_overflow",
     "capability_unavailable",
+    "approval_pending",
     "internal",
 ]
 

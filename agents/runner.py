@@ -124,6 +124,16 @@ class ConversationRunner:
                 else None
             )
             agent = self.assistant.build_agent(session_manager=manager)
+            if isinstance(prompt, str) and agent._interrupt_state.activated:
+                # The conversation is paused on an approval: a new question cannot run until it is
+                # decided (and the change shown on the card must stay exactly what runs).
+                yield ErrorEvent(
+                    "approval_pending",
+                    "A change in this conversation is waiting for a decision on its approval card.",
+                    "Approve or deny it (or let it expire), then ask again.",
+                    correlation_id,
+                )
+                return
             result: Any = None
             text = ""
             turn_ended = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -214,6 +215,32 @@ class Settings(BaseSettings):
                 raise ConfigError("KUBECONFIG", "EKS_AUTH_MODE=kubeconfig needs KUBECONFIG or ~/.kube/config")
         if self.resolved_auth_mode == "iam" and not self.aws_region:
             raise ConfigError("AWS_REGION", "required for the EKS server in IAM mode (or set KUBECONFIG)")
+        if self.aws_profile:
+            import botocore.session
+
+            profiles = botocore.session.Session().available_profiles
+            if self.aws_profile not in profiles:
+                have = ", ".join(sorted(profiles)) or "none"
+                raise ConfigError(
+                    "AWS_PROFILE",
+                    f"no profile {self.aws_profile!r} in ~/.aws/config or ~/.aws/credentials (found: {have})",
+                )
+        check_writable("SESSION_STORAGE_PATH", self.session_storage_path)
+        check_writable("APPROVALS_DB_PATH", self.approvals_db_path.parent)
+        check_writable("AUDIT_LOG_PATH", self.audit_log_path.parent)
+        check_writable("MCP_LOG_DIR", self.mcp_log_dir)
+
+
+def check_writable(variable: str, directory: Path) -> None:
+    """State must be writable before the first question, not discovered broken in the middle of one."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            variable, f"cannot write to {directory} ({exc.strerror or exc}); point it at a writable directory"
+        ) from None
 
 
 _EXPECTED = {

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.settings import ConfigError
+from agents.settings import ConfigError, check_writable
 
 MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack setup)"
 
@@ -71,6 +71,7 @@ def load_slack_settings() -> SlackSettings:
         )
     if not slack.slack_api_url.startswith(("http://", "https://")):
         raise ConfigError("SLACK_API_URL", f"expected an http(s) URL, got {slack.slack_api_url!r}")
+    check_writable("EVENT_DEDUPE_PATH", slack.event_dedupe_path.parent)
     return slack
 
 

@@ -36,6 +36,15 @@ def test_unknown_provider_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unwritable_state_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    env = {"AWS_REGION": "us-east-1", "SESSION_STORAGE_PATH": str(tmp_path / "a-file" / "sessions")}
+    proc = sre_bot("ask", "hi", env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("sre-bot: configuration error: SESSION_STORAGE_PATH: cannot write to ")
+
+
 def test_missing_kubeconfig_file_is_named(tmp_path: Path) -> None:
     proc = sre_bot(
         "doctor", env={"MODEL_PROVIDER": "ollama", "KUBECONFIG": str(tmp_path / "nope")}, cwd=tmp_path

@@ -71,6 +71,9 @@ def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
         ),
         ("APPROVAL_TTL_SECONDS", "5", "APPROVAL_TTL_SECONDS: expected a number >= 30"),
         ("REQUIRE_SEPARATE_APPROVER", "sometimes", "REQUIRE_SEPARATE_APPROVER: expected true or false"),
+        ("OLLAMA_HOST", "ollama:11434", "OLLAMA_HOST: expected an http(s) URL"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR"),
+        ("MODEL_MAX_WAIT_SECONDS", "0", "MODEL_MAX_WAIT_SECONDS: expected a number >= 1"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -114,3 +117,44 @@ def test_iam_mode_needs_a_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert err.value.variable == "AWS_REGION"
+
+
+@pytest.mark.parametrize(
+    "variable", ["SESSION_STORAGE_PATH", "APPROVALS_DB_PATH", "AUDIT_LOG_PATH", "MCP_LOG_DIR"]
+)
+def test_state_paths_that_cannot_be_written_are_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    ok_env(monkeypatch, tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(variable, str(blocker / "state" / "x"))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(f"{variable}: cannot write to {blocker}")
+    assert "writable directory" in str(err.value)
+
+
+def test_an_aws_profile_that_does_not_exist_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ok_env(monkeypatch, tmp_path)
+    config = tmp_path / "aws-config"
+    config.write_text("[profile dev]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith("AWS_PROFILE: no profile 'prod' in ~/.aws/config or ~/.aws/credentials")
+    assert "dev" in str(err.value)
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert load_settings().aws_profile == "dev"
+
+
+def test_kubeconfig_mode_without_any_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("EKS_AUTH_MODE", "kubeconfig")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith("KUBECONFIG: EKS_AUTH_MODE=kubeconfig needs KUBECONFIG")

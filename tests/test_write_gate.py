@@ -9,7 +9,7 @@ import pytest
 
 from agents.audit import JsonlAuditLog
 from agents.coordinator import Assistant
-from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
+from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
 from agents.redact import REDACTED, redact
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
@@ -187,6 +187,29 @@ async def test_denied_or_mismatched_approval_runs_nothing(
         assistant.close()
     assert kube.mutations() == []
     assert "Not executed" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
+
+
+async def test_a_new_question_while_a_change_awaits_its_decision_is_told_so(
+    writes: None, models: ScriptedModels, kube: FakeKubeAPI
+) -> None:
+    store = FileSessionStore(load_settings().session_storage_path)
+    assistant = make(models)
+    try:
+        runner = ConversationRunner(assistant, store)
+        events = await collect(runner.ask(DELETE_WEB, "C1:4"))
+        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+        meanwhile = await collect(runner.ask("list the pods in default", "C1:4"))
+        response = {"approved": True, "hash": pending.call_hash, "by": "U2", "approval_id": "a4"}
+        resumed = await collect(runner.resume("C1:4", {pending.interrupt_id: response}))
+        after = await collect(runner.ask("list the pods in default", "C1:4"))
+    finally:
+        assistant.close()
+    [waiting] = meanwhile
+    assert isinstance(waiting, ErrorEvent) and waiting.kind == "approval_pending"
+    assert "approval card" in waiting.message and waiting.correlation_id
+    assert "Successfully deleted" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
+    assert "crashy-7f9c" in [e for e in after if isinstance(e, FinalAnswer)][-1].text
+    assert [m["method"] for m in kube.mutations()] == ["DELETE"]
 
 
 async def test_injected_instruction_in_a_log_still_stops_at_approval(
