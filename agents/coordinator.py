@@ -120,7 +120,11 @@ class Assistant:
         self.servers = servers or McpServers(server_specs(settings))
         self.models = models or model_factory(settings)
         self.audit: AuditLog = audit if audit is not None else JsonlAuditLog(settings.audit_log_path)
-        self.policy = GatePolicy(settings.eks_mcp_allow_write, approvals_configured)
+        self.policy = GatePolicy(
+            settings.eks_mcp_allow_write,
+            approvals_configured,
+            approvers_elsewhere=not approvals_configured and settings.approvals_configured,
+        )
         gate = WriteGate(self.policy, self.audit)
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"

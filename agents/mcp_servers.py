@@ -153,8 +153,14 @@ class McpServer:
         return dict(self._specs)
 
     def start(self) -> None:
-        """Start the process and list its tools; raises ServerUnavailable with a reason."""
+        """Start the process and list its tools unless it already runs; raises ServerUnavailable.
+
+        A no-op for a running server: a background start must not kill the server a question just
+        started (and may be calling).
+        """
         with self._lock:
+            if self.alive():
+                return
             self._start_locked()
 
     def _start_locked(self) -> None:

@@ -38,7 +38,7 @@ def build_model(settings: Settings, role: str = "coordinator") -> Model:
         from strands.models.bedrock import BedrockModel
 
         config = Config(
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},  # Strands retries, bounded
             connect_timeout=5,
             read_timeout=timeout,
             user_agent_extra="sre-bot",
@@ -74,7 +74,13 @@ def build_model(settings: Settings, role: str = "coordinator") -> Model:
         return OpenAIModel(client_args=client_args, model_id=model_id)
     from strands.models.ollama import OllamaModel
 
-    return OllamaModel(settings.ollama_host, model_id=model_id, max_tokens=MAX_TOKENS)
+    # Bounded like the others (a cold local model may need MODEL_MAX_WAIT_SECONDS raised).
+    return OllamaModel(
+        settings.ollama_host,
+        ollama_client_args={"timeout": timeout},
+        model_id=model_id,
+        max_tokens=MAX_TOKENS,
+    )
 
 
 def model_factory(settings: Settings) -> ModelFactory:

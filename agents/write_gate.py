@@ -166,6 +166,8 @@ class GatePolicy:
 
     writes_enabled: bool
     approvals_configured: bool
+    # Approvers are configured, but this front end cannot show an approval card (the terminal).
+    approvers_elsewhere: bool = False
 
     def read_only_message(self) -> str:
         return (
@@ -174,6 +176,11 @@ class GatePolicy:
         )
 
     def no_approvers_message(self) -> str:
+        if self.approvers_elsewhere:
+            return (
+                "Changes need an approval card in Slack, which this terminal cannot show, so nothing was "
+                "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
+            )
         return (
             "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
             "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."

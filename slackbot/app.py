@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from dataclasses import dataclass
@@ -67,12 +68,22 @@ class BudgetedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
                 retry_after = float(values[0])
             except ValueError:
                 retry_after = 1.0
-            channel = (request.body_params or {}).get("channel")
-            self.budget.penalize(method, retry_after, channel if method == "chat.postMessage" else None)
+            channel = request_channel(request) if method == "chat.postMessage" else None
+            self.budget.penalize(method, retry_after, channel)
             logger.warning("Slack rate-limited %s; retrying after %.0fs", method, retry_after)
         await super().prepare_for_next_attempt_async(
             state=state, request=request, response=response, error=error
         )
+
+
+def request_channel(request: HttpRequest) -> str | None:
+    """The channel of a Web API call, sent as form fields or (chat.postMessage) as a JSON body."""
+    channel = (request.body_params or {}).get("channel")
+    if channel is None and request.data:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            raw = request.data.decode() if isinstance(request.data, bytes) else request.data
+            channel = json.loads(raw).get("channel")
+    return str(channel) if channel else None
 
 
 def web_client(slack: SlackSettings, budget: RateBudget) -> AsyncWebClient:
@@ -165,7 +176,8 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
     health = None
     if slack.health_port:
         health = await start_health_server(
-            health_app(handler.client.is_connected, assistant.servers), slack.health_port
+            health_app(handler.client.is_connected, assistant.servers, lambda: bot.conversations.closing),
+            slack.health_port,
         )
     await handler.connect_async()
     sweeper = asyncio.create_task(bot.approvals.sweep())

@@ -42,7 +42,6 @@ from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
-GROUP_CACHE_SECONDS = 60.0
 SWEEP_SECONDS = 15.0
 
 
@@ -62,7 +61,6 @@ class ApprovalDesk:
         self.budget = budget
         self.conversations = conversations
         self.audit = audit
-        self._group: tuple[float, set[str]] = (0.0, set())
         conversations.on_paused = self.post_cards
 
     # cards --------------------------------------------------------------------------------------
@@ -128,17 +126,14 @@ class ApprovalDesk:
         group = self.settings.approver_usergroup
         if not group:
             return False
-        fetched, members = self._group
-        if time.monotonic() - fetched > GROUP_CACHE_SECONDS:
-            try:
-                await self.budget.take("usergroups.users.list")
-                response = await self.client.usergroups_users_list(usergroup=group)
-                members = set(response.get("users") or [])
-                self._group = (time.monotonic(), members)
-            except SlackApiError as exc:
-                logger.error("cannot read approver group %s: %s", group, slack_error(exc))
-                return False
-        return user in members
+        # Looked up at each decision, not cached: someone just removed from the group cannot approve.
+        try:
+            await self.budget.take("usergroups.users.list")
+            response = await self.client.usergroups_users_list(usergroup=group)
+        except SlackApiError as exc:
+            logger.error("cannot read approver group %s: %s", group, slack_error(exc))
+            return False
+        return user in set(response.get("users") or [])
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
         with contextlib.suppress(SlackApiError):
@@ -202,6 +197,7 @@ class ApprovalDesk:
                 f"Someone else decided first ({latest.status if latest else 'gone'}); nothing more was done.",
             )
             return
+        APPROVALS.labels("approved" if approve else "denied").inc()
         self.audit.write(
             "approval_decision",
             approval_id=approval.id,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,6 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.settings import ConfigError, check_writable
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack setup)"
 
@@ -75,18 +80,39 @@ def load_slack_settings() -> SlackSettings:
     return slack
 
 
+# Slack unreachable at start (network still coming up, a proxy restarting): retry before giving up.
+CONNECT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+
+
+async def _reachable(call: Callable[[], Awaitable[Any]], slack: SlackSettings) -> Any:
+    """Run a Web API call, retrying network failures (not Slack's answers) for about 15 s."""
+    for attempt, delay in enumerate((*CONNECT_RETRY_DELAYS, None)):
+        try:
+            return await call()
+        except SlackApiError:
+            raise
+        except Exception as exc:  # network errors have many types; the message is what helps
+            if delay is None:
+                raise ConfigError(
+                    "SLACK_API_URL",
+                    f"cannot reach Slack at {slack.slack_api_url} ({type(exc).__name__}: {exc}); check the "
+                    "URL, the network and any proxy (HTTPS_PROXY)",
+                ) from None
+            logger.warning("Slack unreachable (%s); retry %d in %.0fs", exc, attempt + 1, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def verify_tokens(slack: SlackSettings) -> dict[str, Any]:
     """Ask Slack whether both tokens work (auth.test; apps.connections.open); returns auth.test's answer."""
     bot = AsyncWebClient(token=slack.slack_bot_token, base_url=slack.slack_api_url, timeout=15)
     try:
-        auth = await bot.auth_test()
+        auth = await _reachable(bot.auth_test, slack)
     except SlackApiError as exc:
         raise ConfigError("SLACK_BOT_TOKEN", f"Slack rejected it ({exc.response.get('error')})") from None
-    except Exception as exc:  # network errors have many types; the message is what helps
-        raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {slack.slack_api_url}: {exc}") from None
     app = AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url, timeout=15)
     try:
-        await app.apps_connections_open(app_token=slack.slack_app_token)
+        await _reachable(lambda: app.apps_connections_open(app_token=slack.slack_app_token), slack)
     except SlackApiError as exc:
         raise ConfigError(
             "SLACK_APP_TOKEN", f"Slack rejected it ({exc.response.get('error')}); it needs connections:write"

@@ -91,6 +91,7 @@ SUGGESTED_PROMPTS = [
     {"title": "Last month's spend", "message": "What did we spend last month, by service?"},
 ]
 
+RESTARTING = "I'm restarting and not taking new questions; ask again in a moment."
 EMPTY_MENTION = (
     "Ask me something after the mention, e.g. `@sre-bot why is crashy-7f9c failing?` or "
     "`@sre-bot what did we spend last month?` (`/k8s help` shows more)."
@@ -154,10 +155,7 @@ class Handlers:
 
     def _ignored(self, event: dict[str, Any]) -> bool:
         return bool(
-            event.get("bot_id")
-            or event.get("subtype")
-            or event.get("user") in (None, self.bot_user_id)
-            or self.conversations.closing
+            event.get("bot_id") or event.get("subtype") or event.get("user") in (None, self.bot_user_id)
         )
 
     async def _say(self, client: Any, event: dict[str, Any], text: str) -> None:
@@ -172,6 +170,9 @@ class Handlers:
         self, body: dict[str, Any], event: dict[str, Any], client: Any, claimed: bool = False
     ) -> None:
         if not claimed and (self._ignored(event) or not self._first_time(body, event)):
+            return
+        if self.conversations.closing:  # Slack will not redeliver what was acked: never drop it silently
+            await self._say(client, event, RESTARTING)
             return
         text = clean_text(event.get("text", ""))
         if not text:
@@ -211,7 +212,8 @@ class Handlers:
     ) -> None:
         text = (command.get("text") or "").strip()
         words = text.split()
-        if not words or words[0].lower() in SUBCOMMANDS:
+        # `help` / `status` alone show the usage; "help me with crashy" is a question.
+        if not words or (len(words) == 1 and words[0].lower() in SUBCOMMANDS):
             await ack(response_type="ephemeral", text=usage(self.mode))
             return
         if len(words) == 1 and words[0].lower() not in RESOURCE_WORDS:
@@ -226,7 +228,7 @@ class Handlers:
             await ack(response_type="ephemeral", text=problem)
             return
         if self.conversations.closing:
-            await ack(response_type="ephemeral", text="I'm restarting; ask again in a moment.")
+            await ack(response_type="ephemeral", text=RESTARTING)
             return
         await ack()
         channel, user = command["channel_id"], command["user_id"]

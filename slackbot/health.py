@@ -1,7 +1,7 @@
 """Health and metrics over HTTP (HEALTH_PORT): /healthz, /readyz, /metrics.
 
 /healthz says the process is alive. /readyz tells the truth about serving: the Slack socket is connected
-and every enabled MCP server is running; otherwise 503 with what is not. /metrics is Prometheus text.
+and every enabled MCP server is running, and the bot is not shutting down; otherwise 503 with what is not. /metrics is Prometheus text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from agents.metrics import REGISTRY
 logger = logging.getLogger(__name__)
 
 
-def health_app(socket_connected: Callable[[], Awaitable[bool]], servers: McpServers) -> web.Application:
+def health_app(
+    socket_connected: Callable[[], Awaitable[bool]],
+    servers: McpServers,
+    stopping: Callable[[], bool] = lambda: False,
+) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
@@ -30,8 +34,12 @@ def health_app(socket_connected: Callable[[], Awaitable[bool]], servers: McpServ
             checks["slack_socket"] = f"unknown: {type(exc).__name__}"
         for name, server in servers.servers.items():
             checks[f"mcp_{name}"] = "running" if server.alive() else f"down: {server.error or 'not running'}"
-        ready = checks["slack_socket"] == "connected" and all(
-            v == "running" for k, v in checks.items() if k.startswith("mcp_")
+        if stopping():
+            checks["shutdown"] = "draining answers in flight; not taking new questions"
+        ready = (
+            checks["slack_socket"] == "connected"
+            and all(v == "running" for k, v in checks.items() if k.startswith("mcp_"))
+            and "shutdown" not in checks
         )
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 

@@ -151,9 +151,15 @@ class RateBudget:
             bucket.tokens = min(bucket.tier.burst, bucket.tokens + count)
 
     def penalize(self, method: str, retry_after: float, channel: str | None = None) -> None:
-        """Slack said 429: nobody calls this method until Retry-After has passed."""
-        bucket = self._bucket(method, channel)
-        if bucket is None:
-            return
-        bucket.blocked_until = max(bucket.blocked_until, time.monotonic() + retry_after)
-        bucket.tokens = 0.0
+        """Slack said 429: nobody calls this method until Retry-After has passed.
+
+        chat.postMessage is limited per channel; with the channel unknown, every channel's bucket waits.
+        """
+        if method == "chat.postMessage" and channel is None:
+            buckets = [b for k, b in self._buckets.items() if k.startswith("chat.postMessage:")]
+        else:
+            bucket = self._bucket(method, channel)
+            buckets = [bucket] if bucket is not None else []
+        for bucket in buckets:
+            bucket.blocked_until = max(bucket.blocked_until, time.monotonic() + retry_after)
+            bucket.tokens = 0.0

@@ -16,6 +16,7 @@ import pytest
 
 from agents.approvals import SqliteApprovalStore
 from agents.audit import JsonlAuditLog
+from agents.metrics import REGISTRY
 from agents.settings import load_settings
 from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION
 from tests.fakes.brains import default_brains
@@ -259,15 +260,25 @@ async def test_members_of_the_approver_group_may_approve(
     def groups(slack: Any) -> None:
         slack.usergroups["S0ONCALL"] = ["U5"]
 
+    def approved() -> float:
+        return REGISTRY.get_sample_value("sre_bot_approvals_total", {"outcome": "approved"}) or 0.0
+
+    before = approved()
     async with running_bot(models, tmp_path, configure=groups) as h:
         _, message = await ask_for_a_write(h)
         await click(h, APPROVE_ACTION, approval_id(message), "U2", message)  # not in the group
         await settle(h)
+        h.slack.usergroups["S0ONCALL"] = []  # U5 just left the on-call group
+        await click(h, APPROVE_ACTION, approval_id(message), "U5", message)
+        await settle(h)
         assert kube.mutations() == []
+        h.slack.usergroups["S0ONCALL"] = ["U5"]
         await click(h, APPROVE_ACTION, approval_id(message), "U5", message)
         await settle(h)
     assert [(m["method"], m["path"]) for m in kube.mutations()] == [("DELETE", WEB_PATH)]
-    assert h.slack.calls_of("usergroups.users.list")[0].params["usergroup"] == "S0ONCALL"
+    lookups = h.slack.calls_of("usergroups.users.list")
+    assert len(lookups) == 3 and lookups[0].params["usergroup"] == "S0ONCALL"  # live, at each click
+    assert approved() == before + 1
 
 
 def test_the_card_never_shows_secret_values() -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -79,10 +80,36 @@ async def test_the_container_healthcheck_follows_health_port(monkeypatch) -> Non
     port = free_port()
     monkeypatch.setenv("HEALTH_PORT", str(port))
     assert await asyncio.to_thread(healthcheck.main) == 1  # nothing listening yet
-    runner = await start_health_server(health_app(connected, {}), port, "127.0.0.1")
+    runner = await start_health_server(
+        health_app(connected, SimpleNamespace(servers={})),  # type: ignore[arg-type]
+        port,
+        "127.0.0.1",
+    )
     try:
         assert await asyncio.to_thread(healthcheck.main) == 0
     finally:
         await runner.cleanup()
     monkeypatch.setenv("HEALTH_PORT", "0")
     assert healthcheck.main() == 0
+
+
+async def test_readyz_is_not_ready_while_shutting_down(agent_env: Path) -> None:
+    async def connected() -> bool:
+        return True
+
+    stopping = False
+    port = free_port()
+    no_servers = SimpleNamespace(servers={})
+    runner = await start_health_server(
+        health_app(connected, no_servers, lambda: stopping),  # type: ignore[arg-type]
+        port,
+        "127.0.0.1",
+    )
+    try:
+        assert (await get(port, "/readyz"))[0] == 200
+        stopping = True
+        status, body = await get(port, "/readyz")
+        assert status == 503 and "draining" in body
+        assert (await get(port, "/healthz"))[0] == 200  # still alive: do not kill it mid-drain
+    finally:
+        await runner.cleanup()

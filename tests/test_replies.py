@@ -34,6 +34,24 @@ def test_post_message_is_budgeted_per_channel() -> None:
     assert budget.try_take("chat.postMessage", "C2")
 
 
+def test_a_429_on_post_message_blocks_the_channel_it_was_for() -> None:
+    from slack_sdk.http_retry.request import HttpRequest
+
+    from slackbot.app import request_channel
+
+    url = "https://slack.com/api/chat.postMessage"
+    as_json = HttpRequest(method="POST", url=url, headers={}, data=b'{"channel": "C7", "text": "hi"}')
+    as_form = HttpRequest(method="POST", url=url, headers={}, body_params={"channel": "C8"})
+    assert request_channel(as_json) == "C7" and request_channel(as_form) == "C8"
+    assert request_channel(HttpRequest(method="POST", url=url, headers={})) is None
+
+    budget = RateBudget(reserve_fraction=0.0)
+    budget.penalize("chat.postMessage", 5, "C7")
+    assert not budget.try_take("chat.postMessage", "C7") and budget.try_take("chat.postMessage", "C8")
+    budget.penalize("chat.postMessage", 5, None)  # channel unknown: every channel waits
+    assert not budget.try_take("chat.postMessage", "C8")
+
+
 def test_slack_error_survives_bodies_that_are_not_json() -> None:
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.slack_response import SlackResponse

@@ -116,3 +116,18 @@ def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) 
         for pod in ("web-6d4cf56db6-abcde", "crashy-7f9c", "pending-0"):
             assert pod in reply.final_text
         assert "Traceback" not in err.decode()
+
+
+async def test_slack_unreachable_is_retried_then_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.settings import ConfigError
+    from slackbot import config
+
+    monkeypatch.setattr(config, "CONNECT_RETRY_DELAYS", (0.01, 0.01))
+    port = free_port()  # nothing listens there
+    slack = config.SlackSettings(
+        slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=f"http://127.0.0.1:{port}/api/"
+    )
+    with pytest.raises(ConfigError) as err:
+        await config.verify_tokens(slack)
+    assert str(err.value).startswith(f"SLACK_API_URL: cannot reach Slack at http://127.0.0.1:{port}/api/")
+    assert "\n" not in str(err.value)

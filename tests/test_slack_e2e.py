@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from strands.types.exceptions import ModelThrottledException
 
+from slackbot.handlers import RESTARTING
 from tests.fakes.brains import coordinator, default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import Reply, Say, ScriptedModels, ToolCall, Turn
@@ -70,7 +71,20 @@ async def test_slash_command_starts_a_thread_naming_the_requester(
         ]
         assert len(roots) == 1 and roots[0].text == "<@U7> asked: list the pods in default"
         replies = await h.final_reply("C1", roots[0].ts)
+        # a question that merely starts with "help" is a question, not the usage text
+        helped = await asyncio.to_thread(
+            h.slack.wait_ack, h.slack.send_slash_command("help me with the pods in default")
+        )
+        await asyncio.sleep(0.2)
+        [second] = [
+            m
+            for m in h.slack.messages.values()
+            if m.channel == "C1" and m.thread_ts is None and m.user == BOT_USER and m.ts != roots[0].ts
+        ]
+        help_me = await h.final_reply("C1", second.ts)
     assert "crashy-7f9c" in replies[0].final_text
+    assert "text" not in (helped["ack"] or {})
+    assert "crashy-7f9c" in help_me[0].final_text
 
 
 async def test_slash_help_and_bad_input_get_short_answers(
@@ -320,6 +334,26 @@ async def test_shutdown_ends_every_started_reply(agent_env: Path, tmp_path: Path
     for reply in replies:
         assert not reply.streaming and "Working on it" not in reply.final_text
         assert "Interrupted: the bot is restarting" in reply.final_text
+
+
+async def test_a_question_during_shutdown_is_told_to_come_back(agent_env: Path, tmp_path: Path) -> None:
+    models = ScriptedModels(default_brains(), chunk_size=2, delay=0.05)  # a slow model
+    async with running_bot(models, tmp_path) as h:
+        first = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, first)
+        await asyncio.sleep(0.3)
+        draining = asyncio.create_task(h.bot.conversations.drain(30))
+        await asyncio.sleep(0.05)
+        late = h.slack.mention("hello", channel="C2")
+        await asyncio.to_thread(h.slack.wait_ack, await asyncio.to_thread(h.slack.send_event, late))
+        [note] = await h.final_reply("C2", late["ts"])
+        await draining
+        [answer] = await h.final_reply("C1", first["ts"])
+    assert note.text == RESTARTING
+    methods = [(c.method, c.params.get("text")) for c in h.slack.calls]
+    # told at once, while the first answer was still streaming
+    assert methods.index(("chat.postMessage", RESTARTING)) < [m for m, _ in methods].index("chat.stopStream")
+    assert "crashy-7f9c" in answer.final_text  # the answer in flight was finished, not cut
 
 
 async def test_slash_command_in_a_channel_without_the_bot_says_how_to_fix_it(

@@ -128,6 +128,20 @@ async def test_writes_without_approvers_are_refused_with_how_to_enable(
     assert "APPROVER_USER_IDS" in final.text and kube.mutations() == []
 
 
+async def test_the_terminal_cannot_approve_and_says_where_to_ask(
+    writes: None, models: ScriptedModels, kube: FakeKubeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPROVER_USER_IDS", "U0APPROVER")
+    assistant = make(models, approvers=False)  # as `sre-bot ask` builds it: no approval cards there
+    try:
+        events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
+    finally:
+        assistant.close()
+    final = [e for e in events if isinstance(e, FinalAnswer)][-1]
+    assert "approval card in Slack" in final.text and "APPROVER_USER_IDS" not in final.text
+    assert kube.mutations() == []
+
+
 async def test_approve_runs_exactly_the_approved_call_once_even_after_a_restart(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI, tmp_path: Path
 ) -> None:
