@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-PENDING, APPROVED, DENIED, EXPIRED, EXECUTED, FAILED = (
+PENDING, APPROVED, DENIED, EXPIRED, EXECUTING, EXECUTED, FAILED = (
     "pending",
     "approved",
     "denied",
     "expired",
+    "executing",  # the approved call is about to reach the cluster (claimed by the write gate)
     "executed",
     "failed",
 )
@@ -59,6 +60,8 @@ class ApprovalStore(Protocol):
     def finish(self, approval_id: str, status: str, detail: str = "") -> None: ...
     def turn(self, turn_id: str) -> list[Approval]: ...
     def expire_due(self, now: float | None = None) -> list[Approval]: ...
+    def start_execution(self, approval_id: str, call_hash: str) -> bool: ...
+    def decided_since(self, since: float) -> list[Approval]: ...
 
 
 def new_approval_id() -> str:
@@ -173,3 +176,27 @@ class SqliteApprovalStore:
                 approval.status = EXPIRED
                 expired.append(approval)
         return expired
+
+    def start_execution(self, approval_id: str, call_hash: str) -> bool:
+        """Claim the right to run an approved call: True once, for the approved hash only.
+
+        The write gate calls this just before the call reaches the cluster, so a resume that runs twice
+        (a restart, a duplicate delivery) cannot run the change twice.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE approvals SET status = '{EXECUTING}' "
+                f"WHERE id = ? AND status = '{APPROVED}' AND call_hash = ?",
+                (approval_id, call_hash),
+            )
+        return cursor.rowcount == 1
+
+    def decided_since(self, since: float) -> list[Approval]:
+        """Approvals decided (or expired) since `since`, oldest first: what a restart may need to finish."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM approvals WHERE status != '{PENDING}' AND decided_at >= ? "
+                "ORDER BY created_at",
+                (since,),
+            ).fetchall()
+        return [a for a in (self._row(r) for r in rows) if a is not None]

@@ -115,6 +115,7 @@ class Assistant:
         *,
         approvals_configured: bool = False,
         audit: AuditLog | None = None,
+        claim_execution: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.servers = servers or McpServers(server_specs(settings))
@@ -125,7 +126,7 @@ class Assistant:
             approvals_configured,
             approvers_elsewhere=not approvals_configured and settings.approvals_configured,
         )
-        gate = WriteGate(self.policy, self.audit)
+        gate = WriteGate(self.policy, self.audit, claim_execution=claim_execution)
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"
         self.prompt_values = {

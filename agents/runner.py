@@ -93,6 +93,20 @@ class ConversationRunner:
             async for event in self._run(question, conversation_id, correlation_id, user):
                 yield event
 
+    async def paused_on(self, conversation_id: str) -> set[str]:
+        """The interrupt ids a conversation is paused on (empty when it is not paused)."""
+        if self.sessions is None:
+            return set()
+        sessions = self.sessions
+
+        def load() -> set[str]:
+            agent = self.assistant.build_agent(session_manager=sessions.manager(conversation_id))
+            state = agent._interrupt_state
+            return set(state.interrupts) if state.activated else set()
+
+        async with self._lock(conversation_id):
+            return await asyncio.to_thread(load)
+
     async def resume(
         self,
         conversation_id: str,

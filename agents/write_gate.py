@@ -191,10 +191,16 @@ class WriteGate(HookProvider):
     """Hook for every agent: audit each call; pause writes for approval; run only the approved call."""
 
     def __init__(
-        self, policy: GatePolicy, audit: AuditLog, context: Callable[[], dict[str, Any]] | None = None
+        self,
+        policy: GatePolicy,
+        audit: AuditLog,
+        context: Callable[[], dict[str, Any]] | None = None,
+        claim_execution: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.policy = policy
         self.audit = audit
+        # (approval id, call hash) → True once: the approved call runs at most once, whatever resumes.
+        self.claim_execution = claim_execution
         self.context: Callable[[], dict[str, Any]] = (
             context if context is not None else (lambda: request_context.get() or {})
         )
@@ -241,7 +247,18 @@ class WriteGate(HookProvider):
             "tool_use_id": use["toolUseId"],
         }
         response = event.interrupt(APPROVAL_INTERRUPT, reason=reason)  # raises until someone decides
-        if isinstance(response, dict) and response.get("approved") is True and response.get("hash") == digest:
+        approved = isinstance(response, dict) and response.get("approved") is True
+        if approved and response.get("hash") == digest and not self._claimed(response, digest):
+            self.audit.write(
+                "tool_blocked", reason="already_run", approval_id=response.get("approval_id"), **base
+            )
+            TOOL_CALLS.labels(tool, "blocked").inc()
+            event.cancel_tool = (
+                "Not executed again: this approved change already ran, or was cut off by a restart while it "
+                "ran. Tell the user to check the current state before asking for it again."
+            )
+            return
+        if approved and response.get("hash") == digest:
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write(
                 "tool_call", approved_by=response.get("by"), approval_id=response.get("approval_id"), **base
@@ -251,12 +268,21 @@ class WriteGate(HookProvider):
         why = response.get("reason", "denied") if isinstance(response, dict) else "denied"
         self.audit.write("tool_blocked", reason=why, decided_by=decided_by, **base)
         TOOL_CALLS.labels(tool, "blocked").inc()
+        if isinstance(response, dict) and response.get("message"):
+            event.cancel_tool = str(response["message"])
+            return
         event.cancel_tool = (
             f"Not executed: the change was {why}"
             + (f" by {decided_by}" if decided_by else "")
             + ". Nothing was "
             "changed; tell the user and do not retry it unless they ask again."
         )
+
+    def _claimed(self, response: dict[str, Any], digest: str) -> bool:
+        approval_id = response.get("approval_id")
+        if self.claim_execution is None or not approval_id:
+            return True
+        return self.claim_execution(str(approval_id), digest)
 
     def after(self, event: AfterToolCallEvent) -> None:
         started = self._started.pop(event.tool_use["toolUseId"], None)

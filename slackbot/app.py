@@ -108,6 +108,16 @@ class SlackBot:
     approvals: ApprovalDesk
 
 
+def slack_assistant(settings: Settings, approvals: ApprovalStore, **kwargs: Any) -> Assistant:
+    """The agents as Slack runs them: approvals possible, each approved call claimed once in `approvals`."""
+    return Assistant(
+        settings,
+        approvals_configured=settings.approvals_configured,
+        claim_execution=approvals.start_execution,
+        **kwargs,
+    )
+
+
 def build_bot(
     settings: Settings,
     slack: SlackSettings,
@@ -157,12 +167,13 @@ def build_bot(
 async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | None = None) -> int:
     auth = await verify_tokens(slack)
     logger.info("connected to Slack as %s in %s", auth.get("user"), auth.get("team"))
-    assistant = Assistant(settings, approvals_configured=settings.approvals_configured)
+    approvals = SqliteApprovalStore(settings.approvals_db_path)
+    assistant = slack_assistant(settings, approvals)
     outcome = await asyncio.to_thread(assistant.start)
     for _name, error in outcome.items():
         if error:
             logger.warning("capability degraded: %s", error)
-    bot = build_bot(settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")))
+    bot = build_bot(settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")), approvals=approvals)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -180,6 +191,7 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
             slack.health_port,
         )
     await handler.connect_async()
+    await bot.approvals.recover()  # decisions a previous process took but did not finish
     sweeper = asyncio.create_task(bot.approvals.sweep())
     watchdog = asyncio.create_task(watch_servers(assistant))
     logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")

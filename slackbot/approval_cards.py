@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents.approvals import APPROVED, DENIED, EXECUTED, EXPIRED, FAILED, Approval
+from agents.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAILED, Approval
 from agents.redact import redact
 from slackbot.formatting import clip
 
@@ -90,7 +90,7 @@ def outcome_line(approval: Approval) -> str:
         return f":white_check_mark: Approved by {who} at {at}; executed."
     if approval.status == FAILED:
         return f":warning: Approved by {who} at {at}; failed: {clip(approval.detail, 300)}"
-    if approval.status == APPROVED:
+    if approval.status in (APPROVED, EXECUTING):
         return f":hourglass_flowing_sand: Approved by {who} at {at}; running…"
     if approval.status == DENIED:
         return f":no_entry: Denied by {who} at {at}; nothing was changed."

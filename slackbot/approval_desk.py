@@ -23,6 +23,7 @@ from agents.approvals import (
     APPROVED,
     DENIED,
     EXECUTED,
+    EXECUTING,
     EXPIRED,
     FAILED,
     PENDING,
@@ -43,6 +44,9 @@ from slackbot.slack_errors import slack_error
 logger = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 15.0
+RECOVERY_SECONDS = 24 * 3600.0  # how far back a restart looks for decisions it must finish
+CUT_OFF = "the bot restarted while this change was running; check the current state before retrying"
+UNRECORDED = "the bot restarted before recording the result; check the current state"
 
 
 class ApprovalDesk:
@@ -233,6 +237,34 @@ class ApprovalDesk:
         await self.refresh_card(approval.id)
         await self._resume_if_decided(approval.turn_id)
 
+    # restart recovery ---------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """After a restart, finish what a crash left between a decision and the resumed answer.
+
+        A decided turn whose conversation is still paused is resumed (an approved call not yet run runs
+        once; one that was running when the process died is not run again: the gate's execution claim
+        refuses it and its card says to check the current state).
+        """
+        decided = await asyncio.to_thread(self.store.decided_since, time.time() - RECOVERY_SECONDS)
+        for turn_id in dict.fromkeys(a.turn_id for a in decided):
+            approvals = self.store.turn(turn_id)
+            if not approvals or any(a.status == PENDING for a in approvals):
+                continue
+            paused = await self.conversations.runner.paused_on(approvals[0].conversation_id)
+            for a in approvals:
+                if a.status == EXECUTING:
+                    detail = CUT_OFF if a.interrupt_id in paused else UNRECORDED
+                    self.store.finish(a.id, FAILED, detail)
+                    APPROVALS.labels("failed").inc()
+                    self.audit.write(
+                        "execution_result", approval_id=a.id, tool=a.tool, outcome="unknown", detail=detail
+                    )
+                    await self.refresh_card(a.id)
+            if paused & {a.interrupt_id for a in approvals}:
+                logger.info("resuming turn %s left paused by a restart", turn_id)
+                await self._resume_if_decided(turn_id)
+
     # resume -------------------------------------------------------------------------------------
 
     async def _resume_if_decided(self, turn_id: str) -> None:
@@ -242,7 +274,8 @@ class ApprovalDesk:
         first = approvals[0]
         responses: dict[str, Any] = {}
         for a in approvals:
-            if a.status == APPROVED:
+            # Approved ones carry the approval: the gate runs the call only if it can claim it (once).
+            if a.status in (APPROVED, EXECUTING, EXECUTED, FAILED):
                 responses[a.interrupt_id] = {
                     "approved": True,
                     "hash": a.call_hash,
@@ -265,9 +298,9 @@ class ApprovalDesk:
         )
 
         async def record_outcomes(renderer: Renderer) -> None:
-            for a in approvals:
-                if a.status != APPROVED:
-                    continue
+            for a in (self.store.get(x.id) for x in approvals):
+                if a is None or a.status not in (APPROVED, EXECUTING):
+                    continue  # denied, expired, or finished before (e.g. by restart recovery)
                 step = renderer.steps.get(str(a.extra.get("tool_use_id", "")))
                 ok = step is not None and step.status == "complete"
                 detail = "" if ok else (step.detail if step is not None else "the call did not run")

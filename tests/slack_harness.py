@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.approvals import SqliteApprovalStore
 from agents.coordinator import Assistant
 from agents.settings import load_settings
-from slackbot.app import SlackBot, build_bot
+from slackbot.app import SlackBot, build_bot, slack_assistant
 from slackbot.config import SlackSettings
 from slackbot.dedupe import SqliteDedupe
 from tests.fakes.scripted_model import ScriptedModels
@@ -62,7 +63,8 @@ async def running_bot(
         configure(slack)
     settings = load_settings()
     dedupe_path = tmp_path / f"events-{uuid.uuid4().hex[:8]}.sqlite3"  # a fresh fake Slack reuses ts values
-    assistant = Assistant(settings, models=models, approvals_configured=settings.approvals_configured)
+    approvals = SqliteApprovalStore(settings.approvals_db_path)
+    assistant = slack_assistant(settings, approvals, models=models)
     slack_settings = SlackSettings(
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,
@@ -76,12 +78,14 @@ async def running_bot(
         assistant,
         bot_user_id=BOT_USER,
         dedupe=SqliteDedupe(dedupe_path),
+        approvals=approvals,
     )
     handler = AsyncSocketModeHandler(
         bot.app, APP_TOKEN, web_client=AsyncWebClient(token=APP_TOKEN, base_url=slack.api_url)
     )
     await handler.connect_async()
     assert await asyncio.to_thread(slack.wait_connected, 10)
+    await bot.approvals.recover()  # as `sre-bot run` does at start
     try:
         yield Harness(slack, bot, assistant, models)
     finally:

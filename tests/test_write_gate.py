@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.approvals import Approval, SqliteApprovalStore
 from agents.audit import JsonlAuditLog
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
@@ -178,6 +179,52 @@ async def test_approve_runs_exactly_the_approved_call_once_even_after_a_restart(
     assert ("tool_call", "manage_k8s_resource", "write") in kinds
     assert any(r["event"] == "tool_result" and r["tool"] == "manage_k8s_resource" for r in records)
     assert any(r["event"] == "question" and r["question"] == DELETE_WEB for r in records)
+
+
+async def test_an_approved_call_runs_at_most_once_whatever_resumes_it(
+    writes: None, models: ScriptedModels, kube: FakeKubeAPI
+) -> None:
+    store = SqliteApprovalStore(load_settings().approvals_db_path)
+    store_sessions = FileSessionStore(load_settings().session_storage_path)
+    assistant = Assistant(
+        load_settings(), models=models, approvals_configured=True, claim_execution=store.start_execution
+    )
+    try:
+        runner = ConversationRunner(assistant, store_sessions)
+        events = await collect(runner.ask(DELETE_WEB, "C1:5"))
+        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+        store.add(
+            Approval(
+                "ap5",
+                "t5",
+                "C1:5",
+                pending.interrupt_id,
+                pending.tool,
+                pending.arguments,
+                pending.call_hash,
+                pending.summary,
+                "U1",
+                "C1",
+                "1.0",
+                0.0,
+                4e9,
+            )
+        )
+        assert store.claim("ap5", "approved", "U2")
+        response = {"approved": True, "hash": pending.call_hash, "by": "U2", "approval_id": "ap5"}
+        assert not store.start_execution("ap5", "0" * 64)  # only the approved call can be claimed
+        first = await collect(runner.resume("C1:5", {pending.interrupt_id: response}))
+        # the same decision delivered again (a duplicate resume) finds the call already claimed
+        again = await collect(runner.ask(DELETE_WEB, "C1:6"))
+        [pending2] = [e for e in again if isinstance(e, ApprovalRequired)]
+        replay = {**response, "hash": pending2.call_hash}
+        second = await collect(runner.resume("C1:6", {pending2.interrupt_id: replay}))
+    finally:
+        assistant.close()
+    assert "Successfully deleted" in [e for e in first if isinstance(e, FinalAnswer)][-1].text
+    assert "Not executed again" in [e for e in second if isinstance(e, FinalAnswer)][-1].text
+    assert [m["method"] for m in kube.mutations()] == ["DELETE"]
+    assert store.get("ap5").status == "executing"  # type: ignore[union-attr]  # the desk records the outcome
 
 
 @pytest.mark.parametrize(
