@@ -39,6 +39,7 @@ class ToolFinished:
     tool: str
     ok: bool
     detail: str = ""
+    failure: str = ""  # for errors: unreachable, credentials, server_down, or "" (see agents.failures)
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,69 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
         f"The bot's log has the details under id {correlation_id}.",
         correlation_id,
     )
+
+
+# Tool errors that a user on call must not have to decode from the model's prose: what failed and where
+# to look is added to the answer, with the correlation id that is also in the log.
+_TOOL_UNREACHABLE = (
+    "Max retries exceeded",
+    "Failed to establish a new connection",
+    "Connection refused",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "EndpointConnectionError",
+    "Could not connect to the endpoint",
+    "timed out",
+)
+_TOOL_CREDENTIALS = (
+    "Unauthorized",
+    "(401)",
+    "ExpiredToken",
+    "Unable to locate credentials",
+    "NoCredentialsError",
+    "InvalidClientTokenId",
+    "security token included in the request is expired",
+)
+_TOOL_SERVER_DOWN = ("MCP server stopped", "MCP server is not installed", "is unavailable right now")
+
+_TOOL_NOTES = {
+    ("unreachable", "eks_assistant"): (
+        "The cluster's API server could not be reached.",
+        "Check KUBECONFIG / DEFAULT_CLUSTER (or AWS_REGION and the cluster name in IAM mode) and the "
+        "network; `sre-bot doctor` tests it.",
+    ),
+    ("unreachable", "finops_assistant"): (
+        "AWS could not be reached for cost data.",
+        "Check AWS_REGION, the network and any proxy; `sre-bot doctor` tests it.",
+    ),
+    ("credentials", "eks_assistant"): (
+        "The cluster refused the bot's credentials.",
+        "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials.",
+    ),
+    ("credentials", "finops_assistant"): (
+        "AWS refused the bot's credentials for cost data.",
+        "Check AWS_PROFILE or the role's credentials (expired?) and its Cost Explorer permissions.",
+    ),
+}
+
+
+def classify_tool_error(text: str) -> str:
+    """The kind of a failed tool call worth a fixed note ("" when the model's account is enough)."""
+    if any(marker in text for marker in _TOOL_SERVER_DOWN):
+        return "server_down"
+    if any(marker in text for marker in _TOOL_CREDENTIALS):
+        return "credentials"
+    if any(marker in text for marker in _TOOL_UNREACHABLE):
+        return "unreachable"
+    return ""
+
+
+def tool_failure_note(kind: str, agent: str, tool: str) -> tuple[str, str] | None:
+    """(what failed, what to check) for a classified tool failure of `agent`."""
+    if kind == "server_down":
+        capability = {"eks_assistant": "EKS", "finops_assistant": "billing"}.get(tool, agent)
+        return (
+            f"The {capability} MCP server is down.",
+            "It is restarted on the next question; `sre-bot doctor` shows why it fails (logs in MCP_LOG_DIR).",
+        )
+    return _TOOL_NOTES.get((kind, agent))

@@ -20,8 +20,16 @@ from typing import Any, Protocol
 from strands.session import FileSessionManager, SessionManager
 
 from agents.coordinator import Assistant
-from agents.events import COORDINATOR, AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer, TextDelta
-from agents.failures import describe_failure, specialist_failures
+from agents.events import (
+    COORDINATOR,
+    AgentEvent,
+    ApprovalRequired,
+    ErrorEvent,
+    FinalAnswer,
+    TextDelta,
+    ToolFinished,
+)
+from agents.failures import describe_failure, specialist_failures, tool_failure_note
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.stream import translate
 from agents.write_gate import APPROVAL_INTERRUPT, request_context
@@ -151,6 +159,7 @@ class ConversationRunner:
             result: Any = None
             text = ""
             turn_ended = False
+            notes: dict[tuple[str, str], None] = {}
             async for raw in agent.stream_async(prompt):
                 if "result" in raw:
                     result = raw["result"]
@@ -158,6 +167,18 @@ class ConversationRunner:
                 if isinstance(raw.get("message"), dict) and raw["message"].get("role") == "assistant":
                     turn_ended = True
                 for event in translate(raw, names=names):
+                    if isinstance(event, ToolFinished) and event.failure:
+                        logger.warning(
+                            "tool failed [correlation_id=%s] %s %s (%s): %s",
+                            correlation_id,
+                            event.agent,
+                            event.tool,
+                            event.failure,
+                            event.detail,
+                        )
+                        note = tool_failure_note(event.failure, event.agent, event.tool)
+                        if note is not None:
+                            notes[note] = None
                     if isinstance(event, TextDelta) and event.agent == COORDINATOR:
                         if turn_ended and text and not text.endswith("\n\n"):
                             # A new model turn after tools: keep it a paragraph apart, in the stream too.
@@ -188,7 +209,9 @@ class ConversationRunner:
             # The answer is everything the coordinator said, as streamed (a preamble before a tool call
             # included), so the message that grew in place is the final message.
             final = text.strip() or (str(result).strip() if result is not None else "")
-            yield FinalAnswer(final or "(no answer)")
+            for what, check in notes:  # what failed and where to look, whatever the model made of it
+                final += f"\n\n> ⚠️ **{what}** {check} Reference: `{correlation_id}`"
+            yield FinalAnswer(final.strip() or "(no answer)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
+from agents.failures import classify_tool_error
 
 MAX_SUMMARY = 90
 
@@ -53,6 +54,14 @@ def _result_detail(block: dict[str, Any]) -> str:
     return ""
 
 
+def _result_text(block: dict[str, Any]) -> str:
+    return "\n".join(
+        str(item["text"])
+        for item in block.get("content", []) or []
+        if isinstance(item, dict) and "text" in item
+    )
+
+
 def translate(
     raw: dict[str, Any], agent: str = COORDINATOR, names: dict[str, str] | None = None
 ) -> Iterator[AgentEvent]:
@@ -91,4 +100,5 @@ def translate(
                     names.get(tool_id, "tool"),
                     ok=res.get("status") != "error",
                     detail=_result_detail(res) if res.get("status") == "error" else "",
+                    failure=classify_tool_error(_result_text(res)) if res.get("status") == "error" else "",
                 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import NoCredentialsError
 from strands.types.exceptions import ModelThrottledException
 
 from slackbot.handlers import RESTARTING
@@ -250,6 +252,17 @@ async def test_error_paths_say_what_failed_with_a_correlation_id(
     assert ":warning: *The model is throttled right now" in reply.final_text
     assert "Reference: `" in reply.final_text and "Traceback" not in reply.final_text
 
+    def no_credentials(turn: Turn) -> str:
+        raise NoCredentialsError()
+
+    models = ScriptedModels({**default_brains(), "coordinator": no_credentials})
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("list the pods")
+        await asyncio.to_thread(h.slack.send_event, event)
+        [reply] = await h.final_reply("C1", event["ts"])
+    assert "rejected the credentials" in reply.final_text and "AWS_PROFILE" in reply.final_text
+    assert "Reference: `" in reply.final_text
+
     kube.stop()  # cluster unreachable
     models = ScriptedModels(default_brains())
     async with running_bot(models, tmp_path) as h:
@@ -258,6 +271,9 @@ async def test_error_paths_say_what_failed_with_a_correlation_id(
         [reply] = await h.final_reply("C1", event["ts"])
     assert "Failed to list Pod resources" in reply.final_text
     assert any(c.get("status") == "error" for c in reply.chunks if c.get("type") == "task_update")
+    # what failed and what to check come from code, not from the model's prose, with the log's id
+    assert "**The cluster's API server could not be reached.** Check KUBECONFIG" in reply.final_text
+    assert re.search(r"Reference: `[0-9a-f]{10}`", reply.final_text)
 
     monkeypatch.setenv("MCP_BIN_DIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
@@ -266,6 +282,7 @@ async def test_error_paths_say_what_failed_with_a_correlation_id(
         await asyncio.to_thread(h.slack.send_event, event)
         [reply] = await h.final_reply("C1", event["ts"])
     assert "Kubernetes/EKS is unavailable right now: the eks MCP server is not installed" in reply.final_text
+    assert "**The EKS MCP server is down.**" in reply.final_text and "Reference: `" in reply.final_text
 
 
 async def test_one_thread_in_order_different_threads_at_once(agent_env: Path, tmp_path: Path) -> None:

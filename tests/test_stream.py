@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agents.events import CapabilityNotice, TextDelta, ToolFinished, ToolStarted
 from agents.stream import summarize_call, translate
 
@@ -124,3 +126,38 @@ def test_terminal_renderer_writes_each_delta_as_it_comes_and_steps_to_stderr() -
     assert err == ["  → coordinator › eks_assistant: list pods\n"]
     render(ErrorEvent("model_throttled", "The model is throttled.", "Try later.", "abc123"))
     assert err[-3:] == ["error: The model is throttled.\n", "  Try later.\n", "  (correlation id abc123)\n"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (
+            "Failed to list Pod resources: ... Max retries exceeded ... [Errno 111] Connection refused",
+            "unreachable",
+        ),
+        ("Failed: (401) Reason: Unauthorized", "credentials"),
+        (
+            "An error occurred (ExpiredTokenException): The security token included in the request is expired",
+            "credentials",
+        ),
+        ("Kubernetes/EKS is unavailable right now: the eks MCP server is not installed", "server_down"),
+        ('pods "nope" not found', ""),  # the model explains ordinary errors itself
+    ],
+)
+def test_failed_tool_calls_are_classified_from_their_whole_text(text: str, kind: str) -> None:
+    raw = {
+        "message": {
+            "role": "user",
+            "content": [
+                {
+                    "toolResult": {
+                        "toolUseId": "t1",
+                        "status": "error",
+                        "content": [{"text": "x" * 300 + text}],
+                    }
+                }
+            ],
+        }
+    }
+    [finished] = list(translate(raw, "eks_assistant", {"t1": "list_k8s_resources"}))
+    assert isinstance(finished, ToolFinished) and not finished.ok and finished.failure == kind
