@@ -6,6 +6,7 @@ correlation id, never to the user.
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 
 from agents.events import ErrorEvent
@@ -30,8 +31,9 @@ _CREDENTIAL_MARKERS = (
     "invalid x-api-key",
     "Incorrect API key",
     "AuthenticationError",
-    "401",
 )
+# An HTTP status as SDKs print it ("Error code: 429", "status 401", "(401)"), not any number in a message.
+_HTTP_STATUS = re.compile(r"(?:[Ee]rror code|[Ss]tatus(?: code)?|HTTP)[: ]+(\d{3})|\((\d{3})\)")
 _UNAVAILABLE_MARKERS = (
     "APIConnectionError",
     "ConnectError",
@@ -45,8 +47,11 @@ _UNAVAILABLE_MARKERS = (
     "ResourceNotFound",
     "NotFoundError",
     "model not found",
-    "AccessDenied",
 )
+
+
+def _statuses(text: str) -> set[str]:
+    return {a or b for a, b in _HTTP_STATUS.findall(text)}
 
 
 def _chain(exc: BaseException) -> str:
@@ -65,7 +70,12 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
     from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
     text = _chain(exc)
-    if isinstance(exc, ModelThrottledException) or "Throttl" in text or "RateLimit" in text or "429" in text:
+    if (
+        isinstance(exc, ModelThrottledException)
+        or "Throttl" in text
+        or "RateLimit" in text
+        or "429" in _statuses(text)
+    ):
         return ErrorEvent(
             "model_throttled",
             "The model is throttled right now; I retried for about 30 seconds.",
@@ -79,7 +89,15 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
             "Start a new thread, or ask a narrower question.",
             correlation_id,
         )
-    if any(marker in text for marker in _CREDENTIAL_MARKERS):
+    if "AccessDenied" in text:
+        return ErrorEvent(
+            "credentials",
+            "AWS denied the bot access to the model (AccessDenied).",
+            "Grant the bot's role bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream for the model, "
+            "and enable the model under Bedrock → Model access.",
+            correlation_id,
+        )
+    if any(marker in text for marker in _CREDENTIAL_MARKERS) or "401" in _statuses(text):
         return ErrorEvent(
             "credentials",
             "The model or AWS rejected the credentials (missing, expired or invalid).",

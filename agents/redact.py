@@ -7,8 +7,11 @@ never redacted; only what people and logs see.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+import yaml
 
 REDACTED = "[redacted]"
 SECRET_KEYS = re.compile(
@@ -31,11 +34,15 @@ def redact(value: Any, *, key: str = "", in_secret: bool = False) -> Any:
     """A copy of `value` with secret values replaced; structure and non-secret values kept."""
     if isinstance(value, dict):
         is_secret_object = str(value.get("kind", "")).lower() == "secret"
+        # {"name": "DB_PASSWORD", "value": "..."}: a container env entry (or any name/value pair)
+        named_secret = isinstance(value.get("name"), str) and bool(SECRET_KEYS.search(value["name"]))
         out: dict[str, Any] = {}
         for k, v in value.items():
             if (is_secret_object or in_secret) and k in ("data", "stringData"):
                 out[k] = {name: REDACTED for name in v} if isinstance(v, dict) else REDACTED
-            elif SECRET_KEYS.search(str(k)) and isinstance(v, str | int | float) and k not in ("kind",):
+            elif (SECRET_KEYS.search(str(k)) and isinstance(v, str | int | float) and k not in ("kind",)) or (
+                named_secret and k == "value" and isinstance(v, str | int | float)
+            ):
                 out[k] = REDACTED
             else:
                 out[k] = redact(v, key=str(k), in_secret=in_secret or is_secret_object)
@@ -43,5 +50,27 @@ def redact(value: Any, *, key: str = "", in_secret: bool = False) -> Any:
     if isinstance(value, list):
         return [redact(v, key=key, in_secret=in_secret) for v in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return _redact_document(value) or redact_text(value)
     return value
+
+
+def _redact_document(text: str) -> str | None:
+    """A JSON or YAML document held in a string (a body sent as text, a manifest file's content):
+    redacted as a structure; None when it is not one or nothing in it is secret."""
+    stripped = text.strip()
+    if len(stripped) < 8 or not (stripped.startswith(("{", "[")) or "\n" in stripped):
+        return None
+    try:
+        if stripped.startswith(("{", "[")):
+            data = json.loads(stripped)
+            redacted = redact(data)
+            return None if redacted == data else json.dumps(redacted, indent=2)
+        docs = [d for d in yaml.safe_load_all(stripped) if d is not None]
+    except (ValueError, yaml.YAMLError):
+        return None
+    if not docs or not all(isinstance(d, dict | list) for d in docs):
+        return None
+    redacted_docs = [redact(d) for d in docs]
+    if redacted_docs == docs:
+        return None
+    return yaml.safe_dump_all(redacted_docs, sort_keys=False).strip()

@@ -135,7 +135,12 @@ class ConversationRunner:
         names: dict[str, str] = {}
         started = time.monotonic()
         token = request_context.set(
-            {"conversation_id": conversation_id, "correlation_id": correlation_id, "user": user}
+            {
+                # one-shot questions (the terminal) are keyed like their "question" audit record
+                "conversation_id": conversation_id or f"oneshot-{correlation_id}",
+                "correlation_id": correlation_id,
+                "user": user,
+            }
         )
         failures: list[BaseException] = []
         failures_token = specialist_failures.set(failures)
@@ -146,6 +151,8 @@ class ConversationRunner:
                 else None
             )
             agent = self.assistant.build_agent(session_manager=manager)
+            if not isinstance(prompt, str):  # a resume: its steps finish calls started in an earlier run
+                names.update(_tool_names(agent.messages, prompt))
             if isinstance(prompt, str) and agent._interrupt_state.activated:
                 # The conversation is paused on an approval: a new question cannot run until it is
                 # decided (and the change shown on the card must stay exactly what runs).
@@ -223,3 +230,17 @@ class ConversationRunner:
             ANSWER.observe(time.monotonic() - started)
             request_context.reset(token)
             specialist_failures.reset(failures_token)
+
+
+def _tool_names(messages: Any, blocks: Any) -> dict[str, str]:
+    """toolUseId → tool name from the conversation so far and from approval responses (nested calls)."""
+    names: dict[str, str] = {}
+    for message in messages or []:
+        for block in message.get("content", []) or []:
+            if isinstance(block, dict) and "toolUse" in block:
+                names[block["toolUse"]["toolUseId"]] = block["toolUse"]["name"]
+    for block in blocks or []:
+        response = (block.get("interruptResponse") or {}).get("response") if isinstance(block, dict) else None
+        if isinstance(response, dict) and response.get("tool_use_id") and response.get("tool"):
+            names[str(response["tool_use_id"])] = str(response["tool"])
+    return names

@@ -281,6 +281,8 @@ class ApprovalDesk:
                     "hash": a.call_hash,
                     "by": a.decided_by,
                     "approval_id": a.id,
+                    "tool": a.tool,
+                    "tool_use_id": a.extra.get("tool_use_id", ""),
                 }
             else:
                 reason = "expired" if a.status == EXPIRED else "denied"
@@ -289,6 +291,8 @@ class ApprovalDesk:
                     "reason": reason,
                     "by": a.decided_by,
                     "approval_id": a.id,
+                    "tool": a.tool,
+                    "tool_use_id": a.extra.get("tool_use_id", ""),
                 }
         question = Question(
             text="",

@@ -7,6 +7,7 @@ through the real awslabs servers.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -28,6 +29,7 @@ from agents.events import (
 )
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
+from agents.specialists import SPECIALISTS, select_tools
 from agents.tool_output import FENCE_CLOSE, UNTRUSTED_RULE
 from tests.conftest import PROJECT_ROOT, seed_costs
 from tests.fakes.brains import default_brains
@@ -252,3 +254,29 @@ async def test_follow_up_keeps_context_across_a_restart(
     coordinator_turn = models.models["coordinator"].requests[-1]
     assert "why is crashy-7f9c failing?" in coordinator_turn.history  # the earlier turn came back from disk
     assert any(isinstance(e, FinalAnswer) for e in second)
+
+
+@pytest.mark.parametrize("auth_mode", ["kubeconfig", "iam"])
+async def test_tool_specs_sent_per_specialist_call_stay_under_8k_tokens(
+    agent_env: object, monkeypatch: pytest.MonkeyPatch, auth_mode: str
+) -> None:
+    monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")  # the largest tool sets
+    monkeypatch.setenv("EKS_AUTH_MODE", auth_mode)
+    settings = load_settings()
+    assistant = Assistant(settings, models=ScriptedModels(default_brains()))
+    try:
+        assert all(error is None for error in (await asyncio.to_thread(assistant.start)).values())
+        for spec in SPECIALISTS.values():
+            server = assistant.servers[spec.server]
+            tools = select_tools(
+                spec,
+                server,
+                output_budget=settings.tool_result_max_chars,
+                allowed=assistant.context.tool_allowed,
+            )
+            tokens = sum(len(json.dumps(t.tool_spec)) for t in tools) // 4  # ~4 characters a token
+            everything = sum(len(json.dumps(s)) for s in server.tool_specs().values()) // 4
+            assert 0 < tokens <= 8_000, (spec.name, auth_mode, tokens)
+            assert tokens < everything or everything <= 8_000
+    finally:
+        assistant.close()

@@ -118,6 +118,8 @@ async def test_approve_runs_exactly_one_change_and_the_card_says_so(
     assert not any(b.get("type") == "actions" for b in updated.blocks)
     replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
     assert "Successfully deleted Deployment default/web" in replies[-1].final_text
+    titles = [c.get("title", "") for c in replies[-1].chunks if c.get("type") == "task_update"]
+    assert "eks_assistant → manage_k8s_resource" in titles  # the resumed call is named, not "tool"
     events = [r["event"] for r in JsonlAuditLog(load_settings().audit_log_path).records()]
     for expected in (
         "question",

@@ -161,3 +161,20 @@ def test_failed_tool_calls_are_classified_from_their_whole_text(text: str, kind:
     }
     [finished] = list(translate(raw, "eks_assistant", {"t1": "list_k8s_resources"}))
     assert isinstance(finished, ToolFinished) and not finished.ok and finished.failure == kind
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (RuntimeError("Error code: 429 - rate limit"), "model_throttled"),
+        (RuntimeError("Error code: 401 - invalid api key"), "credentials"),
+        (RuntimeError("AccessDeniedException: not authorized to invoke model"), "credentials"),
+        (RuntimeError("listening on port 4290, 401 pods seen"), "internal"),  # numbers are not statuses
+        (ConnectionError("Connection refused"), "model_unavailable"),
+    ],
+)
+def test_answer_failures_are_described_by_kind(error: Exception, kind: str) -> None:
+    from agents.failures import describe_failure
+
+    event = describe_failure(error, "abc")
+    assert event.kind == kind and event.correlation_id == "abc"

@@ -59,6 +59,39 @@ def test_hash_is_of_the_exact_call_and_redaction_hides_secret_values() -> None:
     assert shown["body"]["metadata"]["name"] == "db"
 
 
+def test_redaction_reaches_env_values_and_documents_held_in_strings() -> None:
+    deployment = {
+        "kind": "Deployment",
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "env": [
+                                {"name": "DB_PASSWORD", "value": "hunter2"},
+                                {"name": "MODE", "value": "prod"},
+                            ],
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    shown = redact({"body": deployment})
+    env = shown["body"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "DB_PASSWORD", "value": REDACTED}, {"name": "MODE", "value": "prod"}]
+    as_json = redact(
+        {"body": '{"kind": "Secret", "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg=="}}'}
+    )
+    assert "aHVudGVyMg" not in as_json["body"] and '"db"' in as_json["body"]
+    manifest = "kind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n---\nkind: ConfigMap\n"
+    shown_manifest = redact({"manifest": manifest})["manifest"]
+    assert "hunter2" not in shown_manifest and "name: db" in shown_manifest and "ConfigMap" in shown_manifest
+    plain = "just some text\nacross lines"
+    assert redact(plain) == plain
+
+
 def test_an_apply_yaml_approval_freezes_the_manifest_not_just_its_path(tmp_path: Path) -> None:
     manifest = tmp_path / "web.yaml"
     manifest.write_text("kind: Deployment\nmetadata: {name: web}\n")
@@ -141,6 +174,11 @@ async def test_the_terminal_cannot_approve_and_says_where_to_ask(
     final = [e for e in events if isinstance(e, FinalAnswer)][-1]
     assert "approval card in Slack" in final.text and "APPROVER_USER_IDS" not in final.text
     assert kube.mutations() == []
+    records = JsonlAuditLog(load_settings().audit_log_path).records()
+    question = next(r for r in records if r["event"] == "question")
+    blocked = next(r for r in records if r["event"] == "tool_blocked")
+    assert question["conversation_id"].startswith("oneshot-")
+    assert blocked["conversation_id"] == question["conversation_id"]  # one key ties the records together
 
 
 async def test_approve_runs_exactly_the_approved_call_once_even_after_a_restart(
