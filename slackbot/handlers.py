@@ -127,7 +127,11 @@ class Handlers:
         app.event("message")(self.on_message)
         app.command("/k8s")(self.on_command)
 
-    async def on_assistant_thread_started(self, say: Any, set_suggested_prompts: Any) -> None:
+    async def on_assistant_thread_started(
+        self, body: dict[str, Any], say: Any, set_suggested_prompts: Any
+    ) -> None:
+        if body.get("event_id") and not self.dedupe.claim(f"event:{body['event_id']}"):
+            return  # a redelivery: greet once
         await say("Hi! Ask me about your Kubernetes cluster or your AWS costs.")
         with contextlib.suppress(SlackApiError):
             await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")

@@ -13,6 +13,7 @@ surplus, and always deliver the final text: if a final call fails, the answer is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -173,6 +174,9 @@ class UpdateReply:
         except SlackApiError as exc:
             logger.warning("final update failed (%s); posting the answer instead", slack_error(exc))
             await post_parts(self.client, self.budget, self.target, parts[:1])
+            # the placeholder would otherwise keep a stale partial answer above the real one
+            with contextlib.suppress(SlackApiError):
+                await self.client.chat_delete(channel=self.target.channel, ts=self.ts)
         if len(parts) > 1:
             await post_parts(self.client, self.budget, self.target, parts[1:])
 

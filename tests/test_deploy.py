@@ -59,6 +59,9 @@ def test_compose_runs_the_bot_beside_a_healthy_k3s_with_a_working_kubeconfig() -
     assert bot["restart"] == "no"  # a configuration error exits once, not in a loop
     assert {v.split(":")[1] for v in bot["volumes"]} == {"/kube", "/data"}
     assert services["demo"]["profiles"] == ["demo"] and services["ollama"]["profiles"] == ["ollama"]
+    # with --profile ollama the bot waits for the model server; without it the dependency is skipped
+    assert bot["depends_on"]["ollama"] == {"condition": "service_healthy", "required": False}
+    assert "healthcheck" in services["ollama"]
 
 
 def test_the_kubeconfig_rewrite_works() -> None:

@@ -236,6 +236,21 @@ async def test_update_mode_when_native_streaming_is_unavailable(
     assert all(b - a >= 0.99 for a, b in itertools.pairwise(edits))
 
 
+async def test_when_the_final_edit_fails_the_answer_is_posted_and_the_stale_placeholder_removed(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    async with running_bot(models, tmp_path, slack_streaming="update") as h:
+        for _ in range(50):  # every edit of the placeholder fails
+            h.slack.fail_next("chat.update", status=200, error="cant_update_message")
+        event = h.slack.mention("list the pods in default")
+        await asyncio.to_thread(h.slack.send_event, event)
+        await h.final_reply("C1", event["ts"])
+        await asyncio.sleep(0.2)
+        replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
+    assert len(replies) == 1 and "crashy-7f9c" in replies[0].final_text
+    assert len(h.slack.calls_of("chat.delete")) == 1
+
+
 def throttled(turn: Turn) -> str:
     raise ModelThrottledException("ThrottlingException: Too many requests")
 
@@ -322,7 +337,10 @@ async def test_assistant_threads_get_prompts_status_and_title(
             },
             "event_ts": "1700000000.000002",
         }
-        await asyncio.to_thread(h.slack.send_event, started)
+        await asyncio.to_thread(h.slack.send_event, started, event_id="EvSTART1")
+        await asyncio.to_thread(  # Slack redelivers the thread start: one greeting
+            h.slack.send_event, started, event_id="EvSTART1", retry_attempt=1, retry_reason="timeout"
+        )
         question = h.slack.dm("list the pods in default", thread_ts="1700000000.000001")
         await asyncio.to_thread(h.slack.send_event, question)
         replies = await h.final_reply("D1", "1700000000.000001", count=2)
