@@ -277,15 +277,16 @@ class SpecialistTool(AgentTool):
                     )
             yield event
 
-    @staticmethod
-    def _report_model_failure(exc: BaseException, invocation_state: dict[str, Any]) -> None:
+    def _report_model_failure(self, exc: BaseException, invocation_state: dict[str, Any]) -> None:
         """A model failure in the specialist ends the whole answer with the error that caused it."""
         recorded = specialist_failures.get()
         if recorded is not None:
             recorded.append(exc)
         parent = invocation_state.get("agent")
         if parent is not None and hasattr(parent, "cancel"):
-            parent.cancel(after_current_tools=True)
+            # With a closing assistant message, so the saved conversation still alternates user/assistant
+            # (Bedrock refuses two user turns in a row) and the thread's next question works.
+            parent.cancel(after_current_tools=True, message=f"(stopped: the {self.spec.name} model failed)")
 
 
 def _fenced(content: list[ToolResultContent], source: str) -> list[ToolResultContent]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import stat
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -75,7 +76,8 @@ READ_OPERATIONS = {
     "manage_eks_stacks": {"describe"},
 }
 # apply_yaml reads its manifest from a file: the approval freezes the file's content, not only its path.
-MANIFEST_MAX_BYTES = 256 * 1024
+MANIFEST_MAX_BYTES = 32 * 1024
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -133,31 +135,38 @@ def describe_call(tool: str, arguments: Any) -> str:
     return f"Run {tool} ({', '.join(sorted(args))})"
 
 
-def frozen_arguments(tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The call as the approver sees it and as its hash covers it.
+def frozen_arguments(tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The call as the approver sees it and as its hash covers it, or why it cannot be shown.
 
     For apply_yaml that includes the manifest file's content: a file edited after the click no longer
-    matches the approved hash, so the edited manifest does not run.
+    matches the approved hash, so the edited manifest does not run. Only a small regular YAML/JSON file
+    is read (the path comes from the model: never a device, a pipe, or any other file it names).
     """
-    if tool != "apply_yaml" or not args.get("yaml_path"):
-        return args
-    path = Path(str(args["yaml_path"]))
-    digest = hashlib.sha256()
-    head = b""
+    if tool != "apply_yaml":
+        return args, None
+    path = Path(str(args.get("yaml_path") or ""))
+    if not path.is_absolute() or path.suffix.lower() not in MANIFEST_SUFFIXES:
+        return args, f"yaml_path must be an absolute path to a {'/'.join(MANIFEST_SUFFIXES)} file"
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return args, f"{path} is not a regular file"
+        if info.st_size > MANIFEST_MAX_BYTES:
+            return (
+                args,
+                f"{path} is larger than {MANIFEST_MAX_BYTES // 1024} KiB, too large to show for approval",
+            )
         with path.open("rb") as handle:
-            while chunk := handle.read(65536):
-                if len(head) <= MANIFEST_MAX_BYTES:
-                    head += chunk
-                digest.update(chunk)
+            data = handle.read(MANIFEST_MAX_BYTES + 1)
     except OSError as exc:
-        return {**args, "manifest": f"(cannot read {path}: {exc.strerror or exc})"}
-    shown = (
-        head.decode("utf-8", "replace")
-        if len(head) <= MANIFEST_MAX_BYTES
-        else f"(larger than {MANIFEST_MAX_BYTES} bytes; not shown)"
-    )
-    return {**args, "manifest": shown, "manifest_sha256": digest.hexdigest()}
+        return args, f"cannot read {path} ({exc.strerror or exc})"
+    if len(data) > MANIFEST_MAX_BYTES:
+        return args, f"{path} grew past {MANIFEST_MAX_BYTES // 1024} KiB while being read"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return args, f"{path} is not UTF-8 text"
+    return {**args, "manifest": text}, None
 
 
 @dataclass(frozen=True)
@@ -236,7 +245,15 @@ class WriteGate(HookProvider):
             TOOL_CALLS.labels(tool, "blocked").inc()
             event.cancel_tool = self.policy.no_approvers_message()
             return
-        frozen = frozen_arguments(tool, args)
+        frozen, unshowable = frozen_arguments(tool, args)
+        if unshowable is not None:
+            self.audit.write("tool_blocked", reason="cannot_show", detail=unshowable, **base)
+            TOOL_CALLS.labels(tool, "blocked").inc()
+            event.cancel_tool = (
+                f"Not executed: this change cannot be shown for approval ({unshowable}), so it cannot be "
+                "approved. Nothing was changed; tell the user."
+            )
+            return
         digest = call_hash(tool, frozen)
         reason = {
             "tool": tool,
@@ -266,6 +283,15 @@ class WriteGate(HookProvider):
             return
         decided_by = response.get("by") if isinstance(response, dict) else None
         why = response.get("reason", "denied") if isinstance(response, dict) else "denied"
+        if approved:  # approved, but not this call: the call or its manifest differs from what was shown
+            self.audit.write("tool_blocked", reason="changed_since_approval", approved_by=decided_by, **base)
+            TOOL_CALLS.labels(tool, "blocked").inc()
+            event.cancel_tool = (
+                "Not executed: the change was changed since it was approved (it differs from what the "
+                "approval card showed, e.g. its manifest file was edited). Nothing was changed; tell the user "
+                "to ask for it again so the current version can be reviewed."
+            )
+            return
         self.audit.write("tool_blocked", reason=why, decided_by=decided_by, **base)
         TOOL_CALLS.labels(tool, "blocked").inc()
         if isinstance(response, dict) and response.get("message"):

@@ -23,11 +23,29 @@ def _when(epoch: float) -> str:
     return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{int(epoch)}>"
 
 
+def call_markdown(approval: Approval) -> str:
+    """The whole call, secrets redacted: arguments as JSON, a manifest file's content as its own block."""
+    args = redact(approval.arguments)
+    manifest = args.pop("manifest", None) if isinstance(args, dict) else None
+    text = f"```\n{json.dumps({'tool': approval.tool, 'arguments': args}, indent=2, default=str)}\n```"
+    if isinstance(manifest, str):
+        text += f"\nManifest to apply:\n```\n{manifest.rstrip()}\n```"
+    return text
+
+
+def call_fits(approval: Approval) -> bool:
+    """Whether the whole call fits on the card; if not, it is posted in full just above the card."""
+    return len(call_markdown(approval)) <= CALL_LIMIT - 80
+
+
 def _call_text(approval: Approval) -> str:
-    shown = json.dumps(
-        {"tool": approval.tool, "arguments": redact(approval.arguments)}, indent=2, default=str
+    header = f"*Exact call* (hash `{approval.call_hash[:12]}`)"
+    if call_fits(approval):
+        return f"{header}\n{call_markdown(approval)}"
+    return (
+        f"{header}\nToo long for this card: the whole call (secrets redacted) is in the message(s) just "
+        "above. Read all of it before approving."
     )
-    return f"*Exact call* (hash `{approval.call_hash[:12]}`)\n```{clip(shown, CALL_LIMIT - 60)}```"
 
 
 def _facts(approval: Approval) -> dict[str, Any]:

@@ -34,11 +34,20 @@ from agents.approvals import (
 from agents.audit import AuditLog
 from agents.metrics import APPROVALS
 from agents.settings import Settings
-from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION, card_text, decided_card, pending_card
+from slackbot.approval_cards import (
+    APPROVE_ACTION,
+    DENY_ACTION,
+    call_fits,
+    call_markdown,
+    card_text,
+    decided_card,
+    pending_card,
+)
 from slackbot.conversations import Conversations, Question
+from slackbot.formatting import split_markdown
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer
-from slackbot.replies import ReplyTarget
+from slackbot.replies import ReplyTarget, post_parts
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
@@ -100,6 +109,11 @@ class ApprovalDesk:
                 conversation_id=approval.conversation_id,
                 call_hash=approval.call_hash,
             )
+            if not call_fits(approval):  # the approver must be able to read everything the hash covers
+                full = f"*Exact call for approval* (hash `{approval.call_hash[:12]}`, secrets redacted):\n"
+                await post_parts(
+                    self.client, self.budget, question.target, split_markdown(full + call_markdown(approval))
+                )
             await self.budget.take("chat.postMessage", approval.channel)
             response = await self.client.chat_postMessage(
                 channel=approval.channel,

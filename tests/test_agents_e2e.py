@@ -7,11 +7,13 @@ through the real awslabs servers.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import NoCredentialsError
@@ -27,14 +29,14 @@ from agents.events import (
     ToolStarted,
     Transcript,
 )
-from agents.runner import ConversationRunner
+from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
 from agents.specialists import SPECIALISTS, select_tools
 from agents.tool_output import FENCE_CLOSE, UNTRUSTED_RULE
 from tests.conftest import PROJECT_ROOT, seed_costs
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
-from tests.fakes.scripted_model import ScriptedModels, Turn
+from tests.fakes.scripted_model import Reply, ScriptedModels, Turn
 
 
 @pytest.fixture
@@ -209,6 +211,38 @@ async def test_a_model_failure_in_a_specialist_ends_the_answer_with_that_error(
     assert error.correlation_id  # type: ignore[attr-defined]
     assert t.final is None
     assert len(models.models["coordinator"].requests) == 1  # the coordinator did not improvise on
+
+
+async def test_after_a_specialist_failure_the_thread_still_alternates_and_answers(
+    agent_env: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_WAIT_SECONDS", "1")
+    calls = {"n": 0}
+
+    def fails_once(turn: Turn) -> Reply:
+        calls["n"] += 1
+        if calls["n"] <= 4:  # every retry of the first question
+            raise ModelThrottledException("ThrottlingException: Too many requests")
+        return default_brains()["eks_assistant"](turn)
+
+    models = ScriptedModels({**default_brains(), "eks_assistant": fails_once})
+    settings = load_settings()
+    store = FileSessionStore(settings.session_storage_path)
+    assistant = Assistant(settings, models=models)
+    try:
+        runner = ConversationRunner(assistant, store)
+        first = Transcript()
+        async for event in runner.ask("list the pods in default", "C1:9"):
+            first.add(event)
+        second = Transcript()
+        async for event in runner.ask("list the pods in default", "C1:9"):
+            second.add(event)
+        messages = assistant.build_agent(session_manager=store.manager("C1:9")).messages
+    finally:
+        assistant.close()
+    assert first.of(ErrorEvent) and "crashy-7f9c" in (second.final or "")
+    roles = [m["role"] for m in messages]
+    assert all(a != b for a, b in itertools.pairwise(roles)), roles
 
 
 async def test_unavailable_capability_is_named_and_the_other_still_works(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agents.approvals import SqliteApprovalStore
 from agents.audit import JsonlAuditLog
@@ -130,6 +131,52 @@ async def test_approve_runs_exactly_one_change_and_the_card_says_so(
         "execution_result",
     ):
         assert expected in events
+
+
+def big_manifest(path: Path, value: str) -> Path:
+    """A ConfigMap too long for a card (its full text goes in messages above it), with a secret-named key."""
+    data = {f"line-{i:03d}": "x" * 40 for i in range(120)}
+    data["api_key"] = "sk-live-do-not-show-0123456789"
+    data["setting"] = value
+    path.write_text(
+        yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": data}
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize("edited_after_the_card", [False, True])
+async def test_apply_yaml_shows_the_whole_manifest_and_applies_exactly_that(
+    approvals_env: Path,
+    tmp_path: Path,
+    models: ScriptedModels,
+    kube: FakeKubeAPI,
+    edited_after_the_card: bool,
+) -> None:
+    (tmp_path / "manifests").mkdir()
+    manifest = big_manifest(tmp_path / "manifests" / "settings.yaml", "blue")
+    async with running_bot(models, tmp_path) as h:
+        event, message = await ask_for_a_write(h, text=f"apply the manifest {manifest} to the cluster")
+        thread = h.slack.thread("C1", event["ts"])
+        full = "\n".join(
+            m.final_text for m in thread if m.ts != message.ts and "Exact call for approval" in m.final_text
+        )
+        assert "line-119" in full and "setting: blue" in full  # every line the hash covers, above the card
+        assert "sk-live" not in full and "sk-live" not in str(message.blocks)
+        assert "whole call (secrets redacted) is in the message(s) just above" in str(message.blocks)
+        if edited_after_the_card:
+            big_manifest(manifest, "red")
+        await click(h, APPROVE_ACTION, approval_id(message), "U2", message)
+        await settle(h)
+        replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
+    created = kube.get("configmaps", "default", "settings")
+    if edited_after_the_card:  # not what was approved: nothing is applied
+        assert kube.mutations() == [] and created is None
+        assert "changed since it was approved" in replies[-1].final_text
+    else:
+        assert created is not None and created["data"]["setting"] == "blue"
+        assert [m["method"] for m in kube.mutations()] == ["POST"]
 
 
 async def test_deny_runs_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,16 +97,39 @@ def test_an_apply_yaml_approval_freezes_the_manifest_not_just_its_path(tmp_path:
     manifest = tmp_path / "web.yaml"
     manifest.write_text("kind: Deployment\nmetadata: {name: web}\n")
     args = {"yaml_path": str(manifest), "namespace": "default"}
-    shown = frozen_arguments("apply_yaml", args)
+    shown, problem = frozen_arguments("apply_yaml", args)
+    assert problem is None
     assert shown["manifest"].startswith("kind: Deployment")  # the approver sees what will be applied
     approved = call_hash("apply_yaml", shown)
     manifest.write_text("kind: ClusterRoleBinding\n")  # edited after the card was shown
-    assert call_hash("apply_yaml", frozen_arguments("apply_yaml", args)) != approved
-    assert (
-        "cannot read"
-        in frozen_arguments("apply_yaml", {"yaml_path": str(tmp_path / "gone.yaml")})["manifest"]
-    )
-    assert frozen_arguments("manage_k8s_resource", {"operation": "delete"}) == {"operation": "delete"}
+    assert call_hash("apply_yaml", frozen_arguments("apply_yaml", args)[0]) != approved
+    assert frozen_arguments("manage_k8s_resource", {"operation": "delete"}) == ({"operation": "delete"}, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/dev/zero.yaml", "cannot read"),  # no such file
+        ("relative/web.yaml", "absolute path"),
+        ("/proc/self/environ", "absolute path to a .yaml/.yml/.json file"),
+        ("FIFO", "not a regular file"),
+        ("BIG", "too large to show"),
+        ("BINARY", "not UTF-8"),
+    ],
+)
+def test_apply_yaml_reads_only_a_small_regular_manifest(tmp_path: Path, path: str, problem: str) -> None:
+    if path == "FIFO":
+        path = str(tmp_path / "pipe.yaml")
+        os.mkfifo(path)  # reading it would block the bot forever
+    elif path == "BIG":
+        path = str(tmp_path / "big.yaml")
+        Path(path).write_text("x: " + "y" * 40_000)
+    elif path == "BINARY":
+        path = str(tmp_path / "bin.yaml")
+        Path(path).write_bytes(b"\xff\xfe\x00kind")
+    shown, why = frozen_arguments("apply_yaml", {"yaml_path": path})
+    assert why is not None and problem in why
+    assert "manifest" not in shown
 
 
 def test_describe_call_accepts_a_body_sent_as_a_json_string() -> None:

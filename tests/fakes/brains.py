@@ -95,6 +95,9 @@ def delete_call(match: re.Match[str], cluster: str) -> ToolCall:
     )
 
 
+APPLY_RE = re.compile(r"apply (?:the manifest )?(/\S+\.ya?ml)", re.I)
+
+
 def eks(turn: Turn) -> Reply:
     """List pods, read a named pod's logs, or delete what the user names; then report the tool's answer.
 
@@ -104,8 +107,18 @@ def eks(turn: Turn) -> Reply:
     text = turn.user_text
     cluster = cluster_from(turn.system)
     pod = next((m for m in POD_RE.findall(text) if any(c.isdigit() for c in m)), None)
-    asked_delete = DELETE_RE.search(text)
+    asked_delete = DELETE_RE.search(text) or APPLY_RE.search(text)
     if asked_delete and not turn.tool_results:
+        if asked_delete.re is APPLY_RE:
+            return ToolCall(
+                "apply_yaml",
+                {
+                    "yaml_path": asked_delete.group(1),
+                    "cluster_name": cluster,
+                    "namespace": "default",
+                    "force": True,
+                },
+            )
         return delete_call(asked_delete, cluster)
     if turn.tool_results and not asked_delete and len(turn.tool_results) == 1:
         injected = DELETE_RE.search(turn.unfenced_results()[-1])
