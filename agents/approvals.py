@@ -57,7 +57,7 @@ class ApprovalStore(Protocol):
     def get(self, approval_id: str) -> Approval | None: ...
     def set_card(self, approval_id: str, card_ts: str) -> None: ...
     def claim(self, approval_id: str, status: str, by: str, now: float | None = None) -> bool: ...
-    def finish(self, approval_id: str, status: str, detail: str = "") -> None: ...
+    def finish(self, approval_id: str, status: str, detail: str = "") -> bool: ...
     def turn(self, turn_id: str) -> list[Approval]: ...
     def expire_due(self, now: float | None = None) -> list[Approval]: ...
     def start_execution(self, approval_id: str, call_hash: str) -> bool: ...
@@ -148,11 +148,15 @@ class SqliteApprovalStore:
             )
         return cursor.rowcount == 1
 
-    def finish(self, approval_id: str, status: str, detail: str = "") -> None:
+    def finish(self, approval_id: str, status: str, detail: str = "") -> bool:
+        """Record how an approved call ended; only once, and only for one approved or running."""
         with self._lock:
-            self._db.execute(
-                "UPDATE approvals SET status = ?, detail = ? WHERE id = ?", (status, detail, approval_id)
+            cursor = self._db.execute(
+                f"UPDATE approvals SET status = ?, detail = ? WHERE id = ? AND status IN ('{APPROVED}', "
+                f"'{EXECUTING}')",
+                (status, detail, approval_id),
             )
+        return cursor.rowcount == 1
 
     def turn(self, turn_id: str) -> list[Approval]:
         with self._lock:

@@ -54,18 +54,32 @@ def redact(value: Any, *, key: str = "", in_secret: bool = False) -> Any:
     return value
 
 
+MAX_DOCUMENT = 64 * 1024  # larger strings are redacted as text only
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a model-written "billion laughs" must not stall the gate."""
+
+    def fetch_alias(self) -> None:
+        raise yaml.YAMLError("YAML aliases are not accepted here")
+
+
 def _redact_document(text: str) -> str | None:
     """A JSON or YAML document held in a string (a body sent as text, a manifest file's content):
     redacted as a structure; None when it is not one or nothing in it is secret."""
     stripped = text.strip()
-    if len(stripped) < 8 or not (stripped.startswith(("{", "[")) or "\n" in stripped):
+    if (
+        len(stripped) < 8
+        or len(stripped) > MAX_DOCUMENT
+        or not (stripped.startswith(("{", "[")) or "\n" in stripped)
+    ):
         return None
     try:
         if stripped.startswith(("{", "[")):
             data = json.loads(stripped)
             redacted = redact(data)
             return None if redacted == data else json.dumps(redacted, indent=2)
-        docs = [d for d in yaml.safe_load_all(stripped) if d is not None]
+        docs = [d for d in yaml.load_all(stripped, Loader=_NoAliasLoader) if d is not None]
     except (ValueError, yaml.YAMLError):
         return None
     if not docs or not all(isinstance(d, dict | list) for d in docs):

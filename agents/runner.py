@@ -166,7 +166,7 @@ class ConversationRunner:
             result: Any = None
             text = ""
             turn_ended = False
-            notes: dict[tuple[str, str], None] = {}
+            notes: dict[str, tuple[str, str]] = {}
             async for raw in agent.stream_async(prompt):
                 if "result" in raw:
                     result = raw["result"]
@@ -185,7 +185,9 @@ class ConversationRunner:
                         )
                         note = tool_failure_note(event.failure, event.agent, event.tool)
                         if note is not None:
-                            notes[note] = None
+                            notes[_note_key(event)] = note
+                    elif isinstance(event, ToolFinished) and event.ok:
+                        notes.pop(_note_key(event), None)  # it worked on a later try: no note
                     if isinstance(event, TextDelta) and event.agent == COORDINATOR:
                         if turn_ended and text and not text.endswith("\n\n"):
                             # A new model turn after tools: keep it a paragraph apart, in the stream too.
@@ -216,7 +218,9 @@ class ConversationRunner:
             # The answer is everything the coordinator said, as streamed (a preamble before a tool call
             # included), so the message that grew in place is the final message.
             final = text.strip() or (str(result).strip() if result is not None else "")
-            for what, check in notes:  # what failed and where to look, whatever the model made of it
+            for what, check in dict.fromkeys(
+                notes.values()
+            ):  # what failed and where to look, whatever the model made of it
                 final += f"\n\n> ⚠️ **{what}** {check} Reference: `{correlation_id}`"
             yield FinalAnswer(final.strip() or "(no answer)")
         except asyncio.CancelledError:
@@ -244,3 +248,8 @@ def _tool_names(messages: Any, blocks: Any) -> dict[str, str]:
         if isinstance(response, dict) and response.get("tool_use_id") and response.get("tool"):
             names[str(response["tool_use_id"])] = str(response["tool"])
     return names
+
+
+def _note_key(event: ToolFinished) -> str:
+    """Whose failure a note is about: a specialist's cluster or account, or a specialist itself."""
+    return f"{COORDINATOR}:{event.tool}" if event.agent == COORDINATOR else event.agent

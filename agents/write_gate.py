@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import stat
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -169,6 +170,20 @@ def frozen_arguments(tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], s
     return {**args, "manifest": text}, None
 
 
+def _claim_once_in_memory() -> Callable[[str, str], bool]:
+    claimed: set[str] = set()
+    lock = threading.Lock()
+
+    def claim(approval_id: str, _digest: str) -> bool:
+        with lock:
+            if approval_id in claimed:
+                return False
+            claimed.add(approval_id)
+            return True
+
+    return claim
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     """What the gate allows; `approvals_configured` is False when nobody could approve."""
@@ -209,7 +224,8 @@ class WriteGate(HookProvider):
         self.policy = policy
         self.audit = audit
         # (approval id, call hash) → True once: the approved call runs at most once, whatever resumes.
-        self.claim_execution = claim_execution
+        # Without a shared store (tests, one process) it is claimed in memory, once per process.
+        self.claim_execution = claim_execution or _claim_once_in_memory()
         self.context: Callable[[], dict[str, Any]] = (
             context if context is not None else (lambda: request_context.get() or {})
         )
@@ -306,9 +322,7 @@ class WriteGate(HookProvider):
 
     def _claimed(self, response: dict[str, Any], digest: str) -> bool:
         approval_id = response.get("approval_id")
-        if self.claim_execution is None or not approval_id:
-            return True
-        return self.claim_execution(str(approval_id), digest)
+        return bool(approval_id) and self.claim_execution(str(approval_id), digest)  # fail closed
 
     def after(self, event: AfterToolCallEvent) -> None:
         started = self._started.pop(event.tool_use["toolUseId"], None)

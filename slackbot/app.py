@@ -190,8 +190,8 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
             health_app(handler.client.is_connected, assistant.servers, lambda: bot.conversations.closing),
             slack.health_port,
         )
+    await bot.approvals.recover()  # decisions a previous process took but did not finish (before clicks)
     await handler.connect_async()
-    await bot.approvals.recover()  # decisions a previous process took but did not finish
     sweeper = asyncio.create_task(bot.approvals.sweep())
     watchdog = asyncio.create_task(watch_servers(assistant))
     logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")

@@ -56,6 +56,9 @@ SWEEP_SECONDS = 15.0
 RECOVERY_SECONDS = 24 * 3600.0  # how far back a restart looks for decisions it must finish
 CUT_OFF = "the bot restarted while this change was running; check the current state before retrying"
 UNRECORDED = "the bot restarted before recording the result; check the current state"
+STALE = (
+    "the bot was down for longer than APPROVAL_TTL_SECONDS after the approval, so it was not run; ask again"
+)
 
 
 class ApprovalDesk:
@@ -256,28 +259,40 @@ class ApprovalDesk:
     async def recover(self) -> None:
         """After a restart, finish what a crash left between a decision and the resumed answer.
 
-        A decided turn whose conversation is still paused is resumed (an approved call not yet run runs
-        once; one that was running when the process died is not run again: the gate's execution claim
-        refuses it and its card says to check the current state).
+        Runs before the socket connects, so no click races it. A decided turn whose conversation is
+        still paused is resumed: an approved call not yet run runs once, unless the approval is older
+        than APPROVAL_TTL_SECONDS (the bot was down too long: it is not run); one that was running when
+        the process died is not run again. Cards say which.
         """
-        decided = await asyncio.to_thread(self.store.decided_since, time.time() - RECOVERY_SECONDS)
+        now = time.time()
+        decided = await asyncio.to_thread(self.store.decided_since, now - RECOVERY_SECONDS)
         for turn_id in dict.fromkeys(a.turn_id for a in decided):
-            approvals = self.store.turn(turn_id)
-            if not approvals or any(a.status == PENDING for a in approvals):
+            try:
+                await self._recover_turn(turn_id, now)
+            except Exception:  # one broken turn (a corrupt session file) must not stop the bot
+                logger.exception("could not recover approval turn %s", turn_id)
+
+    async def _recover_turn(self, turn_id: str, now: float) -> None:
+        approvals = self.store.turn(turn_id)
+        if not approvals or any(a.status == PENDING for a in approvals):
+            return
+        paused = await self.conversations.runner.paused_on(approvals[0].conversation_id)
+        for a in approvals:
+            if a.status == EXECUTING:
+                detail = CUT_OFF if a.interrupt_id in paused else UNRECORDED
+            elif a.status == APPROVED and a.decided_at < now - self.settings.approval_ttl_seconds:
+                detail = STALE
+            else:
                 continue
-            paused = await self.conversations.runner.paused_on(approvals[0].conversation_id)
-            for a in approvals:
-                if a.status == EXECUTING:
-                    detail = CUT_OFF if a.interrupt_id in paused else UNRECORDED
-                    self.store.finish(a.id, FAILED, detail)
-                    APPROVALS.labels("failed").inc()
-                    self.audit.write(
-                        "execution_result", approval_id=a.id, tool=a.tool, outcome="unknown", detail=detail
-                    )
-                    await self.refresh_card(a.id)
-            if paused & {a.interrupt_id for a in approvals}:
-                logger.info("resuming turn %s left paused by a restart", turn_id)
-                await self._resume_if_decided(turn_id)
+            if self.store.finish(a.id, FAILED, detail):
+                APPROVALS.labels("failed").inc()
+                self.audit.write(
+                    "execution_result", approval_id=a.id, tool=a.tool, outcome="not_run", detail=detail
+                )
+                await self.refresh_card(a.id)
+        if paused & {a.interrupt_id for a in approvals}:
+            logger.info("resuming turn %s left paused by a restart", turn_id)
+            await self._resume_if_decided(turn_id)
 
     # resume -------------------------------------------------------------------------------------
 
@@ -288,8 +303,17 @@ class ApprovalDesk:
         first = approvals[0]
         responses: dict[str, Any] = {}
         for a in approvals:
+            if a.status == FAILED and a.detail in (CUT_OFF, UNRECORDED, STALE):  # set by restart recovery
+                responses[a.interrupt_id] = {
+                    "approved": False,
+                    "reason": "not_run",
+                    "message": f"Not run: {a.detail}. Tell the user.",
+                    "approval_id": a.id,
+                    "tool": a.tool,
+                    "tool_use_id": a.extra.get("tool_use_id", ""),
+                }
             # Approved ones carry the approval: the gate runs the call only if it can claim it (once).
-            if a.status in (APPROVED, EXECUTING, EXECUTED, FAILED):
+            elif a.status in (APPROVED, EXECUTING, EXECUTED, FAILED):
                 responses[a.interrupt_id] = {
                     "approved": True,
                     "hash": a.call_hash,
@@ -322,7 +346,8 @@ class ApprovalDesk:
                 step = renderer.steps.get(str(a.extra.get("tool_use_id", "")))
                 ok = step is not None and step.status == "complete"
                 detail = "" if ok else (step.detail if step is not None else "the call did not run")
-                self.store.finish(a.id, EXECUTED if ok else FAILED, detail)
+                if not self.store.finish(a.id, EXECUTED if ok else FAILED, detail):
+                    continue  # recorded already
                 APPROVALS.labels("executed" if ok else "failed").inc()
                 self.audit.write(
                     "execution_result",

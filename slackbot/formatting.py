@@ -66,6 +66,29 @@ def stable_prefix(text: str) -> str:
     return tables_to_code(text)
 
 
+def open_fence(text: str) -> str | None:
+    """The opening fence line if `text` leaves a code block open, else None."""
+    fence: str | None = None
+    for line in text.split("\n"):
+        if line.strip().startswith("```"):
+            fence = None if fence is not None else line.strip()
+    return fence
+
+
+def last_safe_break(text: str) -> int:
+    """Index just after the last line break outside a code block (0 if none): a clean place to stop."""
+    best = 0
+    fenced = False
+    pos = 0
+    for line in text.split("\n")[:-1]:
+        pos += len(line) + 1
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        if not fenced:
+            best = pos
+    return best
+
+
 def _inside_code(lines: list[str]) -> bool:
     """Whether these lines leave a code block open."""
     fenced = False

@@ -76,6 +76,7 @@ class RateBudget:
         self.reserve_fraction = reserve_fraction
         self._buckets: dict[str, _Bucket] = {}
         self.waited_seconds = 0.0
+        self._all_posts_blocked_until = 0.0  # a chat.postMessage 429 whose channel was unknown
 
     def _key(self, method: str, channel: str | None) -> str:
         return f"{method}:{channel}" if method == "chat.postMessage" else method
@@ -93,6 +94,8 @@ class RateBudget:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(tier, tier.burst, time.monotonic())
+            if method == "chat.postMessage":
+                bucket.blocked_until = self._all_posts_blocked_until
         return bucket
 
     def try_take(self, method: str, channel: str | None = None, count: float = 1.0) -> bool:
@@ -156,6 +159,7 @@ class RateBudget:
         chat.postMessage is limited per channel; with the channel unknown, every channel's bucket waits.
         """
         if method == "chat.postMessage" and channel is None:
+            self._all_posts_blocked_until = max(self._all_posts_blocked_until, time.monotonic() + retry_after)
             buckets = [b for k, b in self._buckets.items() if k.startswith("chat.postMessage:")]
         else:
             bucket = self._bucket(method, channel)

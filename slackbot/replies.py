@@ -23,10 +23,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.formatting import (
+    MARKDOWN_LIMIT,
     SAFE_MARKDOWN,
     SAFE_TEXT,
     clip,
     cut_for_message,
+    last_safe_break,
+    open_fence,
     split_markdown,
     stable_prefix,
     tables_to_code,
@@ -38,6 +41,7 @@ from slackbot.slack_errors import slack_error
 logger = logging.getLogger(__name__)
 
 MIN_UPDATE_INTERVAL = 1.05  # Slack counts arrivals; a little margin over 1 s for network jitter
+CUT_ZONE = 1_500  # near the size limit, a native stream shows only whole lines outside code
 PLACEHOLDER = "_Working on it…_"
 
 
@@ -249,7 +253,15 @@ class NativeStreamReply:
     def _streamable(self, text: str) -> str:
         """What of `text` can go into this message now: stable (tables complete), cut where the message
         will end if the answer outgrows it (the rest goes to follow-ups)."""
-        head, _tail, _fence = cut_for_message(stable_prefix(text.lstrip()))
+        target = stable_prefix(text.lstrip())
+        if len(target) > SAFE_MARKDOWN:
+            head = cut_for_message(target)[0]
+        elif len(target) > SAFE_MARKDOWN - CUT_ZONE:
+            # The message may have to end near here: only whole lines outside code, so the cut made at
+            # the end (a line break outside code) never falls inside what was already streamed.
+            head = target[: last_safe_break(target)]
+        else:
+            head = target
         return head if head.startswith(self.sent) else self.sent
 
     async def show(self, text: str, steps: list[StepView], *, force: bool = False) -> None:
@@ -279,7 +291,17 @@ class NativeStreamReply:
         if head.startswith(self.sent):
             rest = head[len(self.sent) :] + ("```" if fence else "")  # a fenced cut ends at a line break
             overflow = (f"{fence}\n" if fence else "") + overflow
-        else:  # cannot happen with the same text; never lose the answer if it does
+        elif final.startswith(self.sent):  # streamed past the clean cut (into a long code block)
+            # end this message at the end of the line already begun, closing an open code block
+            end = final.find("\n", len(self.sent)) + 1 or len(final)
+            if end - len(self.sent) > MARKDOWN_LIMIT - SAFE_MARKDOWN - 200:
+                end = len(self.sent)
+            fence = open_fence(final[:end])
+            rest = final[len(self.sent) : end] + (
+                ("" if final[:end].endswith("\n") else "\n") + "```" if fence else ""
+            )
+            overflow = (f"{fence}\n" if fence else "") + final[end:]
+        else:  # the text changed under the stream: never lose the answer
             rest, overflow = "", final
         chunks = self._step_chunks(steps, final=True)
         if rest:

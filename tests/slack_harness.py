@@ -83,9 +83,9 @@ async def running_bot(
     handler = AsyncSocketModeHandler(
         bot.app, APP_TOKEN, web_client=AsyncWebClient(token=APP_TOKEN, base_url=slack.api_url)
     )
+    await bot.approvals.recover()  # as `sre-bot run` does at start, before clicks can arrive
     await handler.connect_async()
     assert await asyncio.to_thread(slack.wait_connected, 10)
-    await bot.approvals.recover()  # as `sre-bot run` does at start
     try:
         yield Harness(slack, bot, assistant, models)
     finally:

@@ -274,7 +274,7 @@ async def test_a_click_after_a_restart_executes_once(
     assert SqliteApprovalStore(load_settings().approvals_db_path).get(value).status == "executed"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("crashed", ["after the click", "while the change ran"])
+@pytest.mark.parametrize("crashed", ["after the click", "while the change ran", "a day before"])
 async def test_a_decision_a_crash_left_unfinished_is_finished_at_start_and_never_run_twice(
     approvals_env: Path, tmp_path: Path, models: ScriptedModels, kube: FakeKubeAPI, crashed: str
 ) -> None:
@@ -285,12 +285,17 @@ async def test_a_decision_a_crash_left_unfinished_is_finished_at_start_and_never
     # call) but before the answer was resumed
     store = SqliteApprovalStore(load_settings().approvals_db_path)
     approval = store.get(value)
-    assert approval is not None and store.claim(value, "approved", "U2")
+    long_ago = time.time() - 2 * load_settings().approval_ttl_seconds
+    decided_at = long_ago if crashed == "a day before" else None
+    assert approval is not None and store.claim(value, "approved", "U2", now=decided_at)
     if crashed == "while the change ran":
         assert store.start_execution(value, approval.call_hash)
-    async with running_bot(models, tmp_path) as h2:  # recovery runs at start
-        h2.slack.messages.update(h.slack.messages)
-        h2.slack._ts = itertools.count(1000)
+
+    def same_workspace(fake: Any) -> None:  # the workspace keeps its messages; new ones get new ts
+        fake.messages.update(h.slack.messages)
+        fake._ts = itertools.count(1000)
+
+    async with running_bot(models, tmp_path, configure=same_workspace) as h2:  # recovery runs at start
         await settle(h2)
         follow_up = h2.slack.mention("list the pods in default", thread_ts=event["ts"])
         await asyncio.to_thread(h2.slack.send_event, follow_up)
@@ -302,11 +307,13 @@ async def test_a_decision_a_crash_left_unfinished_is_finished_at_start_and_never
     if crashed == "after the click":
         assert [(m["method"], m["path"]) for m in kube.mutations()] == [("DELETE", WEB_PATH)]
         assert final.status == "executed"
+    elif crashed == "a day before":  # the bot was down too long for the approval to still count
+        assert kube.mutations() == []
+        assert final.status == "failed" and "down for longer than APPROVAL_TTL_SECONDS" in final.detail
     else:  # it may have reached the cluster before the crash: it is not run a second time
         assert kube.mutations() == []
         assert final.status == "failed" and "restarted while this change was running" in final.detail
-        card_updates = [c for c in h2.slack.calls_of("chat.update") if c.params.get("ts") == message.ts]
-        assert card_updates and "check the current state" in str(card_updates[-1].params.get("blocks"))
+        assert "check the current state" in str(h2.slack.messages[("C1", message.ts)].blocks)
 
 
 async def test_injected_instruction_stops_at_the_card(

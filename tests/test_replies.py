@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from slackbot.rate_budget import RateBudget, Tier
 
 
@@ -50,6 +52,7 @@ def test_a_429_on_post_message_blocks_the_channel_it_was_for() -> None:
     assert not budget.try_take("chat.postMessage", "C7") and budget.try_take("chat.postMessage", "C8")
     budget.penalize("chat.postMessage", 5, None)  # channel unknown: every channel waits
     assert not budget.try_take("chat.postMessage", "C8")
+    assert not budget.try_take("chat.postMessage", "C9")  # channels not seen before too
 
 
 def test_slack_error_survives_bodies_that_are_not_json() -> None:
@@ -74,3 +77,66 @@ def test_slack_error_survives_bodies_that_are_not_json() -> None:
         == "not_in_channel"
     )
     assert slack_error(SlackApiError("x", response("405: Method Not Allowed", 405))) == "http_405"
+
+
+class RecordingSlack:
+    """Just enough of AsyncWebClient for one native stream: records what a person would read."""
+
+    def __init__(self) -> None:
+        self.streamed = ""
+        self.posts: list[str] = []
+
+    async def chat_startStream(self, **kwargs: object) -> dict[str, str]:
+        return {"ts": "1.0"}
+
+    async def _chunks(self, chunks: object) -> None:
+        for chunk in chunks or []:  # type: ignore[attr-defined]
+            if chunk.get("type") == "markdown_text":
+                self.streamed += chunk["text"]
+                assert len(self.streamed) <= 12_000, "a streamed message outgrew Slack's limit"
+
+    async def chat_appendStream(self, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+        await self._chunks(chunks)
+        return {"ok": True}
+
+    async def chat_stopStream(self, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+        await self._chunks(chunks)
+        return {"ok": True}
+
+    async def chat_postMessage(self, blocks: list[dict[str, str]], **kwargs: object) -> dict[str, str]:
+        self.posts.append(blocks[0]["text"])
+        return {"ts": f"2.{len(self.posts)}"}
+
+
+PROSE = "\n".join(f"{i:04d}" + " the quick brown fox jumps over the lazy dog" * 2 for i in range(260))
+CODE_ACROSS_THE_LIMIT = (
+    "\n".join(f"line {i}:" + " words" * 12 for i in range(110))
+    + "\n```\n"
+    + "\n".join(f"pod/web-{i:04d}   Running   0   {i}m" for i in range(400))
+    + "\n```\nThe end."
+)
+
+
+@pytest.mark.parametrize("step", [97, 1013])
+@pytest.mark.parametrize("answer", [PROSE, CODE_ACROSS_THE_LIMIT], ids=["prose", "code across the limit"])
+async def test_a_native_stream_longer_than_a_message_is_never_cut_mid_line_or_repeated(
+    monkeypatch: pytest.MonkeyPatch, answer: str, step: int
+) -> None:
+    from slackbot import replies
+
+    monkeypatch.setattr(replies, "MIN_UPDATE_INTERVAL", 0.0)  # every show() may update
+    slack = RecordingSlack()
+    reply = replies.NativeStreamReply(slack, RateBudget(tiers={}), replies.ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
+    await reply.start()
+    for end in range(0, len(answer), step):  # tokens arriving in odd-sized pieces
+        await reply.show(answer[:end], [])
+    await reply.finish(answer, [])
+    messages = [slack.streamed.replace("\n\n_(continued below)_", ""), *slack.posts]
+    assert len(messages) >= 2 and "(continued below)" in slack.streamed
+    expected_lines = set(answer.split("\n")) | {"```"}
+    for text in messages:
+        lines = [line for line in text.split("\n") if line]
+        assert set(lines) <= expected_lines, "a line was cut in two"
+        assert sum(line == "```" for line in lines) % 2 == 0, "unbalanced code fence"
+    shown = [line for text in messages for line in text.split("\n") if line and line != "```"]
+    assert shown == [line for line in answer.split("\n") if line != "```"]  # all of it, once, in order
