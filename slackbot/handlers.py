@@ -164,6 +164,7 @@ class Handlers:
 
     async def _say(self, client: Any, event: dict[str, Any], text: str) -> None:
         try:
+            await self.conversations.budget.take("chat.postMessage", event["channel"])
             await client.chat_postMessage(
                 channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
             )
@@ -237,6 +238,7 @@ class Handlers:
         await ack()
         channel, user = command["channel_id"], command["user_id"]
         try:
+            await self.conversations.budget.take("chat.postMessage", channel)
             root = await client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {text}")
         except SlackApiError as exc:
             error = slack_error(exc)
