@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,21 @@ async def collect(events) -> list[AgentEvent]:  # type: ignore[no-untyped-def]
     return [e async for e in events]
 
 
+@contextlib.asynccontextmanager
+async def paused_on_a_delete(
+    models: ScriptedModels, conversation: str
+) -> AsyncIterator[tuple[ConversationRunner, ApprovalRequired]]:
+    """A conversation paused at the approval of 'delete deployment web'."""
+    assistant = make(models)
+    try:
+        runner = ConversationRunner(assistant, FileSessionStore(load_settings().session_storage_path))
+        events = await collect(runner.ask(DELETE_WEB, conversation))
+        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+        yield runner, pending
+    finally:
+        assistant.close()
+
+
 @pytest.fixture
 def writes(agent_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")
@@ -299,20 +315,16 @@ async def test_an_approved_call_runs_at_most_once_whatever_resumes_it(
     [
         {"approved": False, "reason": "denied", "by": "U2"},
         {"approved": True, "hash": "0" * 64, "by": "U2"},  # an approval for some other call
+        {"approved": True, "hash": "THE PENDING CALL'S", "by": "U2"},  # no approval id to claim
     ],
 )
 async def test_denied_or_mismatched_approval_runs_nothing(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI, response: dict[str, object]
 ) -> None:
-    store = FileSessionStore(load_settings().session_storage_path)
-    assistant = make(models)
-    try:
-        runner = ConversationRunner(assistant, store)
-        events = await collect(runner.ask(DELETE_WEB, "C1:2"))
-        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+    async with paused_on_a_delete(models, "C1:2") as (runner, pending):
+        if response.get("hash") == "THE PENDING CALL'S":
+            response = {**response, "hash": pending.call_hash}
         resumed = await collect(runner.resume("C1:2", {pending.interrupt_id: response}))
-    finally:
-        assistant.close()
     assert kube.mutations() == []
     assert "Not executed" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
 
@@ -320,42 +332,17 @@ async def test_denied_or_mismatched_approval_runs_nothing(
 async def test_a_new_question_while_a_change_awaits_its_decision_is_told_so(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI
 ) -> None:
-    store = FileSessionStore(load_settings().session_storage_path)
-    assistant = make(models)
-    try:
-        runner = ConversationRunner(assistant, store)
-        events = await collect(runner.ask(DELETE_WEB, "C1:4"))
-        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+    async with paused_on_a_delete(models, "C1:4") as (runner, pending):
         meanwhile = await collect(runner.ask("list the pods in default", "C1:4"))
         response = {"approved": True, "hash": pending.call_hash, "by": "U2", "approval_id": "a4"}
         resumed = await collect(runner.resume("C1:4", {pending.interrupt_id: response}))
         after = await collect(runner.ask("list the pods in default", "C1:4"))
-    finally:
-        assistant.close()
     [waiting] = meanwhile
     assert isinstance(waiting, ErrorEvent) and waiting.kind == "approval_pending"
     assert "approval card" in waiting.message and waiting.correlation_id
     assert "Successfully deleted" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
     assert "crashy-7f9c" in [e for e in after if isinstance(e, FinalAnswer)][-1].text
     assert [m["method"] for m in kube.mutations()] == ["DELETE"]
-
-
-async def test_an_approval_without_its_id_runs_nothing(
-    writes: None, models: ScriptedModels, kube: FakeKubeAPI
-) -> None:
-    store = FileSessionStore(load_settings().session_storage_path)
-    assistant = make(models)
-    try:
-        runner = ConversationRunner(assistant, store)
-        [pending] = [
-            e for e in await collect(runner.ask(DELETE_WEB, "C1:7")) if isinstance(e, ApprovalRequired)
-        ]
-        forged = {"approved": True, "hash": pending.call_hash, "by": "U2"}  # no approval to claim
-        resumed = await collect(runner.resume("C1:7", {pending.interrupt_id: forged}))
-    finally:
-        assistant.close()
-    assert kube.mutations() == []
-    assert "Not executed" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
 
 
 async def test_injected_instruction_in_a_log_still_stops_at_approval(
