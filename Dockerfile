@@ -37,6 +37,7 @@ ENV PATH=/opt/venv/bin:/opt/mcp/bin:$PATH \
     SESSION_STORAGE_PATH=/data/sessions \
     APPROVALS_DB_PATH=/data/approvals.sqlite3 \
     AUDIT_LOG_PATH=/data/audit.jsonl \
+    MANIFEST_DIR=/data/manifests \
     EVENT_DEDUPE_PATH=/data/slack-events.sqlite3 \
     MCP_LOG_DIR=/data/log \
     HEALTH_PORT=8080 \

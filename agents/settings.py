@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     approvals_db_path: Path = Path("var/approvals.sqlite3")
     approval_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     audit_log_path: Path = Path("var/audit.jsonl")
+    manifest_dir: Path = Path("var/manifests")
 
     # Who may approve writes (Slack user ids / a user group id)
     approver_user_ids: str = ""
@@ -228,6 +229,7 @@ class Settings(BaseSettings):
         check_writable("SESSION_STORAGE_PATH", self.session_storage_path)
         check_writable("APPROVALS_DB_PATH", self.approvals_db_path.parent)
         check_writable("AUDIT_LOG_PATH", self.audit_log_path.parent)
+        check_writable("MANIFEST_DIR", self.manifest_dir)
         check_writable("MCP_LOG_DIR", self.mcp_log_dir)
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
 from agents.failures import classify_tool_error
+from agents.mcp_tools import coerce_arguments
+from agents.redact import redact
 
 MAX_SUMMARY = 90
 
@@ -88,9 +90,8 @@ def translate(
             if "toolUse" in block:
                 use = block["toolUse"]
                 names[use["toolUseId"]] = use["name"]
-                yield ToolStarted(
-                    use["toolUseId"], agent, use["name"], summarize_call(use["name"], use.get("input"))
-                )
+                shown = redact(coerce_arguments(use.get("input")))  # step lines are seen in Slack
+                yield ToolStarted(use["toolUseId"], agent, use["name"], summarize_call(use["name"], shown))
             elif "toolResult" in block:
                 res = block["toolResult"]
                 tool_id = res.get("toolUseId", "")

@@ -12,6 +12,8 @@ from typing import Any
 
 from strands.types.tools import ToolResult, ToolResultContent
 
+from agents.redact import redact_text
+
 FENCE_OPEN = '<untrusted-data source="{source}">'
 FENCE_CLOSE = "</untrusted-data>"
 
@@ -116,7 +118,9 @@ def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
         room = budget - (total - len(texts[largest]))
         if room > budget // 2:
             texts[largest] = cut_text(texts[largest], room)
-    joined = "\n".join(texts)
+    # Token-shaped secrets (AWS keys, Slack tokens, private keys) in logs or ConfigMaps never reach the
+    # model, so no answer can repeat them into Slack.
+    joined = redact_text("\n".join(texts))
     if joined or not content:
         content.insert(0, {"text": fence(cut_text(joined, budget), source)})
     return ToolResult(toolUseId=result["toolUseId"], status=result["status"], content=content)

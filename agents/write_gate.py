@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import stat
 import threading
 import time
@@ -25,7 +26,7 @@ from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider,
 from agents.audit import AuditLog
 from agents.mcp_tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
-from agents.redact import redact
+from agents.redact import parse_documents, redact
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ READ_ONLY_TOOLS = frozenset(
         "aws-pricing",
         "free-tier-usage",
         "sp-explorer",
-        "sp-recommendation",
+        # not "sp-recommendation": one of its operations starts a purchase-recommendation job
         # agents as tools: their own tools are gated inside them
         "eks_assistant",
         "finops_assistant",
@@ -76,8 +77,9 @@ READ_OPERATIONS = {
     # `generate` writes a CloudFormation template to a path of the model's choosing: a write.
     "manage_eks_stacks": {"describe"},
 }
-# apply_yaml reads its manifest from a file: the approval freezes the file's content, not only its path.
+# apply_yaml and stack deploys read a file: the approval freezes the file's content, not only its path.
 MANIFEST_MAX_BYTES = 32 * 1024
+FILE_CONTENT = "file_content"  # the key under which a frozen call carries that content
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -136,20 +138,41 @@ def describe_call(tool: str, arguments: Any) -> str:
     return f"Run {tool} ({', '.join(sorted(args))})"
 
 
-def frozen_arguments(tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+def file_argument(tool: str, args: dict[str, Any]) -> str | None:
+    """The argument naming a file the server reads when the call runs (its content is part of the call)."""
+    if tool == "apply_yaml":
+        return "yaml_path"
+    if tool == "manage_eks_stacks" and str(args.get("operation", "")).lower() == "deploy":
+        return "template_file"
+    return None
+
+
+def frozen_arguments(
+    tool: str, args: dict[str, Any], manifest_dir: Path | None = None
+) -> tuple[dict[str, Any], str | None]:
     """The call as the approver sees it and as its hash covers it, or why it cannot be shown.
 
-    For apply_yaml that includes the manifest file's content: a file edited after the click no longer
-    matches the approved hash, so the edited manifest does not run. Only a small regular YAML/JSON file
-    is read (the path comes from the model: never a device, a pipe, or any other file it names).
+    A call that makes the server read a file (apply_yaml's manifest, a stack deploy's template) includes
+    the file's content: an edited file no longer matches the approved hash, and the approved content is
+    what runs (see `WriteGate`). The path comes from the model, so only a small, regular, parseable
+    YAML/JSON file under MANIFEST_DIR is read: never a device, a pipe, or any other file it names.
     """
-    if tool != "apply_yaml":
+    name = file_argument(tool, args)
+    if name is None:
         return args, None
-    path = Path(str(args.get("yaml_path") or ""))
+    path = Path(str(args.get(name) or ""))
     if not path.is_absolute() or path.suffix.lower() not in MANIFEST_SUFFIXES:
-        return args, f"yaml_path must be an absolute path to a {'/'.join(MANIFEST_SUFFIXES)} file"
+        return args, f"{name} must be an absolute path to a {'/'.join(MANIFEST_SUFFIXES)} file"
+    if manifest_dir is None:
+        return args, "no MANIFEST_DIR is set, so no file can be read for approval"
     try:
-        info = path.stat()
+        real, allowed = path.resolve(strict=True), manifest_dir.resolve()
+    except OSError as exc:
+        return args, f"cannot read {path} ({exc.strerror or exc})"
+    if not real.is_relative_to(allowed):
+        return args, f"{path} is outside MANIFEST_DIR ({manifest_dir}); only files there can be approved"
+    try:
+        info = real.stat()
         if not stat.S_ISREG(info.st_mode):
             return args, f"{path} is not a regular file"
         if info.st_size > MANIFEST_MAX_BYTES:
@@ -157,7 +180,7 @@ def frozen_arguments(tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], s
                 args,
                 f"{path} is larger than {MANIFEST_MAX_BYTES // 1024} KiB, too large to show for approval",
             )
-        with path.open("rb") as handle:
+        with real.open("rb") as handle:
             data = handle.read(MANIFEST_MAX_BYTES + 1)
     except OSError as exc:
         return args, f"cannot read {path} ({exc.strerror or exc})"
@@ -165,9 +188,20 @@ def frozen_arguments(tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], s
         return args, f"{path} grew past {MANIFEST_MAX_BYTES // 1024} KiB while being read"
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return args, f"{path} is not UTF-8 text"
-    return {**args, "manifest": text}, None
+        parse_documents(text)  # what cannot be parsed cannot be shown (or redacted) faithfully
+    except (UnicodeDecodeError, ValueError) as exc:
+        return args, f"{path} is not a plain YAML/JSON document ({str(exc).splitlines()[0][:120]})"
+    return {**args, FILE_CONTENT: text}, None
+
+
+def write_approved_file(directory: Path, approval_id: str, original: str, content: str) -> str:
+    """The approved content in a new file only the bot writes: the server reads exactly what was shown."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = directory / f"{approval_id}-{Path(original).name}"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    return str(target)
 
 
 def _claim_once_in_memory() -> Callable[[str, str], bool]:
@@ -220,9 +254,12 @@ class WriteGate(HookProvider):
         audit: AuditLog,
         context: Callable[[], dict[str, Any]] | None = None,
         claim_execution: Callable[[str, str], bool] | None = None,
+        manifest_dir: Path | None = None,
     ) -> None:
         self.policy = policy
         self.audit = audit
+        # Files an approved call reads come from here; their approved copies go to its `.approved` folder.
+        self.manifest_dir = manifest_dir
         # (approval id, call hash) → True once: the approved call runs at most once, whatever resumes.
         # Without a shared store (tests, one process) it is claimed in memory, once per process.
         self.claim_execution = claim_execution or _claim_once_in_memory()
@@ -261,7 +298,7 @@ class WriteGate(HookProvider):
             TOOL_CALLS.labels(tool, "blocked").inc()
             event.cancel_tool = self.policy.no_approvers_message()
             return
-        frozen, unshowable = frozen_arguments(tool, args)
+        frozen, unshowable = frozen_arguments(tool, args, self.manifest_dir)
         if unshowable is not None:
             self.audit.write("tool_blocked", reason="cannot_show", detail=unshowable, **base)
             TOOL_CALLS.labels(tool, "blocked").inc()
@@ -292,6 +329,17 @@ class WriteGate(HookProvider):
             )
             return
         if approved and response.get("hash") == digest:
+            name = file_argument(tool, args)
+            if name is not None and self.manifest_dir is not None:
+                # The server reads the file when the call runs: hand it the approved content, in a new
+                # file only the bot writes, so an edit or a swapped link after this check changes nothing.
+                path = write_approved_file(
+                    self.manifest_dir / ".approved",
+                    str(response.get("approval_id")),
+                    str(args[name]),
+                    str(frozen[FILE_CONTENT]),
+                )
+                event.tool_use = {**use, "input": {**args, name: path}}
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write(
                 "tool_call", approved_by=response.get("by"), approval_id=response.get("approval_id"), **base

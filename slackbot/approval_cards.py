@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAILED, Approval
 from agents.redact import redact
+from agents.write_gate import FILE_CONTENT
 from slackbot.formatting import clip
 
 APPROVE_ACTION = "sre_bot_approve"
@@ -26,10 +27,10 @@ def _when(epoch: float) -> str:
 def call_markdown(approval: Approval) -> str:
     """The whole call, secrets redacted: arguments as JSON, a manifest file's content as its own block."""
     args = redact(approval.arguments)
-    manifest = args.pop("manifest", None) if isinstance(args, dict) else None
+    manifest = args.pop(FILE_CONTENT, None) if isinstance(args, dict) else None
     text = f"```\n{json.dumps({'tool': approval.tool, 'arguments': args}, indent=2, default=str)}\n```"
     if isinstance(manifest, str):
-        text += f"\nManifest to apply:\n```\n{manifest.rstrip()}\n```"
+        text += f"\nContent of that file, as it will be used:\n```\n{manifest.rstrip()}\n```"
     return text
 
 

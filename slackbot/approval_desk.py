@@ -77,6 +77,7 @@ class ApprovalDesk:
         self.budget = budget
         self.conversations = conversations
         self.audit = audit
+        self._resumed: set[str] = set()  # turns this process resumed (a turn is resumed once)
         conversations.on_paused = self.post_cards
 
     # cards --------------------------------------------------------------------------------------
@@ -300,6 +301,9 @@ class ApprovalDesk:
         approvals = self.store.turn(turn_id)
         if not approvals or any(a.status == PENDING for a in approvals):
             return
+        if turn_id in self._resumed:  # two last decisions at once (two clicks, a click and the sweeper)
+            return
+        self._resumed.add(turn_id)
         first = approvals[0]
         responses: dict[str, Any] = {}
         for a in approvals:

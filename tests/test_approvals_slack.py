@@ -153,7 +153,9 @@ async def test_apply_yaml_shows_the_whole_manifest_and_applies_exactly_that(
     models: ScriptedModels,
     kube: FakeKubeAPI,
     edited_after_the_card: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("MANIFEST_DIR", str(tmp_path / "manifests"))
     (tmp_path / "manifests").mkdir()
     manifest = big_manifest(tmp_path / "manifests" / "settings.yaml", "blue")
     async with running_bot(models, tmp_path) as h:
@@ -177,6 +179,9 @@ async def test_apply_yaml_shows_the_whole_manifest_and_applies_exactly_that(
     else:
         assert created is not None and created["data"]["setting"] == "blue"
         assert [m["method"] for m in kube.mutations()] == ["POST"]
+        # the server was handed the approved content in a file only the bot wrote (not the original path)
+        [copy] = (tmp_path / "manifests" / ".approved").iterdir()
+        assert copy.read_text() == manifest.read_text() and copy.stat().st_mode & 0o777 == 0o600
 
 
 async def test_deny_runs_nothing(

@@ -178,3 +178,34 @@ def test_answer_failures_are_described_by_kind(error: Exception, kind: str) -> N
 
     event = describe_failure(error, "abc")
     assert event.kind == kind and event.correlation_id == "abc"
+
+
+def test_step_lines_never_show_secret_values() -> None:
+    raw = {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "t9",
+                        "name": "manage_k8s_resource",
+                        "input": '{"operation": "create", "kind": "Secret", "password": "Hunter2", "name": "db"}',
+                    }
+                }
+            ],
+        }
+    }
+    [started] = list(translate(raw, "eks_assistant", {}))
+    assert isinstance(started, ToolStarted) and "Hunter2" not in started.summary
+
+
+def test_token_shaped_secrets_in_tool_results_never_reach_the_model() -> None:
+    from agents.tool_output import shape_result
+
+    result = {
+        "toolUseId": "t1",
+        "status": "success",
+        "content": [{"text": "env AWS_KEY=AKIAABCDEFGHIJKLMNOP ok"}],
+    }
+    [block] = shape_result(result, "eks:get_pod_logs", 10_000)["content"]  # type: ignore[arg-type]
+    assert "AKIA" not in block["text"] and "ok" in block["text"]

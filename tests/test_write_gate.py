@@ -16,7 +16,7 @@ from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
 from agents.redact import REDACTED, redact
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
-from agents.write_gate import call_hash, classify, describe_call, frozen_arguments
+from agents.write_gate import FILE_CONTENT, call_hash, classify, describe_call, frozen_arguments
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -42,6 +42,7 @@ DELETE_WEB = "please delete deployment web"
         ("add_inline_policy", {}, True),
         ("sp-purchase-analyzer", {}, True),
         ("storage-lens", {}, True),
+        ("sp-recommendation", {}, True),  # can start a purchase-recommendation job
         ("cost-explorer", {"operation": "getCostAndUsage"}, False),
         ("some_new_tool", {}, True),  # unknown: fail closed
     ],
@@ -88,7 +89,7 @@ def test_redaction_reaches_env_values_and_documents_held_in_strings() -> None:
     )
     assert "aHVudGVyMg" not in as_json["body"] and '"db"' in as_json["body"]
     manifest = "kind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n---\nkind: ConfigMap\n"
-    shown_manifest = redact({"manifest": manifest})["manifest"]
+    shown_manifest = redact({FILE_CONTENT: manifest})[FILE_CONTENT]
     assert "hunter2" not in shown_manifest and "name: db" in shown_manifest and "ConfigMap" in shown_manifest
     plain = "just some text\nacross lines"
     assert redact(plain) == plain
@@ -99,43 +100,69 @@ def test_redaction_reaches_env_values_and_documents_held_in_strings() -> None:
     assert redact({"body": laughs})["body"] == laughs  # not expanded: aliases are refused, text kept
 
 
-def test_an_apply_yaml_approval_freezes_the_manifest_not_just_its_path(tmp_path: Path) -> None:
+def test_an_approval_freezes_the_files_a_call_reads_not_just_their_paths(tmp_path: Path) -> None:
     manifest = tmp_path / "web.yaml"
     manifest.write_text("kind: Deployment\nmetadata: {name: web}\n")
     args = {"yaml_path": str(manifest), "namespace": "default"}
-    shown, problem = frozen_arguments("apply_yaml", args)
+    shown, problem = frozen_arguments("apply_yaml", args, tmp_path)
     assert problem is None
-    assert shown["manifest"].startswith("kind: Deployment")  # the approver sees what will be applied
+    assert shown[FILE_CONTENT].startswith("kind: Deployment")  # the approver sees what will be applied
     approved = call_hash("apply_yaml", shown)
     manifest.write_text("kind: ClusterRoleBinding\n")  # edited after the card was shown
-    assert call_hash("apply_yaml", frozen_arguments("apply_yaml", args)[0]) != approved
-    assert frozen_arguments("manage_k8s_resource", {"operation": "delete"}) == ({"operation": "delete"}, None)
+    assert call_hash("apply_yaml", frozen_arguments("apply_yaml", args, tmp_path)[0]) != approved
+    template = tmp_path / "stack.yaml"
+    template.write_text("Resources: {}\n")
+    deploy = {"operation": "deploy", "template_file": str(template), "cluster_name": "prod"}
+    assert frozen_arguments("manage_eks_stacks", deploy, tmp_path)[0][FILE_CONTENT] == "Resources: {}\n"
+    assert frozen_arguments("manage_k8s_resource", {"operation": "delete"}, tmp_path) == (
+        {"operation": "delete"},
+        None,
+    )
 
 
 @pytest.mark.parametrize(
     ("path", "problem"),
     [
-        ("/dev/zero.yaml", "cannot read"),  # no such file
+        ("/dev/zero.yaml", "cannot read"),
         ("relative/web.yaml", "absolute path"),
         ("/proc/self/environ", "absolute path to a .yaml/.yml/.json file"),
+        ("OUTSIDE", "outside MANIFEST_DIR"),
+        ("LINK", "outside MANIFEST_DIR"),  # a link inside pointing out
         ("FIFO", "not a regular file"),
         ("BIG", "too large to show"),
-        ("BINARY", "not UTF-8"),
+        ("BINARY", "not a plain YAML/JSON document"),
+        ("ALIASES", "not a plain YAML/JSON document"),
+        ("GONE", "cannot read"),
     ],
 )
-def test_apply_yaml_reads_only_a_small_regular_manifest(tmp_path: Path, path: str, problem: str) -> None:
-    if path == "FIFO":
-        path = str(tmp_path / "pipe.yaml")
-        os.mkfifo(path)  # reading it would block the bot forever
+def test_only_a_small_regular_document_under_manifest_dir_is_read(
+    tmp_path: Path, path: str, problem: str
+) -> None:
+    allowed = tmp_path / "manifests"
+    allowed.mkdir()
+    (tmp_path / "kubeconfig.yaml").write_text("users: [{user: {client-key-data: LS0t}}]\n")
+    special = {
+        "OUTSIDE": str(tmp_path / "kubeconfig.yaml"),
+        "LINK": str(allowed / "link.yaml"),
+        "FIFO": str(allowed / "pipe.yaml"),
+        "BIG": str(allowed / "big.yaml"),
+        "BINARY": str(allowed / "bin.yaml"),
+        "ALIASES": str(allowed / "alias.yaml"),
+        "GONE": str(allowed / "gone.yaml"),
+    }
+    if path == "LINK":
+        os.symlink(tmp_path / "kubeconfig.yaml", special["LINK"])
+    elif path == "FIFO":
+        os.mkfifo(special["FIFO"])  # reading it would block the bot forever
     elif path == "BIG":
-        path = str(tmp_path / "big.yaml")
-        Path(path).write_text("x: " + "y" * 40_000)
+        Path(special["BIG"]).write_text("x: " + "y" * 40_000)
     elif path == "BINARY":
-        path = str(tmp_path / "bin.yaml")
-        Path(path).write_bytes(b"\xff\xfe\x00kind")
-    shown, why = frozen_arguments("apply_yaml", {"yaml_path": path})
+        Path(special["BINARY"]).write_bytes(b"\xff\xfe\x00kind")
+    elif path == "ALIASES":
+        Path(special["ALIASES"]).write_text("a: &a hunter2\nkind: Secret\nstringData: {password: *a}\n")
+    shown, why = frozen_arguments("apply_yaml", {"yaml_path": special.get(path, path)}, allowed)
     assert why is not None and problem in why
-    assert "manifest" not in shown
+    assert FILE_CONTENT not in shown
 
 
 def test_describe_call_accepts_a_body_sent_as_a_json_string() -> None:
