@@ -31,7 +31,7 @@ from agents.approvals import ApprovalStore, SqliteApprovalStore
 from agents.coordinator import Assistant, default_cluster
 from agents.mcp_servers import ServerUnavailable
 from agents.runner import ConversationRunner, FileSessionStore, SessionStore
-from agents.settings import Settings
+from agents.settings import ConfigError, Settings
 from slackbot.approval_desk import ApprovalDesk
 from slackbot.approval_desk import register as register_approvals
 from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
@@ -166,43 +166,64 @@ def build_bot(
 
 async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | None = None) -> int:
     auth = await verify_tokens(slack)
-    logger.info("connected to Slack as %s in %s", auth.get("user"), auth.get("team"))
+    logger.info("Slack accepted both tokens: bot %s in %s", auth.get("user"), auth.get("team"))
     approvals = SqliteApprovalStore(settings.approvals_db_path)
     assistant = slack_assistant(settings, approvals)
-    outcome = await asyncio.to_thread(assistant.start)
-    for _name, error in outcome.items():
-        if error:
-            logger.warning("capability degraded: %s", error)
-    bot = build_bot(settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")), approvals=approvals)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    handler = AsyncSocketModeHandler(
-        bot.app,
-        slack.slack_app_token,
-        web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
-    )
     health = None
-    if slack.health_port:
-        health = await start_health_server(
-            health_app(handler.client.is_connected, assistant.servers, lambda: bot.conversations.closing),
-            slack.health_port,
-        )
-    await bot.approvals.recover()  # decisions a previous process took but did not finish (before clicks)
-    await handler.connect_async()
-    sweeper = asyncio.create_task(bot.approvals.sweep())
-    watchdog = asyncio.create_task(watch_servers(assistant))
-    logger.info("sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
+    handler: AsyncSocketModeHandler | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
+        outcome = await asyncio.to_thread(assistant.start)
+        for _name, error in outcome.items():
+            if error:
+                logger.warning("capability degraded: %s", error)
+        bot = build_bot(
+            settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")), approvals=approvals
+        )
+        handler = AsyncSocketModeHandler(
+            bot.app,
+            slack.slack_app_token,
+            web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
+        )
+        if slack.health_port:
+            app = health_app(
+                handler.client.is_connected, assistant.servers, lambda: bot.conversations.closing
+            )
+            try:
+                health = await start_health_server(app, slack.health_port)
+            except OSError as exc:
+                raise ConfigError(
+                    "HEALTH_PORT",
+                    f"cannot listen on port {slack.health_port} ({exc.strerror or exc}); pick a free port, "
+                    "or 0 to turn the health server off",
+                ) from None
+        await bot.approvals.recover()  # decisions a previous process took but did not finish (before clicks)
+        # SIGTERM / Ctrl-C must work while the socket is still connecting (Slack down, a proxy missing)
+        connecting = asyncio.create_task(handler.connect_async())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():
+            connecting.cancel()
+            logger.info("stopped before the Slack socket connected")
+            return 0
+        stopping.cancel()
+        connecting.result()
+        tasks = [asyncio.create_task(bot.approvals.sweep()), asyncio.create_task(watch_servers(assistant))]
+        logger.info("connected to Slack; sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
         await stop.wait()
-        sweeper.cancel()
-        watchdog.cancel()
+        for task in tasks:
+            task.cancel()
         logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
         await bot.conversations.drain(slack.shutdown_grace_seconds)
     finally:
-        await handler.close_async()
+        if handler is not None:
+            with contextlib.suppress(Exception):
+                await handler.close_async()
         if health is not None:
             await health.cleanup()
         await asyncio.to_thread(assistant.close)

@@ -131,3 +131,48 @@ async def test_slack_unreachable_is_retried_then_named(monkeypatch: pytest.Monke
         await config.verify_tokens(slack)
     assert str(err.value).startswith(f"SLACK_API_URL: cannot reach Slack at http://127.0.0.1:{port}/api/")
     assert "\n" not in str(err.value)
+
+
+def test_a_busy_health_port_is_named(agent_env: Path, tmp_path: Path) -> None:
+    import socket
+
+    with FakeSlack() as slack, socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+            "HEALTH_PORT": str(port),
+        }
+        proc = sre_bot("run", env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]  # after the start-up log lines, one line that says why
+    assert last.startswith(f"sre-bot: configuration error: HEALTH_PORT: cannot listen on port {port}")
+
+
+async def test_sigterm_while_the_socket_is_still_connecting_stops_the_bot(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from agents.settings import load_settings
+    from slackbot import app
+    from slackbot.config import SlackSettings
+
+    async def never_connects(self: object) -> None:
+        await asyncio.Event().wait()  # Slack's socket endpoint unreachable: retrying forever
+
+    monkeypatch.setattr(app.AsyncSocketModeHandler, "connect_async", never_connects)
+    with FakeSlack() as slack:
+        slack_settings = SlackSettings(
+            slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=slack.api_url, health_port=0
+        )
+        stop = asyncio.Event()
+        serving = asyncio.create_task(app.serve(load_settings(), slack_settings, stop))
+        await asyncio.sleep(3)  # MCP servers started, now connecting
+        assert not serving.done()
+        stop.set()  # what SIGTERM does
+        assert await asyncio.wait_for(serving, 30) == 0
