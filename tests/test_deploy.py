@@ -60,8 +60,15 @@ def test_compose_runs_the_bot_beside_a_healthy_k3s_with_a_working_kubeconfig() -
     assert {v.split(":")[1] for v in bot["volumes"]} == {"/kube", "/data"}
     assert services["demo"]["profiles"] == ["demo"] and services["ollama"]["profiles"] == ["ollama"]
     # with --profile ollama the bot waits for the model server; without it the dependency is skipped
-    assert bot["depends_on"]["ollama"] == {"condition": "service_healthy", "required": False}
-    assert "healthcheck" in services["ollama"]
+    assert bot["depends_on"]["ollama-pull"] == {
+        "condition": "service_completed_successfully",
+        "required": False,
+    }
+    pull = services["ollama-pull"]
+    assert pull["profiles"] == ["ollama"] and pull["depends_on"]["ollama"]["condition"] == "service_healthy"
+    assert pull["entrypoint"][:2] == ["ollama", "pull"] and "healthcheck" in services["ollama"]
+    # the demo's problems are in logs and events: readable by default in the local stack
+    assert bot["environment"]["EKS_MCP_ALLOW_SENSITIVE_DATA"] == "${EKS_MCP_ALLOW_SENSITIVE_DATA:-true}"
 
 
 def test_the_kubeconfig_rewrite_works() -> None:
