@@ -58,7 +58,15 @@ def current_context(settings: Settings) -> str | None:
 
 
 def default_cluster(settings: Settings) -> str:
-    return settings.default_cluster or current_context(settings) or "(none set: ask the user which cluster)"
+    """DEFAULT_CLUSTER, else (kubeconfig mode only) the kubeconfig's current-context.
+
+    In IAM mode the EKS server needs a cluster *name*; a kubeconfig context (often an ARN written by
+    `aws eks update-kubeconfig`) is not one, so there the model asks instead of guessing.
+    """
+    if settings.default_cluster:
+        return settings.default_cluster
+    context = current_context(settings) if settings.resolved_auth_mode == "kubeconfig" else None
+    return context or "(none set: ask the user which cluster)"
 
 
 def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> list[ServerSpec]:

@@ -137,6 +137,15 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("approver_usergroup")
+    @classmethod
+    def _usergroup_shape(cls, value: str) -> str:
+        if value and not re.fullmatch(r"S[A-Z0-9]+", value):
+            raise ValueError(
+                f"expected a Slack user group id such as S0123ABCD (not its @handle); {value!r} is not one"
+            )
+        return value
+
     @field_validator("mcp_servers")
     @classmethod
     def _known_servers(cls, value: str) -> str:
@@ -255,9 +264,12 @@ _EXPECTED = {
 }
 
 
-def _choices(field: str) -> list[str]:
+def _choices(field: str, model: type[BaseSettings] | None = None) -> list[str]:
     """The allowed values of a Literal setting, in declaration order."""
-    annotation = Settings.model_fields[field].annotation
+    fields = (model or Settings).model_fields
+    if field not in fields:
+        return []
+    annotation = fields[field].annotation
     if get_origin(annotation) is Literal:
         return [str(v) for v in get_args(annotation)]
     values: list[str] = []
@@ -266,14 +278,19 @@ def _choices(field: str) -> list[str]:
     return values
 
 
-def _describe(error: dict[str, Any]) -> ConfigError:
+def describe_validation_error(error: dict[str, Any], model: type[BaseSettings]) -> ConfigError:
+    """One line naming the variable and what is expected, for any settings class."""
+    return _describe(error, model)
+
+
+def _describe(error: dict[str, Any], model: type[BaseSettings] | None = None) -> ConfigError:
     field = str(error["loc"][0]) if error.get("loc") else "settings"
     variable = field.upper()
     got = error.get("input")
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "literal_error":
-        problem = f"expected one of {', '.join(_choices(field))}"
+        problem = f"expected one of {', '.join(_choices(field, model))}"
     elif kind in ("greater_than_equal", "less_than_equal"):
         problem = f"expected a number {'>=' if kind == 'greater_than_equal' else '<='} {ctx.get('ge', ctx.get('le'))}"
     elif kind == "value_error":

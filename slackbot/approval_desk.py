@@ -142,7 +142,8 @@ class ApprovalDesk:
 
     # who may approve ----------------------------------------------------------------------------
 
-    async def may_approve(self, user: str) -> bool:
+    async def may_approve(self, user: str) -> bool | str:
+        """True if `user` may decide; False if not; a reason string if the group could not be read."""
         if user in self.settings.approvers:
             return True
         group = self.settings.approver_usergroup
@@ -153,8 +154,12 @@ class ApprovalDesk:
             await self.budget.take("usergroups.users.list")
             response = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
-            logger.error("cannot read approver group %s: %s", group, slack_error(exc))
-            return False
+            error = slack_error(exc)
+            logger.error("cannot read approver group %s: %s", group, error)
+            return (
+                f"I could not read the approver group {group} (Slack said `{error}`; the app needs the "
+                "usergroups:read scope and APPROVER_USERGROUP must be the group's id). Nothing was changed."
+            )
         return user in set(response.get("users") or [])
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
@@ -191,14 +196,16 @@ class ApprovalDesk:
                 channel, user, "This request expired before anyone decided; nothing was changed."
             )
             return
-        if not await self.may_approve(user):
-            self.audit.write(
-                "approval_rejected", reason="not_an_approver", user=user, approval_id=approval.id
-            )
+        allowed = await self.may_approve(user)
+        if allowed is not True:
+            reason = "group_unreadable" if isinstance(allowed, str) else "not_an_approver"
+            self.audit.write("approval_rejected", reason=reason, user=user, approval_id=approval.id)
             await self._tell(
                 channel,
                 user,
-                "Only configured approvers can decide on changes "
+                allowed
+                if isinstance(allowed, str)
+                else "Only configured approvers can decide on changes "
                 "(APPROVER_USER_IDS / APPROVER_USERGROUP). Nothing was changed.",
             )
             return

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.settings import ConfigError, check_writable
+from agents.settings import ConfigError, check_writable, describe_validation_error
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,7 @@ def load_slack_settings() -> SlackSettings:
     try:
         slack = SlackSettings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        variable = str(error["loc"][0]).upper() if error.get("loc") else "SLACK"
-        raise ConfigError(
-            variable, f"{error.get('msg', 'invalid value')} (got {error.get('input')!r})"
-        ) from None
+        raise describe_validation_error(dict(exc.errors()[0]), SlackSettings) from None
     if not slack.slack_bot_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN", f"missing; it is the Bot User OAuth Token (xoxb-…): {MANIFEST_HINT}"

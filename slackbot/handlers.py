@@ -221,7 +221,7 @@ class Handlers:
         if not words or (len(words) == 1 and words[0].lower() in SUBCOMMANDS):
             await ack(response_type="ephemeral", text=usage(self.mode))
             return
-        if len(words) == 1 and words[0].lower() not in RESOURCE_WORDS:
+        if len(words) == 1 and not _one_word_question(words[0]):
             await ack(
                 response_type="ephemeral",
                 text=f"Unknown subcommand `{words[0]}`. Try `/k8s help`, or ask a question: "
@@ -258,3 +258,9 @@ class Handlers:
                 user_id=user,
             )
         )
+
+
+def _one_word_question(word: str) -> bool:
+    """`/k8s pods`, `/k8s nodes?`, `/k8s crashy-7f9c` are questions; `/k8s frobnicate` is a typo."""
+    bare = word.lower().rstrip("?")
+    return word.endswith("?") or bare in RESOURCE_WORDS or bool(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", bare))

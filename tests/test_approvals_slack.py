@@ -364,6 +364,11 @@ async def test_members_of_the_approver_group_may_approve(
         _, message = await ask_for_a_write(h)
         await click(h, APPROVE_ACTION, approval_id(message), "U2", message)  # not in the group
         await settle(h)
+        h.slack.fail_next("usergroups.users.list", status=200, error="missing_scope")
+        await click(h, APPROVE_ACTION, approval_id(message), "U5", message)  # the group cannot be read
+        await settle(h)
+        told = h.slack.calls_of("chat.postEphemeral")[-1].params["text"]
+        assert "could not read the approver group S0ONCALL" in told and "usergroups:read" in told
         h.slack.usergroups["S0ONCALL"] = []  # U5 just left the on-call group
         await click(h, APPROVE_ACTION, approval_id(message), "U5", message)
         await settle(h)
@@ -373,7 +378,7 @@ async def test_members_of_the_approver_group_may_approve(
         await settle(h)
     assert [(m["method"], m["path"]) for m in kube.mutations()] == [("DELETE", WEB_PATH)]
     lookups = h.slack.calls_of("usergroups.users.list")
-    assert len(lookups) == 3 and lookups[0].params["usergroup"] == "S0ONCALL"  # live, at each click
+    assert len(lookups) == 4 and lookups[0].params["usergroup"] == "S0ONCALL"  # live, at each click
     assert approved() == before + 1
 
 

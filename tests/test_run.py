@@ -30,6 +30,14 @@ from tests.test_health import free_port
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"},
             "SLACK_APP_TOKEN: expected an app-level",
         ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_STREAMING": "fast"},
+            "SLACK_STREAMING: expected one of native, update (got 'fast')",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "MAX_QUESTION_CHARS": "lots"},
+            "MAX_QUESTION_CHARS: expected a whole number (got 'lots')",
+        ),
     ],
 )
 def test_bad_tokens_stop_before_anything_starts(

@@ -70,6 +70,11 @@ def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
             "APPROVER_USER_IDS: expected Slack user ids such as U012ABCDEF",
         ),
         ("APPROVAL_TTL_SECONDS", "5", "APPROVAL_TTL_SECONDS: expected a number >= 30"),
+        (
+            "APPROVER_USERGROUP",
+            "@oncall",
+            "APPROVER_USERGROUP: expected a Slack user group id such as S0123ABCD",
+        ),
         ("REQUIRE_SEPARATE_APPROVER", "sometimes", "REQUIRE_SEPARATE_APPROVER: expected true or false"),
         ("OLLAMA_HOST", "ollama:11434", "OLLAMA_HOST: expected an http(s) URL"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR"),
@@ -158,3 +163,30 @@ def test_kubeconfig_mode_without_any_kubeconfig(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert str(err.value).startswith("KUBECONFIG: EKS_AUTH_MODE=kubeconfig needs KUBECONFIG")
+
+
+def test_the_default_cluster_is_a_kubeconfig_context_only_in_kubeconfig_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from agents.coordinator import default_cluster
+
+    ok_env(monkeypatch, tmp_path)  # a kubeconfig whose current-context is k3s
+    assert default_cluster(load_settings()) == "k3s"
+    (tmp_path / ".kube").mkdir()
+    (tmp_path / ".kube" / "config").write_text("current-context: arn:aws:eks:eu-west-1:1:cluster/prod\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # IAM mode: an ARN context is not a cluster name
+    assert default_cluster(load_settings()).startswith("(none set")
+    monkeypatch.setenv("DEFAULT_CLUSTER", "prod")
+    assert default_cluster(load_settings()) == "prod"
+
+
+@pytest.mark.parametrize(
+    ("word", "question"),
+    [("pods", True), ("nodes?", True), ("crashy-7f9c", True), ("frobnicate", False), ("web?", True)],
+)
+def test_one_word_slash_commands(word: str, question: bool) -> None:
+    from slackbot.handlers import _one_word_question
+
+    assert _one_word_question(word) is question
