@@ -61,7 +61,7 @@ def stable_prefix(text: str) -> str:
     start = len(lines) - 1 if lines[-1] == "" else len(lines)  # a line break may still start a row
     while start > 0 and lines[start - 1].lstrip().startswith("|"):
         start -= 1
-    if start < len(lines) and not _inside_code(lines[:start]):
+    if start < len(lines) and open_fence("\n".join(lines[:start])) is None:
         text = "\n".join(lines[:start]) + ("\n" if start else "")
     return tables_to_code(text)
 
@@ -89,15 +89,6 @@ def last_safe_break(text: str) -> int:
     return best
 
 
-def _inside_code(lines: list[str]) -> bool:
-    """Whether these lines leave a code block open."""
-    fenced = False
-    for line in lines:
-        if line.strip().startswith("```"):
-            fenced = not fenced
-    return fenced
-
-
 def cut_for_message(text: str, limit: int = SAFE_MARKDOWN) -> tuple[str, str, str | None]:
     """Split `text` into what fits one message and the rest, at a line break outside code if possible.
 
@@ -107,22 +98,12 @@ def cut_for_message(text: str, limit: int = SAFE_MARKDOWN) -> tuple[str, str, st
     """
     if len(text) <= limit:
         return text, "", None
-    best_outside = best_any = -1
-    fence: str | None = None
-    fence_at_any: str | None = None
-    pos = 0
-    for line in text[: limit + 1].split("\n")[:-1]:
-        pos += len(line) + 1
-        if line.strip().startswith("```"):
-            fence = None if fence is not None else line.strip()
-        if pos <= limit:
-            best_any, fence_at_any = pos, fence
-            if fence is None:
-                best_outside = pos
-    if best_outside > 0:
-        return text[:best_outside], text[best_outside:], None
-    if best_any > 0:
-        return text[:best_any], text[best_any:], fence_at_any
+    cut = last_safe_break(text[:limit])
+    if cut > 0:
+        return text[:cut], text[cut:], None
+    cut = text.rfind("\n", 0, limit) + 1  # only inside code: the last line break, fence reported
+    if cut > 0:
+        return text[:cut], text[cut:], open_fence(text[:cut])
     return text[:limit], text[limit:], None
 
 
