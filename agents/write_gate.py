@@ -288,25 +288,25 @@ class WriteGate(HookProvider):
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write("tool_call", **base)
             return
+
+        def block(reason: str, message: str, **extra: Any) -> None:
+            """Cancel the call with `message` for the model; audit and count it."""
+            self.audit.write("tool_blocked", reason=reason, **extra, **base)
+            TOOL_CALLS.labels(tool, "blocked").inc()
+            event.cancel_tool = message
+
         if not self.policy.writes_enabled:
-            self.audit.write("tool_blocked", reason="read_only", **base)
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = self.policy.read_only_message()
-            return
+            return block("read_only", self.policy.read_only_message())
         if not self.policy.approvals_configured:
-            self.audit.write("tool_blocked", reason="no_approvers", **base)
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = self.policy.no_approvers_message()
-            return
+            return block("no_approvers", self.policy.no_approvers_message())
         frozen, unshowable = frozen_arguments(tool, args, self.manifest_dir)
         if unshowable is not None:
-            self.audit.write("tool_blocked", reason="cannot_show", detail=unshowable, **base)
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = (
+            return block(
+                "cannot_show",
                 f"Not executed: this change cannot be shown for approval ({unshowable}), so it cannot be "
-                "approved. Nothing was changed; tell the user."
+                "approved. Nothing was changed; tell the user.",
+                detail=unshowable,
             )
-            return
         digest = call_hash(tool, frozen)
         reason = {
             "tool": tool,
@@ -317,55 +317,50 @@ class WriteGate(HookProvider):
             "tool_use_id": use["toolUseId"],
         }
         response = event.interrupt(APPROVAL_INTERRUPT, reason=reason)  # raises until someone decides
-        approved = isinstance(response, dict) and response.get("approved") is True
-        if approved and response.get("hash") == digest and not self._claimed(response, digest):
-            self.audit.write(
-                "tool_blocked", reason="already_run", approval_id=response.get("approval_id"), **base
-            )
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = (
-                "Not executed again: this approved change already ran, or was cut off by a restart while it "
-                "ran. Tell the user to check the current state before asking for it again."
-            )
-            return
-        if approved and response.get("hash") == digest:
+        decision = response if isinstance(response, dict) else {}
+        approved = decision.get("approved") is True
+        if approved and decision.get("hash") == digest:
+            if not self._claimed(decision, digest):
+                return block(
+                    "already_run",
+                    "Not executed again: this approved change already ran, or was cut off by a restart while "
+                    "it ran. Tell the user to check the current state before asking for it again.",
+                    approval_id=decision.get("approval_id"),
+                )
             name = file_argument(tool, args)
             if name is not None and self.manifest_dir is not None:
                 # The server reads the file when the call runs: hand it the approved content, in a new
                 # file only the bot writes, so an edit or a swapped link after this check changes nothing.
                 path = write_approved_file(
                     self.manifest_dir / ".approved",
-                    str(response.get("approval_id")),
+                    str(decision.get("approval_id")),
                     str(args[name]),
                     str(frozen[FILE_CONTENT]),
                 )
                 event.tool_use = {**use, "input": {**args, name: path}}
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write(
-                "tool_call", approved_by=response.get("by"), approval_id=response.get("approval_id"), **base
+                "tool_call", approved_by=decision.get("by"), approval_id=decision.get("approval_id"), **base
             )
-            return
-        decided_by = response.get("by") if isinstance(response, dict) else None
-        why = response.get("reason", "denied") if isinstance(response, dict) else "denied"
+            return None
+        decided_by = decision.get("by")
         if approved:  # approved, but not this call: the call or its manifest differs from what was shown
-            self.audit.write("tool_blocked", reason="changed_since_approval", approved_by=decided_by, **base)
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = (
+            return block(
+                "changed_since_approval",
                 "Not executed: the change was changed since it was approved (it differs from what the "
                 "approval card showed, e.g. its manifest file was edited). Nothing was changed; tell the user "
-                "to ask for it again so the current version can be reviewed."
+                "to ask for it again so the current version can be reviewed.",
+                approved_by=decided_by,
             )
-            return
-        self.audit.write("tool_blocked", reason=why, decided_by=decided_by, **base)
-        TOOL_CALLS.labels(tool, "blocked").inc()
-        if isinstance(response, dict) and response.get("message"):
-            event.cancel_tool = str(response["message"])
-            return
-        event.cancel_tool = (
-            f"Not executed: the change was {why}"
+        why = decision.get("reason", "denied")
+        return block(
+            why,
+            str(decision["message"])
+            if decision.get("message")
+            else f"Not executed: the change was {why}"
             + (f" by {decided_by}" if decided_by else "")
-            + ". Nothing was "
-            "changed; tell the user and do not retry it unless they ask again."
+            + ". Nothing was changed; tell the user and do not retry it unless they ask again.",
+            decided_by=decided_by,
         )
 
     def _claimed(self, response: dict[str, Any], digest: str) -> bool:
