@@ -86,14 +86,19 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def parse_documents(text: str) -> list[Any]:
     """The JSON or YAML documents in `text` (no aliases); ValueError when it is neither."""
+    return _parse(text)[0]
+
+
+def _parse(text: str) -> tuple[list[Any], bool]:
+    """(documents, whether `text` was JSON); ValueError when it is neither JSON nor YAML."""
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
-            return [json.loads(stripped)]
+            return [json.loads(stripped)], True
         except ValueError:
             pass  # YAML flow style also starts with "{"
     try:
-        return [d for d in yaml.load_all(stripped, Loader=_NoAliasLoader) if d is not None]
+        return [d for d in yaml.load_all(stripped, Loader=_NoAliasLoader) if d is not None], False
     except yaml.YAMLError as exc:
         raise ValueError(f"not a YAML/JSON document: {exc}") from None
 
@@ -107,7 +112,7 @@ def _redact_document(text: str) -> str | None:
     if len(stripped) > MAX_DOCUMENT:
         return None
     try:
-        docs = parse_documents(stripped)
+        docs, was_json = _parse(stripped)
     except ValueError:
         looks_secret = SECRET_KEYS.search(stripped) or re.search(r"\b(stringData|data)\s*:", stripped)
         return UNPARSABLE if looks_secret else None
@@ -116,10 +121,6 @@ def _redact_document(text: str) -> str | None:
     redacted_docs = [redact(d) if isinstance(d, dict | list) else d for d in docs]
     if redacted_docs == docs:
         return None
-    if stripped.startswith(("{", "[")) and len(docs) == 1:
-        try:
-            json.loads(stripped)
-            return json.dumps(redacted_docs[0], indent=2)
-        except ValueError:
-            pass
+    if was_json:
+        return json.dumps(redacted_docs[0], indent=2)
     return yaml.safe_dump_all(redacted_docs, sort_keys=False).strip()

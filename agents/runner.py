@@ -108,9 +108,7 @@ class ConversationRunner:
         sessions = self.sessions
 
         def load() -> set[str]:
-            agent = self.assistant.build_agent(session_manager=sessions.manager(conversation_id))
-            state = agent._interrupt_state
-            return set(state.interrupts) if state.activated else set()
+            return _paused_on(self.assistant.build_agent(session_manager=sessions.manager(conversation_id)))
 
         async with self._lock(conversation_id):
             return await asyncio.to_thread(load)
@@ -153,7 +151,7 @@ class ConversationRunner:
             agent = self.assistant.build_agent(session_manager=manager)
             if not isinstance(prompt, str):  # a resume: its steps finish calls started in an earlier run
                 names.update(_tool_names(agent.messages, prompt))
-            if isinstance(prompt, str) and agent._interrupt_state.activated:
+            if isinstance(prompt, str) and _paused_on(agent):
                 # The conversation is paused on an approval: a new question cannot run until it is
                 # decided (and the change shown on the card must stay exactly what runs).
                 yield ErrorEvent(
@@ -218,9 +216,8 @@ class ConversationRunner:
             # The answer is everything the coordinator said, as streamed (a preamble before a tool call
             # included), so the message that grew in place is the final message.
             final = text.strip() or (str(result).strip() if result is not None else "")
-            for what, check in dict.fromkeys(
-                notes.values()
-            ):  # what failed and where to look, whatever the model made of it
+            # what failed and where to look, whatever the model made of it
+            for what, check in dict.fromkeys(notes.values()):
                 final += f"\n\n> ⚠️ **{what}** {check} Reference: `{correlation_id}`"
             yield FinalAnswer(final.strip() or "(no answer)")
         except asyncio.CancelledError:
@@ -234,6 +231,12 @@ class ConversationRunner:
             ANSWER.observe(time.monotonic() - started)
             request_context.reset(token)
             specialist_failures.reset(failures_token)
+
+
+def _paused_on(agent: Any) -> set[str]:
+    """The interrupt ids an agent restored from its session is paused on (empty when it is not)."""
+    state = agent._interrupt_state
+    return set(state.interrupts) if state.activated else set()
 
 
 def _tool_names(messages: Any, blocks: Any) -> dict[str, str]:

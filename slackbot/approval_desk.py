@@ -314,35 +314,24 @@ class ApprovalDesk:
         first = approvals[0]
         responses: dict[str, Any] = {}
         for a in approvals:
+            # what the gate is told; tool and tool_use_id name the resumed call's step in the reply
+            response: dict[str, Any] = {
+                "approval_id": a.id,
+                "tool": a.tool,
+                "tool_use_id": a.extra.get("tool_use_id", ""),
+            }
             if a.status == FAILED and a.detail in (CUT_OFF, UNRECORDED, STALE):  # set by restart recovery
-                responses[a.interrupt_id] = {
-                    "approved": False,
-                    "reason": "not_run",
-                    "message": f"Not run: {a.detail}. Tell the user.",
-                    "approval_id": a.id,
-                    "tool": a.tool,
-                    "tool_use_id": a.extra.get("tool_use_id", ""),
-                }
+                response.update(
+                    approved=False, reason="not_run", message=f"Not run: {a.detail}. Tell the user."
+                )
             # Approved ones carry the approval: the gate runs the call only if it can claim it (once).
             elif a.status in (APPROVED, EXECUTING, EXECUTED, FAILED):
-                responses[a.interrupt_id] = {
-                    "approved": True,
-                    "hash": a.call_hash,
-                    "by": a.decided_by,
-                    "approval_id": a.id,
-                    "tool": a.tool,
-                    "tool_use_id": a.extra.get("tool_use_id", ""),
-                }
+                response.update(approved=True, hash=a.call_hash, by=a.decided_by)
             else:
-                reason = "expired" if a.status == EXPIRED else "denied"
-                responses[a.interrupt_id] = {
-                    "approved": False,
-                    "reason": reason,
-                    "by": a.decided_by,
-                    "approval_id": a.id,
-                    "tool": a.tool,
-                    "tool_use_id": a.extra.get("tool_use_id", ""),
-                }
+                response.update(
+                    approved=False, reason="expired" if a.status == EXPIRED else "denied", by=a.decided_by
+                )
+            responses[a.interrupt_id] = response
         question = Question(
             text="",
             target=ReplyTarget(first.channel, first.thread_ts, first.requester, first.extra.get("team_id")),
