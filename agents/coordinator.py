@@ -135,7 +135,11 @@ class Assistant:
             approvers_elsewhere=not approvals_configured and settings.approvals_configured,
         )
         gate = WriteGate(
-            self.policy, self.audit, claim_execution=claim_execution, manifest_dir=settings.manifest_dir
+            self.policy,
+            self.audit,
+            claim_execution=claim_execution,
+            manifest_dir=settings.manifest_dir,
+            approved_dir=settings.approved_manifest_dir,
         )
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"

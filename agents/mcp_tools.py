@@ -15,6 +15,7 @@ from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
 from typing_extensions import override
 
+from agents.arguments import ArgumentRefused, refusal_message, validate_call
 from agents.mcp_servers import McpServer
 from agents.tool_output import shape_result
 
@@ -79,11 +80,31 @@ class McpTool(AgentTool):
     def tool_type(self) -> str:
         return "mcp"
 
+    @property
+    def parameters(self) -> frozenset[str] | None:
+        """The declared arguments (None when the schema accepts any): others are refused, not ignored."""
+        schema = self._spec.get("inputSchema", {}).get("json", {})
+        properties = schema.get("properties")
+        if not isinstance(properties, dict) or schema.get("additionalProperties") is True:
+            return None
+        return frozenset(properties)
+
     @override
     async def stream(
         self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
     ) -> ToolGenerator:
         arguments = coerce_arguments(tool_use.get("input"))
+        try:  # the same check the write gate made: the last step before anything reaches the server
+            validate_call(self.tool_name, arguments, server=self.server.name, parameters=self.parameters)
+        except ArgumentRefused as exc:
+            yield ToolResultEvent(
+                {
+                    "toolUseId": tool_use["toolUseId"],
+                    "status": "error",
+                    "content": [{"text": refusal_message(self.tool_name, exc)}],
+                }
+            )
+            return
         result = await self.server.call(tool_use["toolUseId"], self.tool_name, arguments)
         yield ToolResultEvent(
             shape_result(result, f"{self.server.name}:{self.tool_name}", self.output_budget)

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         return self.mcp_servers.split(",")
 
     @property
+    def approved_manifest_dir(self) -> Path:
+        """Approved copies of manifests: private to the bot, beside its approvals, never in MANIFEST_DIR."""
+        return self.approvals_db_path.parent / "approved-manifests"
+
+    @property
     def approvers(self) -> list[str]:
         return [u.strip() for u in self.approver_user_ids.split(",") if u.strip()]
 
@@ -239,6 +244,15 @@ class Settings(BaseSettings):
         check_writable("APPROVALS_DB_PATH", self.approvals_db_path.parent)
         check_writable("AUDIT_LOG_PATH", self.audit_log_path.parent)
         check_writable("MANIFEST_DIR", self.manifest_dir)
+        if self.eks_mcp_allow_write:
+            from agents.manifest_files import ApprovedCopyError, private_dir
+
+            try:  # found broken at start, not at the first approved apply
+                private_dir(self.approved_manifest_dir, manifest_dir=self.manifest_dir)
+            except ApprovedCopyError as exc:
+                raise ConfigError(
+                    "APPROVALS_DB_PATH", f"its folder cannot hold approved manifests: {exc}"
+                ) from None
         check_writable("MCP_LOG_DIR", self.mcp_log_dir)
 
 

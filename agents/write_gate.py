@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +21,9 @@ from typing import Any
 
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
+from agents.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
 from agents.audit import AuditLog
+from agents.manifest_files import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
 from agents.mcp_tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
@@ -113,22 +113,27 @@ def call_hash(tool: str, arguments: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def describe_call(tool: str, arguments: Any) -> str:
-    """What will happen, in plain words, for the approval card."""
+def describe_call(tool: str, arguments: Any, targets: list[Target] | None = None) -> str:
+    """What will happen, in plain words, for the approval card: the validated objects the call touches."""
     args = coerce_arguments(arguments)
-    ns = args.get("namespace")
-    where = f" in namespace {ns}" if ns else ""
+    if targets is None:
+        try:
+            targets = validate_call(tool, args)
+        except ArgumentRefused:
+            targets = []
     cluster = f" on cluster {args['cluster_name']}" if args.get("cluster_name") else ""
+    objects = "; ".join(t.describe() for t in targets[:6]) + (
+        f"; and {len(targets) - 6} more" if len(targets) > 6 else ""
+    )
     if tool == "manage_k8s_resource":
         op = str(args.get("operation", "change")).lower()
         verb = {"create": "Create", "replace": "Replace", "patch": "Patch", "delete": "Delete"}.get(
             op, op.title()
         )
-        body = coerce_arguments(args.get("body"))
-        name = args.get("name") or (body.get("metadata") or {}).get("name", "")
-        return f"{verb} {args.get('kind', 'resource')} {name}{where}{cluster}".replace("  ", " ")
+        return f"{verb} {objects or args.get('kind', 'resource')}{cluster}"
     if tool == "apply_yaml":
-        return f"Apply the manifest {args.get('yaml_path')}{where}{cluster}"
+        what = f": {objects}" if objects else ""
+        return f"Apply the manifest {args.get('yaml_path')}{cluster}{what}"
     if tool == "manage_eks_stacks":
         return f"{str(args.get('operation', 'change')).title()} the EKS CloudFormation stack{cluster}"
     if tool == "add_inline_policy":
@@ -136,6 +141,14 @@ def describe_call(tool: str, arguments: Any) -> str:
     if tool == "generate_app_manifest":
         return f"Write Kubernetes manifests for {args.get('app_name')} to {args.get('output_dir')}"
     return f"Run {tool} ({', '.join(sorted(args))})"
+
+
+def tool_facts(tool: Any) -> dict[str, Any]:
+    """The server and declared parameters of a selected MCP tool, for `validate_call` (empty otherwise)."""
+    server = getattr(tool, "server", None)
+    if server is None:
+        return {}  # an agent-as-tool or a plain function: no API path behind its arguments
+    return {"server": getattr(server, "name", None), "parameters": getattr(tool, "parameters", None)}
 
 
 def file_argument(tool: str, args: dict[str, Any]) -> str | None:
@@ -160,48 +173,18 @@ def frozen_arguments(
     name = file_argument(tool, args)
     if name is None:
         return args, None
-    path = Path(str(args.get(name) or ""))
-    if not path.is_absolute() or path.suffix.lower() not in MANIFEST_SUFFIXES:
-        return args, f"{name} must be an absolute path to a {'/'.join(MANIFEST_SUFFIXES)} file"
     if manifest_dir is None:
         return args, "no MANIFEST_DIR is set, so no file can be read for approval"
+    path = str(args.get(name) or "")
+    try:  # one descriptor, no symlink followed, never a device or a pipe (see agents.manifest_files)
+        text = read_for_approval(manifest_dir, path, max_bytes=MANIFEST_MAX_BYTES, suffixes=MANIFEST_SUFFIXES)
+    except ManifestRefused as exc:
+        return args, f"{name}: {exc}"
     try:
-        real, allowed = path.resolve(strict=True), manifest_dir.resolve()
-    except OSError as exc:
-        return args, f"cannot read {path} ({exc.strerror or exc})"
-    if not real.is_relative_to(allowed):
-        return args, f"{path} is outside MANIFEST_DIR ({manifest_dir}); only files there can be approved"
-    try:
-        info = real.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return args, f"{path} is not a regular file"
-        if info.st_size > MANIFEST_MAX_BYTES:
-            return (
-                args,
-                f"{path} is larger than {MANIFEST_MAX_BYTES // 1024} KiB, too large to show for approval",
-            )
-        with real.open("rb") as handle:
-            data = handle.read(MANIFEST_MAX_BYTES + 1)
-    except OSError as exc:
-        return args, f"cannot read {path} ({exc.strerror or exc})"
-    if len(data) > MANIFEST_MAX_BYTES:
-        return args, f"{path} grew past {MANIFEST_MAX_BYTES // 1024} KiB while being read"
-    try:
-        text = data.decode("utf-8")
         parse_documents(text)  # what cannot be parsed cannot be shown (or redacted) faithfully
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         return args, f"{path} is not a plain YAML/JSON document ({str(exc).splitlines()[0][:120]})"
     return {**args, FILE_CONTENT: text}, None
-
-
-def write_approved_file(directory: Path, approval_id: str, original: str, content: str) -> str:
-    """The approved content in a new file only the bot writes: the server reads exactly what was shown."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = directory / f"{approval_id}-{Path(original).name}"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    return str(target)
 
 
 def _claim_once_in_memory() -> Callable[[str, str], bool]:
@@ -255,11 +238,14 @@ class WriteGate(HookProvider):
         context: Callable[[], dict[str, Any]] | None = None,
         claim_execution: Callable[[str, str], bool] | None = None,
         manifest_dir: Path | None = None,
+        approved_dir: Path | None = None,
     ) -> None:
         self.policy = policy
         self.audit = audit
-        # Files an approved call reads come from here; their approved copies go to its `.approved` folder.
+        # Files an approved call reads come from MANIFEST_DIR; their approved copies go to `approved_dir`,
+        # a folder private to the bot and outside MANIFEST_DIR (others may write there).
         self.manifest_dir = manifest_dir
+        self.approved_dir = approved_dir
         # (approval id, call hash) → True once: the approved call runs at most once, whatever resumes.
         # Without a shared store (tests, one process) it is claimed in memory, once per process.
         self.claim_execution = claim_execution or _claim_once_in_memory()
@@ -284,6 +270,13 @@ class WriteGate(HookProvider):
             "arguments": redact(args),
             **self.context(),
         }
+        try:  # every call, read or write, in every mode: names are names, never paths
+            targets = validate_call(tool, args, **tool_facts(event.selected_tool))
+        except ArgumentRefused as exc:
+            self.audit.write("tool_refused", reason="invalid_argument", detail=str(exc), **base)
+            TOOL_CALLS.labels(tool, "refused").inc()
+            event.cancel_tool = refusal_message(tool, exc)
+            return None
         if not verdict.write:
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write("tool_call", **base)
@@ -307,12 +300,20 @@ class WriteGate(HookProvider):
                 "approved. Nothing was changed; tell the user.",
                 detail=unshowable,
             )
+        if FILE_CONTENT in frozen:
+            try:  # the objects the manifest applies are checked like arguments, and named on the card
+                targets = manifest_targets(parse_documents(frozen[FILE_CONTENT]), args.get("namespace"))
+            except ArgumentRefused as exc:
+                self.audit.write("tool_refused", reason="invalid_manifest", detail=str(exc), **base)
+                TOOL_CALLS.labels(tool, "refused").inc()
+                event.cancel_tool = refusal_message(tool, exc)
+                return None
         digest = call_hash(tool, frozen)
         reason = {
             "tool": tool,
             "arguments": frozen,
             "hash": digest,
-            "summary": describe_call(tool, args),
+            "summary": describe_call(tool, args, targets),
             "agent": getattr(event.agent, "name", ""),
             "tool_use_id": use["toolUseId"],
         }
@@ -328,16 +329,28 @@ class WriteGate(HookProvider):
                     approval_id=decision.get("approval_id"),
                 )
             name = file_argument(tool, args)
-            if name is not None and self.manifest_dir is not None:
+            if name is not None:
                 # The server reads the file when the call runs: hand it the approved content, in a new
-                # file only the bot writes, so an edit or a swapped link after this check changes nothing.
-                path = write_approved_file(
-                    self.manifest_dir / ".approved",
-                    str(decision.get("approval_id")),
-                    str(args[name]),
-                    str(frozen[FILE_CONTENT]),
-                )
-                event.tool_use = {**use, "input": {**args, name: path}}
+                # file in a folder private to the bot, so an edit or a swapped link after approval
+                # changes nothing. A failure here uses up the approval: fail closed, run at most once.
+                try:
+                    if self.approved_dir is None:
+                        raise ApprovedCopyError("no folder for approved copies is configured")
+                    path = write_approved_copy(
+                        self.approved_dir,
+                        str(decision.get("approval_id")),
+                        str(args[name]),
+                        str(frozen[FILE_CONTENT]),
+                        manifest_dir=self.manifest_dir,
+                    )
+                except ApprovedCopyError as exc:
+                    return block(
+                        "approved_copy_failed",
+                        f"Not executed: the approved file could not be handed over safely ({exc}). Nothing "
+                        "was changed; tell the user.",
+                        detail=str(exc),
+                    )
+                event.tool_use = {**use, "input": {**args, name: str(path)}}
             self._started[use["toolUseId"]] = time.monotonic()
             self.audit.write(
                 "tool_call", approved_by=decision.get("by"), approval_id=decision.get("approval_id"), **base

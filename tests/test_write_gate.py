@@ -123,11 +123,11 @@ def test_an_approval_freezes_the_files_a_call_reads_not_just_their_paths(tmp_pat
 @pytest.mark.parametrize(
     ("path", "problem"),
     [
-        ("/dev/zero.yaml", "cannot read"),
+        ("/dev/zero.yaml", "outside MANIFEST_DIR"),
         ("relative/web.yaml", "absolute path"),
         ("/proc/self/environ", "absolute path to a .yaml/.yml/.json file"),
         ("OUTSIDE", "outside MANIFEST_DIR"),
-        ("LINK", "outside MANIFEST_DIR"),  # a link inside pointing out
+        ("LINK", "is a symbolic link"),  # a link inside pointing out
         ("FIFO", "not a regular file"),
         ("BIG", "too large to show"),
         ("BINARY", "not a plain YAML/JSON document"),
@@ -168,8 +168,9 @@ def test_only_a_small_regular_document_under_manifest_dir_is_read(
 def test_describe_call_accepts_a_body_sent_as_a_json_string() -> None:
     body = '{"kind": "ConfigMap", "metadata": {"name": "settings"}}'
     assert describe_call(
-        "manage_k8s_resource", {"operation": "create", "kind": "ConfigMap", "body": body}
-    ) == ("Create ConfigMap settings")
+        "manage_k8s_resource",
+        {"operation": "create", "kind": "ConfigMap", "api_version": "v1", "namespace": "ops", "body": body},
+    ) == ("Create ConfigMap settings (v1) in namespace ops")
 
 
 @pytest.fixture
@@ -266,7 +267,7 @@ async def test_approve_runs_exactly_the_approved_call_once_even_after_a_restart(
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.paused
     assert pending.tool == "manage_k8s_resource" and pending.arguments["name"] == "web"
-    assert pending.summary == "Delete Deployment web in namespace default on cluster fake-k3s"
+    assert pending.summary == "Delete Deployment web (apps/v1) in namespace default on cluster fake-k3s"
     assert kube.mutations() == []  # nothing before a decision
 
     restarted = make(models)  # a new process: state comes from the session files
