@@ -43,6 +43,23 @@ def summarize_call(tool: str, args: Any) -> str:
         return _clip(f"events of {args.get('kind', '')} {args.get('name', '')}{where}".replace("  ", " "))
     if tool == "manage_k8s_resource":
         return _clip(f"{args.get('operation', '?')} {args.get('kind', '')} {args.get('name', '')}{where}")
+    if tool == "get_cloudwatch_logs":
+        # A Logs Insights query is billed per GB scanned: say what it scans.
+        subject = (
+            f" of {args.get('resource_type', '')} {args['resource_name']}"
+            if args.get("resource_name")
+            else ""
+        )
+        window = (
+            f"{args['start_time']} to {args.get('end_time') or 'now'}"
+            if args.get("start_time")
+            else f"last {args.get('minutes', 15)} min"
+        )
+        return _clip(
+            f"Logs Insights (paid): {args.get('log_type', '?')} logs{subject}, {window}, "
+            f"≤{args.get('limit', 50)} rows",
+            120,
+        )
     if "operation" in args:
         rest = {k: v for k, v in args.items() if k != "operation"}
         return _clip(f"{tool} {args['operation']} " + ", ".join(f"{k}={v}" for k, v in rest.items()))

@@ -209,3 +209,22 @@ def test_token_shaped_secrets_in_tool_results_never_reach_the_model() -> None:
     }
     [block] = shape_result(result, "eks:get_pod_logs", 10_000)["content"]  # type: ignore[arg-type]
     assert "AKIA" not in block["text"] and "ok" in block["text"]
+
+
+def test_a_paid_logs_query_says_what_it_scans() -> None:
+    """get_cloudwatch_logs starts a Logs Insights query, billed per GB scanned: the step line says so."""
+    args = {
+        "cluster_name": "prod",
+        "resource_type": "pod",
+        "resource_name": "web-1",
+        "log_type": "application",
+    }
+    assert (
+        summarize_call("get_cloudwatch_logs", {**args, "minutes": 30, "limit": 100})
+        == "Logs Insights (paid): application logs of pod web-1, last 30 min, ≤100 rows"
+    )
+    window = {"start_time": "2026-12-02T13:00:00Z", "end_time": "2026-12-02T14:00:00Z"}
+    assert "2026-12-02T13:00:00Z to 2026-12-02T14:00:00Z" in summarize_call(
+        "get_cloudwatch_logs", {**args, **window}
+    )
+    assert "last 15 min, ≤50 rows" in summarize_call("get_cloudwatch_logs", args)  # the server's defaults
