@@ -339,22 +339,27 @@ async def test_an_approved_call_runs_at_most_once_whatever_resumes_it(
 
 
 @pytest.mark.parametrize(
-    "response",
+    ("response", "refusal"),
     [
-        {"approved": False, "reason": "denied", "by": "U2"},
-        {"approved": True, "hash": "0" * 64, "by": "U2"},  # an approval for some other call
-        {"approved": True, "hash": "THE PENDING CALL'S", "by": "U2"},  # no approval id to claim
+        ({"approved": False, "reason": "denied", "by": "U2"}, "the change was denied by U2"),
+        # a real, claimable approval, but of some other call: the hash is what binds it
+        (
+            {"approved": True, "hash": "0" * 64, "by": "U2", "approval_id": "other-call"},
+            "changed since it was approved",
+        ),
+        # the right hash but no approval id to claim: the claim fails closed
+        ({"approved": True, "hash": "THE PENDING CALL'S", "by": "U2"}, "Not executed again"),
     ],
 )
 async def test_denied_or_mismatched_approval_runs_nothing(
-    writes: None, models: ScriptedModels, kube: FakeKubeAPI, response: dict[str, object]
+    writes: None, models: ScriptedModels, kube: FakeKubeAPI, response: dict[str, object], refusal: str
 ) -> None:
     async with paused_on_a_delete(models, "C1:2") as (runner, pending):
         if response.get("hash") == "THE PENDING CALL'S":
             response = {**response, "hash": pending.call_hash}
         resumed = await collect(runner.resume("C1:2", {pending.interrupt_id: response}))
     assert kube.mutations() == []
-    assert "Not executed" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
+    assert refusal in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
 
 
 async def test_a_new_question_while_a_change_awaits_its_decision_is_told_so(
