@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,18 @@ from agents.approvals import Approval, SqliteApprovalStore
 from agents.audit import JsonlAuditLog
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
+from agents.mcp_servers import McpServer
 from agents.redact import REDACTED, redact
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
-from agents.write_gate import FILE_CONTENT, call_hash, classify, describe_call, frozen_arguments
+from agents.write_gate import (
+    FILE_CONTENT,
+    READ_ONLY_TOOLS,
+    call_hash,
+    classify,
+    describe_call,
+    frozen_arguments,
+)
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -208,16 +217,30 @@ def writes(agent_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def test_read_only_mode_offers_no_write_tools_and_refuses(
-    agent_env: Path, models: ScriptedModels, kube: FakeKubeAPI
+    agent_env: Path, models: ScriptedModels, kube: FakeKubeAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    real_specs = McpServer.tool_specs
+
+    def with_more_tools(server: McpServer) -> dict[str, Any]:
+        """What IAM mode and a newer server add: writes by operation, and a tool nobody classified."""
+        specs = real_specs(server)
+        if server.name != "eks":
+            return specs
+        template = specs["list_k8s_resources"]
+        extra = ("manage_eks_stacks", "add_inline_policy", "exec_in_pod")
+        return {**specs, **{name: {**template, "name": name} for name in extra}}
+
+    monkeypatch.setattr(McpServer, "tool_specs", with_more_tools)
     assistant = make(models)
     try:
         events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
     finally:
         assistant.close()
-    offered = models.models["eks_assistant"].requests[0].tools
-    assert "list_k8s_resources" in offered
-    assert not {"manage_k8s_resource", "apply_yaml", "generate_app_manifest"} & set(offered)
+    offered = set(models.models["eks_assistant"].requests[0].tools)
+    assert "list_k8s_resources" in offered and "get_pod_logs" in offered
+    assert offered <= READ_ONLY_TOOLS  # an allow list: only tools known to be read-only
+    assert not {"manage_k8s_resource", "apply_yaml", "generate_app_manifest"} & offered
+    assert not {"manage_eks_stacks", "add_inline_policy", "exec_in_pod"} & offered
     assert "--allow-write" not in assistant.servers["eks"].spec.args
     assert kube.mutations() == []
     assert not [e for e in events if isinstance(e, ApprovalRequired)]
