@@ -8,11 +8,12 @@ there: it must reach the model as data inside a fence the system prompt tells it
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from strands.types.tools import ToolResult, ToolResultContent
 
-from agents.redact import redact_text
+from agents.redact import redact_result_text
 
 FENCE_OPEN = '<untrusted-data source="{source}">'
 FENCE_CLOSE = "</untrusted-data>"
@@ -25,11 +26,18 @@ UNTRUSTED_RULE = (
 )
 
 
+# The opening bracket (raw, as an HTML/JSON/URL escape or a look-alike) of any tag naming the fence, in
+# any case or spacing: `</UNTRUSTED-DATA>`, `< / untrusted-data >`, `<untrusted_data\tsource=...>`.
+_FENCE_TAG = re.compile(
+    r"(?:<|&lt;?|&#0*60;?|&#x0*3c;?|\\u003c|\\x3c|%3c|\uff1c|\ufe64)(?=[\s/\\]*+untrusted[\s_-]*+data)",
+    re.IGNORECASE,
+)
+DEFUSED = "\u2039"  # "‹": reads as a bracket, never parses as one
+
+
 def fence(text: str, source: str) -> str:
-    """Wrap `text` so it cannot close the fence early: any closing tag inside is defused."""
-    safe = text.replace("</untrusted-data", "<\\/untrusted-data").replace(
-        "<untrusted-data", "<\\untrusted-data"
-    )
+    """Wrap `text` so it cannot close the fence early: every tag naming the fence inside is defused."""
+    safe = _FENCE_TAG.sub(DEFUSED, text)
     return f"{FENCE_OPEN.format(source=source)}\n{safe}\n{FENCE_CLOSE}"
 
 
@@ -101,14 +109,16 @@ def cut_text(text: str, budget: int) -> str:
 
 
 def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
-    """Fence every text block and keep the whole result within `budget` characters."""
+    """Redact, fence every text block and keep the whole result within `budget` characters."""
     content: list[ToolResultContent] = []
     texts: list[str] = []
     for block in result.get("content", []):
+        # Secret values (Secret data, credential keys, env pairs, tokens) never reach the model, so no answer
+        # can repeat them into Slack; redacted before the cut, so what is cut to budget is already safe.
         if "text" in block:
-            texts.append(str(block["text"]))
+            texts.append(redact_result_text(str(block["text"])))
         elif "json" in block:
-            texts.append(json.dumps(block["json"], default=str))
+            texts.append(redact_result_text(json.dumps(block["json"], default=str)))
         else:
             content.append(block)  # images/documents pass through unchanged
     total = sum(len(t) + 1 for t in texts)
@@ -118,9 +128,7 @@ def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
         room = budget - (total - len(texts[largest]))
         if room > budget // 2:
             texts[largest] = cut_text(texts[largest], room)
-    # Token-shaped secrets (AWS keys, Slack tokens, private keys) in logs or ConfigMaps never reach the
-    # model, so no answer can repeat them into Slack.
-    joined = redact_text("\n".join(texts))
+    joined = "\n".join(texts)
     if joined or not content:
         content.insert(0, {"text": fence(cut_text(joined, budget), source)})
     return ToolResult(toolUseId=result["toolUseId"], status=result["status"], content=content)
