@@ -39,6 +39,7 @@ from slackbot.conversations import Conversations
 from slackbot.dedupe import EventDedupe, SqliteDedupe
 from slackbot.handlers import Handlers, ModeInfo
 from slackbot.health import health_app, start_health_server
+from slackbot.outbound import SafeWebClient, use_safe_client
 from slackbot.rate_budget import RateBudget
 
 logger = logging.getLogger(__name__)
@@ -86,12 +87,13 @@ def request_channel(request: HttpRequest) -> str | None:
     return str(channel) if channel else None
 
 
-def web_client(slack: SlackSettings, budget: RateBudget) -> AsyncWebClient:
+def web_client(slack: SlackSettings, budget: RateBudget) -> SafeWebClient:
+    """The bot's one Web API client: retries, and every call redacted and posted without link previews."""
     handlers: list[AsyncRetryHandler] = [
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         BudgetedRateLimitHandler(budget),
     ]
-    return AsyncWebClient(
+    return SafeWebClient(
         token=slack.slack_bot_token, base_url=slack.slack_api_url, retry_handlers=handlers, timeout=30
     )
 
@@ -132,6 +134,7 @@ def build_bot(
     budget = budget or RateBudget()
     client = web_client(slack, budget)
     app = AsyncApp(client=client, process_before_response=False)
+    use_safe_client(app, client)  # first: listeners and the assistant middleware get this client
     runner = ConversationRunner(assistant, sessions or FileSessionStore(settings.session_storage_path))
     conversations = Conversations(runner, client, budget, native=slack.slack_streaming == "native")
     mode = ModeInfo(

@@ -3,6 +3,11 @@
 The buttons carry only the opaque approval id; Approve asks for confirmation in Slack's own dialog.
 After a decision the card is rewritten in place without buttons, saying who decided, when, and how the
 execution went.
+
+Everything on a card except what this module writes itself comes from the model or from data (summary,
+arguments, manifest, error details): each such value is escaped where it is interpolated
+(`slackbot.safe_text`), and code blocks hold values that cannot close them, so a card cannot ping a
+channel or show something other than the call it asks about.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from agents.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAI
 from agents.redact import redact
 from agents.write_gate import FILE_CONTENT
 from slackbot.formatting import clip
+from slackbot.safe_text import code_block, escape_mrkdwn, fence_safe, inline_code, mention
 
 APPROVE_ACTION = "sre_bot_approve"
 DENY_ACTION = "sre_bot_deny"
@@ -25,12 +31,15 @@ def _when(epoch: float) -> str:
 
 
 def call_markdown(approval: Approval) -> str:
-    """The whole call, secrets redacted: arguments as JSON, a manifest file's content as its own block."""
+    """The whole call, secrets redacted: arguments as JSON, a manifest file's content as its own block.
+
+    Slack-ready (mrkdwn and Markdown alike): escaped, and no value can close the block it is shown in.
+    """
     args = redact(approval.arguments)
     manifest = args.pop(FILE_CONTENT, None) if isinstance(args, dict) else None
-    text = f"```\n{json.dumps({'tool': approval.tool, 'arguments': args}, indent=2, default=str)}\n```"
+    text = code_block(json.dumps({"tool": approval.tool, "arguments": args}, indent=2, default=str))
     if isinstance(manifest, str):
-        text += f"\nContent of that file, as it will be used:\n```\n{manifest.rstrip()}\n```"
+        text += f"\nContent of that file, as it will be used:\n{code_block(manifest.rstrip())}"
     return text
 
 
@@ -51,11 +60,12 @@ def _call_text(approval: Approval) -> str:
 
 def _facts(approval: Approval) -> dict[str, Any]:
     args = approval.arguments
-    fields = [f"*Requested by*\n<@{approval.requester}>" if approval.requester else "*Requested by*\nunknown"]
+    requester = mention(approval.requester) if approval.requester else "unknown"
+    fields = [f"*Requested by*\n{requester}"]
     if args.get("cluster_name"):
-        fields.append(f"*Cluster*\n`{args['cluster_name']}`")
+        fields.append(f"*Cluster*\n{inline_code(clip(str(args['cluster_name']), 200))}")
     if args.get("namespace"):
-        fields.append(f"*Namespace*\n`{args['namespace']}`")
+        fields.append(f"*Namespace*\n{inline_code(clip(str(args['namespace']), 200))}")
     fields.append(f"*Expires*\n{_when(approval.expires_at)}")
     return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
 
@@ -68,7 +78,7 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*What will happen:* {clip(approval.summary, 500)}"},
+            "text": {"type": "mrkdwn", "text": f"*What will happen:* {summary(approval, 500)}"},
         },
         _facts(approval),
         {"type": "section", "text": {"type": "mrkdwn", "text": _call_text(approval)}},
@@ -84,7 +94,7 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
                     "value": approval.id,
                     "confirm": {
                         "title": {"type": "plain_text", "text": "Run this change?"},
-                        "text": {"type": "mrkdwn", "text": clip(approval.summary, 300)},
+                        "text": {"type": "mrkdwn", "text": summary(approval, 300)},
                         "confirm": {"type": "plain_text", "text": "Approve and run"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
                         "style": "primary",
@@ -102,13 +112,19 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
     ]
 
 
+def summary(approval: Approval, limit: int) -> str:
+    """What the call will do, in words the write gate derived from model-chosen arguments: escaped."""
+    return clip(fence_safe(escape_mrkdwn(approval.summary)), limit)  # escaped first: the limit is Slack's
+
+
 def outcome_line(approval: Approval) -> str:
-    who = f"<@{approval.decided_by}>" if approval.decided_by and approval.decided_by != "system" else ""
+    who = mention(approval.decided_by) if approval.decided_by and approval.decided_by != "system" else ""
     at = _when(approval.decided_at) if approval.decided_at else ""
     if approval.status == EXECUTED:
         return f":white_check_mark: Approved by {who} at {at}; executed."
     if approval.status == FAILED:
-        return f":warning: Approved by {who} at {at}; failed: {clip(approval.detail, 300)}"
+        detail = clip(fence_safe(escape_mrkdwn(approval.detail)), 300)  # a tool's error: data, not markup
+        return f":warning: Approved by {who} at {at}; failed: {detail}"
     if approval.status in (APPROVED, EXECUTING):
         return f":hourglass_flowing_sand: Approved by {who} at {at}; running…"
     if approval.status == DENIED:
@@ -120,7 +136,7 @@ def outcome_line(approval: Approval) -> str:
 
 def decided_card(approval: Approval) -> list[dict[str, Any]]:
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Change:* {clip(approval.summary, 500)}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Change:* {summary(approval, 500)}"}},
         _facts(approval),
         {"type": "section", "text": {"type": "mrkdwn", "text": _call_text(approval)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(approval)}]},
@@ -130,5 +146,5 @@ def decided_card(approval: Approval) -> list[dict[str, Any]]:
 def card_text(approval: Approval) -> str:
     """Plain text for notifications and clients without blocks."""
     if approval.status == "pending":
-        return f"Approval needed: {approval.summary}"
-    return f"{approval.summary}: {approval.status}"
+        return f"Approval needed: {summary(approval, 1000)}"
+    return f"{summary(approval, 1000)}: {escape_mrkdwn(approval.status)}"

@@ -48,6 +48,7 @@ from slackbot.formatting import split_markdown
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import Renderer
 from slackbot.replies import ReplyTarget, post_parts
+from slackbot.safe_text import mention
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class ApprovalDesk:
             await self._tell(channel, user, "This approval is not known to me; nothing was changed.")
             return
         if approval.status != PENDING:
-            who = f" by <@{approval.decided_by}>" if approval.decided_by not in ("", "system") else ""
+            who = f" by {mention(approval.decided_by)}" if approval.decided_by not in ("", "system") else ""
             await self._tell(
                 channel, user, f"This request was already {approval.status}{who}; nothing more was done."
             )

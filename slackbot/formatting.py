@@ -140,7 +140,9 @@ def split_markdown(text: str, limit: int = SAFE_MARKDOWN) -> list[str]:
 
 
 def to_mrkdwn(text: str) -> str:
-    """A readable mrkdwn rendering of Markdown, for a message's plain `text`."""
+    """A readable mrkdwn rendering of neutralized Markdown (`safe_text.neutralize`), for a message's plain
+    `text`: the input is already escaped, so this only translates emphasis, headings and bullets (and
+    makes no `<url|label>` links: a label must not hide where a link goes)."""
     out_lines = []
     in_code = False
     for line in text.split("\n"):
@@ -151,11 +153,9 @@ def to_mrkdwn(text: str) -> str:
         if in_code:
             out_lines.append(line)
             continue
-        line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         line = re.sub(r"^#{1,6}\s+(.*)$", r"*\1*", line)
         line = re.sub(r"\*\*(.+?)\*\*", r"*\1*", line)
         line = re.sub(r"__(.+?)__", r"*\1*", line)
-        line = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", line)
         line = re.sub(r"^(\s*)[-*]\s+", r"\1• ", line)
         out_lines.append(line)
     return "\n".join(out_lines)

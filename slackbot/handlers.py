@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.conversations import Conversations, Question
 from slackbot.dedupe import EventDedupe
 from slackbot.replies import ReplyTarget
+from slackbot.safe_text import escape_mrkdwn, inline_code, mention, unescape_slack
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
@@ -219,27 +220,27 @@ class Handlers:
         words = text.split()
         # `help` / `status` alone show the usage; "help me with crashy" is a question.
         if not words or (len(words) == 1 and words[0].lower() in SUBCOMMANDS):
-            await ack(response_type="ephemeral", text=usage(self.mode))
+            await ephemeral(ack, usage(self.mode))
             return
         if len(words) == 1 and not _one_word_question(words[0]):
-            await ack(
-                response_type="ephemeral",
-                text=f"Unknown subcommand `{words[0]}`. Try `/k8s help`, or ask a question: "
-                "`/k8s why is web failing?`",
+            typed = inline_code(unescape_slack(words[0]))
+            await ephemeral(
+                ack,
+                f"Unknown subcommand {typed}. Try `/k8s help`, or ask a question: `/k8s why is web failing?`",
             )
             return
         problem = too_long(text, self.max_chars)
         if problem:
-            await ack(response_type="ephemeral", text=problem)
+            await ephemeral(ack, problem)
             return
         if self.conversations.closing:
-            await ack(response_type="ephemeral", text=RESTARTING)
+            await ephemeral(ack, RESTARTING)
             return
         await ack()
         channel, user = command["channel_id"], command["user_id"]
         try:
             await self.conversations.budget.take("chat.postMessage", channel)
-            root = await client.chat_postMessage(channel=channel, text=f"<@{user}> asked: {text}")
+            root = await client.chat_postMessage(channel=channel, text=echo(user, text))
         except SlackApiError as exc:
             error = slack_error(exc)
             hint = (
@@ -247,7 +248,7 @@ class Handlers:
                 if error in ("not_in_channel", "channel_not_found")
                 else (f"Slack said `{error}`")
             )
-            await respond(response_type="ephemeral", text=f"I can't post in this channel: {hint}.")
+            await ephemeral(respond, f"I can't post in this channel: {hint}.")
             return
         team = command.get("team_id")
         self.conversations.submit(
@@ -258,6 +259,18 @@ class Handlers:
                 user_id=user,
             )
         )
+
+
+async def ephemeral(answer: Callable[..., Awaitable[Any]], text: str) -> None:
+    """A note only the asker sees, through `ack` or `respond`: these go back over the socket or the
+    response_url, not through the Web API client, so they ask for no link previews themselves."""
+    await answer(response_type="ephemeral", text=text, unfurl_links=False, unfurl_media=False)
+
+
+def echo(user: str, question: str) -> str:
+    """The thread's root for a /k8s question: who asked what, the question shown as typed (a
+    `<!channel>` in it is shown, not sent to everyone)."""
+    return f"{mention(user)} asked: {escape_mrkdwn(unescape_slack(question))}"
 
 
 def _one_word_question(word: str) -> bool:

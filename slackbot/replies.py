@@ -8,6 +8,9 @@ Two ways to show it, same interface:
 
 Both update a message at most once per second, spend intermediate updates only from the budget's
 surplus, and always deliver the final text: if a final call fails, the answer is posted as a new message.
+
+`show` and `finish` take the answer as the model and tools wrote it; everything they post went through
+`slackbot.outbound` first (redacted, neutralized, a growing answer only as far as it is settled).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from slackbot.formatting import (
     tables_to_code,
     to_mrkdwn,
 )
+from slackbot.outbound import answer_markdown, growing_answer, step_text
 from slackbot.rate_budget import RateBudget
 from slackbot.slack_errors import slack_error
 
@@ -96,7 +100,8 @@ class _Pacer:
 async def post_parts(
     client: AsyncWebClient, budget: RateBudget, target: ReplyTarget, parts: list[str]
 ) -> list[str]:
-    """Post `parts` as follow-up messages in the thread; returns their ts."""
+    """Post `parts` (Slack-ready: neutralized or built from escaped values) as follow-up messages in the
+    thread; returns their ts."""
     stamps = []
     for part in parts:
         await budget.take("chat.postMessage", target.channel)
@@ -130,10 +135,11 @@ class UpdateReply:
 
     @staticmethod
     def compose(text: str, steps: list[StepView]) -> str:
+        """The intermediate view of a growing answer, with the step running now."""
         running = [s for s in steps if s.status == "in_progress"]
-        body = tables_to_code(text.strip()) if text.strip() else ""
+        body = tables_to_code(growing_answer(text.strip()))
         if running:
-            line = f"_⏳ {running[-1].title}_"
+            line = f"_⏳ {step_text(running[-1].title)}_"
         elif not body:
             line = PLACEHOLDER
         else:
@@ -160,7 +166,7 @@ class UpdateReply:
             logger.warning("intermediate update failed: %s", slack_error(exc))
 
     async def finish(self, text: str, steps: list[StepView]) -> None:
-        parts = split_markdown(tables_to_code(text.strip()) or "(empty answer)")
+        parts = split_markdown(tables_to_code(answer_markdown(text.strip())) or "(empty answer)")
         if self.ts is None:
             await post_parts(self.client, self.budget, self.target, parts)
             return
@@ -238,11 +244,11 @@ class NativeStreamReply:
             chunk: dict[str, Any] = {
                 "type": "task_update",
                 "id": step.id,
-                "title": clip(step.title, 200),
+                "title": clip(step_text(step.title), 200),
                 "status": status,
             }
             if step.detail:
-                chunk["details"] = clip(step.detail, 500)
+                chunk["details"] = clip(step_text(step.detail), 500)
             chunks.append(chunk)
         return chunks
 
@@ -253,7 +259,7 @@ class NativeStreamReply:
     def _streamable(self, text: str) -> str:
         """What of `text` can go into this message now: stable (tables complete), cut where the message
         will end if the answer outgrows it (the rest goes to follow-ups)."""
-        target = stable_prefix(text.lstrip())
+        target = stable_prefix(growing_answer(text.lstrip()))
         if len(target) > SAFE_MARKDOWN:
             head = cut_for_message(target)[0]
         elif len(target) > SAFE_MARKDOWN - CUT_ZONE:
@@ -285,7 +291,7 @@ class NativeStreamReply:
             logger.warning("appendStream failed: %s", slack_error(exc))
 
     async def finish(self, text: str, steps: list[StepView]) -> None:
-        final = tables_to_code(text.strip()) or "(empty answer)"
+        final = tables_to_code(answer_markdown(text.strip())) or "(empty answer)"
         assert self.ts is not None
         head, overflow, fence = cut_for_message(final)
         if head.startswith(self.sent):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from slackbot.formatting import cut_for_message, split_markdown, stable_prefix, tables_to_code, to_mrkdwn
+from slackbot.safe_text import neutralize
 
 
 def test_pipe_tables_become_aligned_code_blocks() -> None:
@@ -43,12 +46,15 @@ def test_a_single_huge_line_is_split_too() -> None:
 
 def test_mrkdwn_fallback_text() -> None:
     out = to_mrkdwn(
-        "# Title\n**bold** and [docs](https://example.com) a<b\n- item\n```\n**not bold** <x>\n```"
+        neutralize(
+            "# Title\n**bold** and [docs](https://example.com) a<b\n- item\n```\n**not bold** <x>\n```"
+        )
     )
     assert out.splitlines()[0] == "*Title*"
-    assert "*bold*" in out and "<https://example.com|docs>" in out and "a&lt;b" in out
+    assert "*bold*" in out and "a&lt;b" in out
+    assert "[docs] (https://example.com)" in out  # where a link goes stays visible: no <url|label>
     assert "• item" in out
-    assert "**not bold** <x>" in out  # code stays verbatim
+    assert "**not bold** &lt;x&gt;" in out  # code keeps its Markdown, escaped (mrkdwn reads <x> there)
 
 
 STREAMED = (
@@ -92,3 +98,31 @@ def test_cut_for_message_is_stable_as_the_text_grows() -> None:
     text = "word " * 50 + "\n" + "another line here\n" * 50
     cuts = {cut_for_message(text[:end], limit=200)[0] for end in range(201, len(text) + 1)}
     assert len(cuts) == 1
+
+
+PLANTED = (
+    "Ping <!channel> <!here> <!everyone> <!subteam^S123|@team> <@U999> <#C1|ops> & "
+    "<https://evil.example/?d=1|click> [docs](https://evil.example/?d=2) ![img](https://evil.example/i)\n"
+    "> quoted <!here>\n```\ncode <!channel> a && b\n```\n[ref][1]"
+)
+
+
+def test_neutralized_text_has_no_slack_syntax_left_and_only_grows_as_the_text_grows() -> None:
+    out = neutralize(PLANTED)
+    assert not re.search(r"<[!@#]|<https?:|\]\(", out)
+    assert "&lt;!channel&gt;" in out and "&amp;" in out and "[docs] (https://evil.example/?d=2)" in out
+    assert "> quoted &lt;!here&gt;" in out  # a block quote stays one
+    assert "code &lt;!channel&gt; a &amp;&amp; b" in out  # mrkdwn reads <…> inside code blocks too
+    for end in range(len(PLANTED) + 1):
+        assert out.startswith(neutralize(PLANTED[:end])), PLANTED[:end]
+
+
+def test_values_cannot_leave_the_code_they_are_shown_in() -> None:
+    from slackbot.safe_text import code_block, fence_safe, inline_code, mention
+
+    value = "a ``` b ```` <!here>"
+    block = code_block(value)
+    assert block.count("```") == 2 and block.startswith("```\n") and block.endswith("\n```")
+    assert fence_safe(value).replace("\u200b", "") == value  # the reader sees the same characters
+    assert inline_code("x`y\n<!here>") == "`xˋy &lt;!here&gt;`"
+    assert mention("U123ABC") == "<@U123ABC>" and mention("U1>|<!channel") == "U1&gt;|&lt;!channel"

@@ -139,3 +139,35 @@ async def test_a_native_stream_longer_than_a_message_is_never_cut_mid_line_or_re
         assert sum(line == "```" for line in lines) % 2 == 0, "unbalanced code fence"
     shown = [line for text in messages for line in text.split("\n") if line and line != "```"]
     assert shown == [line for line in answer.split("\n") if line != "```"]  # all of it, once, in order
+
+
+PLANTED = (
+    "Found it: token xoxb-123-456-abc in the env, key AKIAABCDEFGHIJKLMNOP, a header\n"
+    "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345 and <!channel> <@U999>.\n"
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAxyz\nq1w2e3r4t5y6\n-----END RSA PRIVATE KEY-----\n"
+    "Rotate them all."
+)
+FRAGMENTS = ("xoxb-1", "456-abc", "AKIAAB", "abcdefghijklmnop", "MIIEow", "q1w2e3", "<!channel>", "<@U999>")
+
+
+@pytest.mark.parametrize("step", [1, 2, 7])
+async def test_a_streamed_answer_is_redacted_as_a_whole_never_chunk_by_chunk(
+    monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    """A secret split across streamed chunks is not redacted in either chunk: only settled text is
+    streamed, redacted as a whole, and what was streamed is never taken back."""
+    from slackbot import replies
+    from slackbot.outbound import answer_markdown
+
+    monkeypatch.setattr(replies, "MIN_UPDATE_INTERVAL", 0.0)
+    slack = RecordingSlack()
+    reply = replies.NativeStreamReply(slack, RateBudget(tiers={}), replies.ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
+    await reply.start()
+    for end in range(0, len(PLANTED), step):
+        await reply.show(PLANTED[:end], [])
+        for fragment in FRAGMENTS:
+            assert fragment not in slack.streamed, (end, slack.streamed)
+    await reply.finish(PLANTED, [])
+    assert slack.posts == []  # the stream never had to be abandoned and the answer posted again
+    assert slack.streamed == answer_markdown(PLANTED)
+    assert slack.streamed.count("[redacted]") == 4 and "&lt;!channel&gt;" in slack.streamed
