@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from agents import write_gate
 from agents.approvals import SqliteApprovalStore
 from agents.audit import JsonlAuditLog
 from agents.metrics import REGISTRY
@@ -99,7 +100,7 @@ async def test_approve_runs_exactly_one_change_and_the_card_says_so(
         event, message = await ask_for_a_write(h)
         assert kube.mutations() == []
         text = " ".join(str(b) for b in message.blocks)
-        assert "Delete Deployment web in namespace default on cluster fake-k3s" in text
+        assert "Delete Deployment web (apps/v1) in namespace default on cluster fake-k3s" in text
         assert "<@U1>" in text and "fake-k3s" in text
         approve = next(
             e
@@ -146,18 +147,28 @@ def big_manifest(path: Path, value: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("edited_after_the_card", [False, True])
+@pytest.mark.parametrize("edited", ["never", "after the card", "after the approved copy was written"])
 async def test_apply_yaml_shows_the_whole_manifest_and_applies_exactly_that(
     approvals_env: Path,
     tmp_path: Path,
     models: ScriptedModels,
     kube: FakeKubeAPI,
-    edited_after_the_card: bool,
+    edited: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MANIFEST_DIR", str(tmp_path / "manifests"))
     (tmp_path / "manifests").mkdir()
     manifest = big_manifest(tmp_path / "manifests" / "settings.yaml", "blue")
+    if edited == "after the approved copy was written":
+        real_copy = write_gate.write_approved_copy
+
+        def copy_then_edit(*args: Any, **kwargs: Any) -> Path:
+            """Someone who can write MANIFEST_DIR wins the race: the original changes after the check."""
+            copied = real_copy(*args, **kwargs)
+            big_manifest(manifest, "red")
+            return copied
+
+        monkeypatch.setattr(write_gate, "write_approved_copy", copy_then_edit)
     async with running_bot(models, tmp_path) as h:
         event, message = await ask_for_a_write(h, text=f"apply the manifest {manifest} to the cluster")
         thread = h.slack.thread("C1", event["ts"])
@@ -167,21 +178,23 @@ async def test_apply_yaml_shows_the_whole_manifest_and_applies_exactly_that(
         assert "line-119" in full and "setting: blue" in full  # every line the hash covers, above the card
         assert "sk-live" not in full and "sk-live" not in str(message.blocks)
         assert "whole call (secrets redacted) is in the message(s) just above" in str(message.blocks)
-        if edited_after_the_card:
+        if edited == "after the card":
             big_manifest(manifest, "red")
         await click(h, APPROVE_ACTION, approval_id(message), "U2", message)
         await settle(h)
         replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
     created = kube.get("configmaps", "default", "settings")
-    if edited_after_the_card:  # not what was approved: nothing is applied
+    if edited == "after the card":  # not what was approved: nothing is applied
         assert kube.mutations() == [] and created is None
         assert "changed since it was approved" in replies[-1].final_text
-    else:
-        assert created is not None and created["data"]["setting"] == "blue"
-        assert [m["method"] for m in kube.mutations()] == ["POST"]
-        # the server was handed the approved content in a file only the bot wrote (not the original path)
-        [copy] = (tmp_path / "manifests" / ".approved").iterdir()
-        assert copy.read_text() == manifest.read_text() and copy.stat().st_mode & 0o777 == 0o600
+        return
+    # What was approved is what ran, even when the original changed after the check: the server read
+    # the approved copy, in a file only the bot wrote, outside MANIFEST_DIR.
+    assert created is not None and created["data"]["setting"] == "blue"
+    assert [m["method"] for m in kube.mutations()] == ["POST"]
+    [copy] = load_settings().approved_manifest_dir.iterdir()
+    assert "setting: blue" in copy.read_text() and copy.stat().st_mode & 0o777 == 0o600
+    assert ("setting: red" in manifest.read_text()) is (edited != "never")
 
 
 async def test_deny_runs_nothing(
