@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -98,6 +99,14 @@ def web_client(slack: SlackSettings, budget: RateBudget) -> SafeWebClient:
     )
 
 
+class _NoTokenSkippedWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_NO_TOKEN_SKIPPED_WARNING = _NoTokenSkippedWarning()  # one instance: adding it again is a no-op
+
+
 @dataclass
 class SlackBot:
     """Everything `run` starts, so tests and the benchmark can drive the same wiring."""
@@ -133,6 +142,9 @@ def build_bot(
 ) -> SlackBot:
     budget = budget or RateBudget()
     client = web_client(slack, budget)
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns at every start that the client
+    # we pass wins over it; the client carries that same token, so the warning only misleads.
+    logging.getLogger(f"slack_bolt.{AsyncApp.__name__}").addFilter(_NO_TOKEN_SKIPPED_WARNING)
     app = AsyncApp(client=client, process_before_response=False)
     use_safe_client(app, client)  # first: listeners and the assistant middleware get this client
     runner = ConversationRunner(assistant, sessions or FileSessionStore(settings.session_storage_path))
