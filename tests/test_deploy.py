@@ -69,6 +69,9 @@ def test_compose_runs_the_bot_beside_a_healthy_k3s_with_a_working_kubeconfig() -
     assert pull["entrypoint"][:2] == ["ollama", "pull"] and "healthcheck" in services["ollama"]
     # the demo's problems are in logs and events: readable by default in the local stack
     assert bot["environment"]["EKS_MCP_ALLOW_SENSITIVE_DATA"] == "${EKS_MCP_ALLOW_SENSITIVE_DATA:-true}"
+    # settings a user puts in .env win over the stack's defaults: the cluster and the health port
+    assert bot["environment"]["DEFAULT_CLUSTER"] == "${DEFAULT_CLUSTER:-default}"
+    assert bot["ports"] == ["127.0.0.1:${HEALTH_PORT:-8080}:${HEALTH_PORT:-8080}"]
 
 
 def test_the_kubeconfig_rewrite_works() -> None:
