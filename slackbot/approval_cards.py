@@ -13,6 +13,7 @@ channel or show something other than the call it asks about.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from agents.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAILED, Approval
@@ -27,7 +28,23 @@ CALL_LIMIT = 2800  # a section's text may hold 3,000 characters
 
 
 def _when(epoch: float) -> str:
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{int(epoch)}>"
+    """Slack shows the date in the reader's time zone; clients that cannot get a readable UTC time."""
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+# Operations that remove or overwrite what exists: their Approve button is red, not green.
+DESTRUCTIVE = {"manage_k8s_resource": {"delete", "replace"}, "manage_eks_stacks": {"delete"}}
+
+
+def destructive(approval: Approval) -> bool:
+    operation = str(approval.arguments.get("operation", "")).lower()
+    return operation in DESTRUCTIVE.get(approval.tool, set())
+
+
+def header(approval: Approval) -> str:
+    """The card's title says what the change is ("Delete Deployment web … ?"); plain text, at most 150."""
+    return f"{clip(' '.join(approval.summary.split()), 148)}?"
 
 
 def call_markdown(approval: Approval) -> str:
@@ -71,14 +88,16 @@ def _facts(approval: Approval) -> dict[str, Any]:
 
 
 def pending_card(approval: Approval) -> list[dict[str, Any]]:
+    style = "danger" if destructive(approval) else "primary"
+    deny: dict[str, Any] = {} if destructive(approval) else {"style": "danger"}
     return [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": "Approval needed: a change to make", "emoji": True},
-        },
+        {"type": "header", "text": {"type": "plain_text", "text": header(approval), "emoji": False}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*What will happen:* {summary(approval, 500)}"},
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*Approval needed.* What will happen: {summary(approval, 500)}",
+            },
         },
         _facts(approval),
         {"type": "section", "text": {"type": "mrkdwn", "text": _call_text(approval)}},
@@ -89,7 +108,7 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
                 {
                     "type": "button",
                     "action_id": APPROVE_ACTION,
-                    "style": "primary",
+                    "style": style,
                     "text": {"type": "plain_text", "text": "Approve"},
                     "value": approval.id,
                     "confirm": {
@@ -97,13 +116,13 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
                         "text": {"type": "mrkdwn", "text": summary(approval, 300)},
                         "confirm": {"type": "plain_text", "text": "Approve and run"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
-                        "style": "primary",
+                        "style": style,
                     },
                 },
                 {
                     "type": "button",
                     "action_id": DENY_ACTION,
-                    "style": "danger",
+                    **deny,
                     "text": {"type": "plain_text", "text": "Deny"},
                     "value": approval.id,
                 },
