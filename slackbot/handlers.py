@@ -19,36 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slackbot.conversations import Conversations, Question
 from slackbot.dedupe import EventDedupe
 from slackbot.replies import ReplyTarget
-from slackbot.safe_text import escape_mrkdwn, inline_code, mention, unescape_slack
+from slackbot.safe_text import escape_mrkdwn, mention, unescape_slack
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
 
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 SUBCOMMANDS = ("help", "status")
-RESOURCE_WORDS = {
-    "pods",
-    "pod",
-    "nodes",
-    "node",
-    "deployments",
-    "deployment",
-    "services",
-    "service",
-    "events",
-    "namespaces",
-    "ingresses",
-    "jobs",
-    "cronjobs",
-    "statefulsets",
-    "daemonsets",
-    "configmaps",
-    "pvcs",
-    "costs",
-    "cost",
-    "budgets",
-    "spend",
-}
 
 
 @dataclass(frozen=True)
@@ -63,11 +40,12 @@ class ModeInfo:
 def usage(mode: ModeInfo) -> str:
     return (
         "*sre-bot* answers questions about your Kubernetes clusters and AWS costs.\n"
-        "*Ask* by mentioning me (`@sre-bot why is crashy-7f9c failing?`), in a direct message, or with "
+        "*Ask* by mentioning me (`@sre-bot why is crashy failing?`), in a direct message, or with "
         "`/k8s <question>`; follow-ups in the same thread keep the context.\n"
         "*Examples*\n"
         "• `/k8s list the pods in default`\n"
-        "• `/k8s why is crashy-7f9c in CrashLoopBackOff?`\n"
+        "• `/k8s why is crashy in CrashLoopBackOff?`\n"
+        "• `/k8s web` (one word: what is going on with it)\n"
         "• `/k8s what did we spend on EC2 last month, by service?`\n"
         f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
     )
@@ -94,7 +72,7 @@ SUGGESTED_PROMPTS = [
 
 RESTARTING = "I'm restarting and not taking new questions; ask again in a moment."
 EMPTY_MENTION = (
-    "Ask me something after the mention, e.g. `@sre-bot why is crashy-7f9c failing?` or "
+    "Ask me something after the mention, e.g. `@sre-bot why is crashy failing?` or "
     "`@sre-bot what did we spend last month?` (`/k8s help` shows more)."
 )
 
@@ -218,16 +196,10 @@ class Handlers:
     ) -> None:
         text = (command.get("text") or "").strip()
         words = text.split()
-        # `help` / `status` alone show the usage; "help me with crashy" is a question.
+        # `help` / `status` alone show the usage; any other text is a question (`/k8s crashy`, `/k8s logs`,
+        # "help me with crashy").
         if not words or (len(words) == 1 and words[0].lower() in SUBCOMMANDS):
             await ephemeral(ack, usage(self.mode))
-            return
-        if len(words) == 1 and not _one_word_question(words[0]):
-            typed = inline_code(unescape_slack(words[0]))
-            await ephemeral(
-                ack,
-                f"Unknown subcommand {typed}. Try `/k8s help`, or ask a question: `/k8s why is web failing?`",
-            )
             return
         problem = too_long(text, self.max_chars)
         if problem:
@@ -271,9 +243,3 @@ def echo(user: str, question: str) -> str:
     """The thread's root for a /k8s question: who asked what, the question shown as typed (a
     `<!channel>` in it is shown, not sent to everyone)."""
     return f"{mention(user)} asked: {escape_mrkdwn(unescape_slack(question))}"
-
-
-def _one_word_question(word: str) -> bool:
-    """`/k8s pods`, `/k8s nodes?`, `/k8s crashy-7f9c` are questions; `/k8s frobnicate` is a typo."""
-    bare = word.lower().rstrip("?")
-    return word.endswith("?") or bare in RESOURCE_WORDS or bool(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", bare))
