@@ -28,7 +28,10 @@ from agents.write_gate import READ_ONLY_TOOLS, GatePolicy, WriteGate
 
 EKS_EXECUTABLE = "awslabs.eks-mcp-server"
 BILLING_EXECUTABLE = "awslabs.billing-cost-management-mcp-server"
-INSTALL_HINT = "Run scripts/install-mcp-servers (or set MCP_BIN_DIR to where they are installed)."
+# Same words as agents/failures.py's SETUP_HINT: scripts/setup installs uv, the project and the servers.
+INSTALL_HINT = (
+    "Run scripts/setup (or scripts/install-mcp-servers), or set MCP_BIN_DIR to where they are installed."
+)
 
 COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in Slack or a terminal.
 Route each question:
@@ -70,10 +73,18 @@ def default_cluster(settings: Settings) -> str:
 
 
 def server_specs(settings: Settings, environ: dict[str, str] | None = None) -> list[ServerSpec]:
-    """How to run both pinned MCP servers, with an explicit environment built from the settings."""
+    """How to run both pinned MCP servers, with an explicit environment built from the settings.
+
+    The AWS settings come from the settings, not only the environment: keys written in .env are in
+    the settings alone, and the servers must see the same identity, region and endpoint as the bot.
+    """
     base = dict(os.environ if environ is None else environ)
+    aws = settings.aws_environment()
+    region = aws.get("AWS_REGION") or base.get("AWS_REGION", "")
     common = {
-        "AWS_REGION": settings.aws_region or base.get("AWS_REGION", ""),
+        **aws,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": base.get("AWS_DEFAULT_REGION") or region,  # what boto3 itself reads
         "AWS_PROFILE": settings.aws_profile or "",
         "FASTMCP_LOG_LEVEL": settings.fastmcp_log_level,
     }

@@ -1,14 +1,36 @@
-"""`sre-bot doctor`: check each thing the bot depends on and say how to fix what fails."""
+"""`sre-bot doctor`: check each thing the bot depends on and say how to fix what fails.
+
+One line per check, and only the checks the configuration uses (no AWS credentials for a kubeconfig +
+local model setup). Every failing check is listed, settings included, so a newcomer fixes everything in
+one pass instead of one error per run. `agents/` knows nothing about Slack: the front end hands its own
+settings checks in (`front_ends`, built with `settings_checks`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from agents.coordinator import Assistant, default_cluster
-from agents.settings import Settings
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from agents.coordinator import Assistant, current_context, default_cluster
+from agents.settings import (
+    ConfigError,
+    Settings,
+    describe_validation_error,
+    export_aws_environment,
+)
+from agents.specialists import select_tools
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+SETTINGS_FIX = "Change {variable} in .env or the environment (.env.example explains each setting)."
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 @dataclass
@@ -17,21 +39,155 @@ class Check:
     status: str  # OK, WARN, FAIL, SKIP
     detail: str
     fix: str = ""
+    config: bool = False  # a settings problem (exit code 2), not a broken dependency (exit code 1)
+
+
+FrontEndChecks = Callable[[], list[Check]]
+"""A front end's own settings checks (the Slack settings of `sre-bot run`), run by `diagnose`."""
+
+
+# --- settings ----------------------------------------------------------------------------------------
+
+
+def read_settings(model: type[S]) -> tuple[S, list[ConfigError]]:
+    """Validate every field and report each bad one, not only the first.
+
+    Bad fields fall back to their defaults so the cross-field rules can still be checked.
+    """
+    try:
+        return model(), []
+    except ValidationError as exc:
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+    problems = [describe_validation_error(e, model) for e in errors]
+    bad = {str(e["loc"][0]) for e in errors if e.get("loc")}
+    defaults = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if name in bad
+    }
+    return model(**defaults), problems
+
+
+def _config_failures(name: str, problems: Iterable[ConfigError]) -> list[Check]:
+    return [
+        Check(name, "FAIL", str(p), SETTINGS_FIX.format(variable=p.variable), config=True) for p in problems
+    ]
+
+
+def settings_checks(
+    name: str,
+    model: type[BaseSettings],
+    load: Callable[[], object],
+    *,
+    needed_by: str,
+    required: Sequence[str] = (),
+) -> list[Check]:
+    """Checks of a front end's settings: each bad field, then `load`'s own rules (a ConfigError).
+
+    With none of `required` set the front end is just not used here: WARN, not FAIL, because a terminal-
+    only setup needs no Slack tokens. Set but wrong is a FAIL, as it stops `needed_by` with exit code 2.
+    """
+    values, problems = read_settings(model)
+    if problems:
+        return _config_failures(name, problems)
+    if required and not any(getattr(values, field) for field in required):
+        names = " and ".join(f.upper() for f in required)
+        return [
+            Check(
+                name, "WARN", f"{names} not set: `{needed_by}` needs them", f"Set {names} to use {needed_by}."
+            )
+        ]
+    try:
+        load()
+    except ConfigError as exc:
+        return _config_failures(name, [exc])
+    return [Check(name, "OK", f"settings of `{needed_by}` are complete")]
+
+
+def kubernetes_check(settings: Settings) -> Check:
+    """Which Kubernetes access mode was chosen and why, which kubeconfig, which cluster."""
+    mode, why = settings.auth_mode_and_reason
+    if mode == "kubeconfig":
+        files = ", ".join(str(p) for p in settings.kubeconfig_paths()) or "no kubeconfig file"
+        if settings.default_cluster:
+            cluster = f"cluster {settings.default_cluster} (DEFAULT_CLUSTER)"
+        elif context := current_context(settings):
+            cluster = f"cluster {context} (the kubeconfig's current-context)"
+        else:
+            return Check(
+                "kubernetes",
+                "FAIL",
+                f"kubeconfig mode ({why}): {files} has no current-context",
+                "Set DEFAULT_CLUSTER to one of its contexts (kubectl config get-contexts), or run "
+                "kubectl config use-context.",
+                config=True,
+            )
+        return Check("kubernetes", "OK", f"kubeconfig mode ({why}): {files}; {cluster}")
+    return Check(
+        "kubernetes",
+        "OK",
+        f"IAM mode ({why}): EKS cluster {settings.default_cluster} (DEFAULT_CLUSTER) "
+        f"in {settings.aws_region}",
+    )
+
+
+def _approvals(settings: Settings) -> Check:
+    if settings.eks_mcp_allow_write and not settings.approvals_configured:
+        return Check(
+            "approvals",
+            "WARN",
+            "EKS_MCP_ALLOW_WRITE=true but nobody can approve, so every change will be refused",
+            "Set APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id).",
+        )
+    if settings.eks_mcp_allow_write:
+        who = ", ".join(settings.approvers) or f"group {settings.approver_usergroup}"
+        return Check("approvals", "OK", f"changes need an approval by {who}")
+    return Check("approvals", "OK", "read-only mode (EKS_MCP_ALLOW_WRITE=false): write tools are not offered")
+
+
+# --- what the settings point at ----------------------------------------------------------------------
+
+
+def aws_needed_by(settings: Settings) -> list[str]:
+    """What in this configuration uses AWS credentials; empty means none is checked."""
+    needs = []
+    if settings.model_provider == "bedrock":
+        needs.append("the Bedrock model")
+    if "eks" in settings.enabled_servers and settings.resolved_auth_mode == "iam":
+        needs.append("EKS in IAM mode")
+    if "billing" in settings.enabled_servers:
+        needs.append("the billing server")
+    return needs
 
 
 def _aws_identity(settings: Settings) -> Check:
+    needs = aws_needed_by(settings)
+    if not needs:
+        return Check(
+            "aws credentials",
+            "SKIP",
+            f"not used: model {settings.model_provider}, Kubernetes in {settings.resolved_auth_mode} mode, "
+            "no billing server",
+        )
     try:
         import boto3
 
         session = boto3.Session(profile_name=settings.aws_profile, region_name=settings.aws_region)
+        credentials = session.get_credentials()
+        source = f" from {credentials.method}" if credentials is not None else ""
         ident = session.client("sts").get_caller_identity()
-        return Check("aws credentials", "OK", f"{ident.get('Arn')} (account {ident.get('Account')})")
+        return Check(
+            "aws credentials",
+            "OK",
+            f"{ident.get('Arn')} (account {ident.get('Account')}){source}, for {', '.join(needs)}",
+        )
     except Exception as exc:  # botocore raises many kinds; the message is what matters here
         return Check(
             "aws credentials",
             "FAIL",
-            f"{type(exc).__name__}: {str(exc)[:160]}",
-            "Set AWS_PROFILE or AWS credentials (IRSA / Pod Identity on EKS); FinOps and IAM mode need them.",
+            f"{type(exc).__name__}: {str(exc)[:160]} (needed by {', '.join(needs)})",
+            "Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (in .env or the environment); "
+            "on EKS use IRSA or Pod Identity.",
         )
 
 
@@ -58,7 +214,13 @@ def _cluster(assistant: Assistant) -> Check:
     server = assistant.servers.get("eks")
     if server is None or not server.available:
         return Check("cluster", "SKIP", "the EKS MCP server is not running")
-    cluster = default_cluster(assistant.settings)
+    settings = assistant.settings
+    cluster = default_cluster(settings)
+    named = settings.default_cluster or (
+        settings.resolved_auth_mode == "kubeconfig" and current_context(settings)
+    )
+    if not named:  # never send default_cluster's "(none set …)" placeholder as a cluster name
+        return Check("cluster", "SKIP", "no cluster to ask (see kubernetes above)")
     result = asyncio.run(
         server.call(
             "doctor",
@@ -68,65 +230,127 @@ def _cluster(assistant: Assistant) -> Check:
     )
     text = " ".join(str(b.get("text", "")) for b in result.get("content", []))
     if result.get("status") == "error":
-        return Check(
-            "cluster",
-            "FAIL",
-            f"{cluster}: {text[:200]}",
-            "Check KUBECONFIG / DEFAULT_CLUSTER (kubeconfig mode) or the EKS access entry of the bot's role.",
-        )
+        if settings.resolved_auth_mode == "kubeconfig":
+            files = ", ".join(str(p) for p in settings.kubeconfig_paths())
+            fix = (
+                f"Check that {files} has a context {cluster} and the cluster answers "
+                f"(kubectl --context {cluster} get namespaces); DEFAULT_CLUSTER picks another context."
+            )
+        else:
+            fix = (
+                f"Check that DEFAULT_CLUSTER is the EKS cluster's name in {settings.aws_region} "
+                "(aws eks list-clusters) and that the bot's AWS identity has an EKS access entry on it."
+            )
+        return Check("cluster", "FAIL", f"{cluster}: {text[:200]}", fix)
     return Check("cluster", "OK", f"{cluster}: namespaces listed")
+
+
+def offered_tools(assistant: Assistant, server_name: str) -> list[str]:
+    """The tools the specialists really give their models: curated, and read-only unless writes are on."""
+    server = assistant.servers[server_name]
+    names: list[str] = []
+    for specialist in assistant.specialists:
+        if specialist.spec.server == server_name:
+            tools = select_tools(
+                specialist.spec,
+                server,
+                output_budget=assistant.settings.tool_result_max_chars,
+                allowed=assistant.context.tool_allowed,
+            )
+            names.extend(t.tool_name for t in tools)
+    return sorted(names)
+
+
+def _servers(assistant: Assistant) -> list[Check]:
+    checks = []
+    for name, error in assistant.start().items():
+        if error:
+            checks.append(
+                Check(
+                    f"mcp server {name}",
+                    "FAIL",
+                    error[:300],
+                    "Run scripts/setup (or scripts/install-mcp-servers); check AWS_REGION and credentials.",
+                )
+            )
+            continue
+        offered = offered_tools(assistant, name)
+        others = len(assistant.servers[name].tool_specs()) - len(offered)
+        rest = (
+            f"; {others} more not offered (write tools in read-only mode, or not used)"
+            if others and not assistant.settings.eks_mcp_allow_write
+            else f"; {others} more not used"
+            if others
+            else ""
+        )
+        checks.append(
+            Check(f"mcp server {name}", "OK", f"{len(offered)} tools offered: {', '.join(offered)}{rest}")
+        )
+    return checks
 
 
 def run_checks(
     settings: Settings, assistant_factory: Callable[[Settings], Assistant] = Assistant
 ) -> list[Check]:
+    """The checks of valid settings: the configuration found, then each thing it points at."""
     checks = [
         Check(
             "settings",
             "OK",
             f"provider={settings.model_provider} model={settings.resolved_model_id} "
-            f"k8s-auth={settings.resolved_auth_mode} writes={'on' if settings.eks_mcp_allow_write else 'off'}",
+            f"servers={settings.mcp_servers} writes={'on' if settings.eks_mcp_allow_write else 'off'}",
         )
     ]
-    if settings.eks_mcp_allow_write and not settings.approvals_configured:
-        checks.append(
-            Check(
-                "approvals",
-                "WARN",
-                "EKS_MCP_ALLOW_WRITE=true but nobody can approve, so every change will be refused",
-                "Set APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id).",
-            )
-        )
-    elif settings.eks_mcp_allow_write:
-        who = ", ".join(settings.approvers) or f"group {settings.approver_usergroup}"
-        checks.append(Check("approvals", "OK", f"changes need an approval by {who}"))
-    else:
-        checks.append(Check("approvals", "OK", "read-only mode: write tools are not offered"))
+    if "eks" in settings.enabled_servers:
+        checks.append(kubernetes_check(settings))
+    checks.append(_approvals(settings))
     assistant = assistant_factory(settings)
     try:
-        outcome = assistant.start()
-        for name, error in outcome.items():
-            server = assistant.servers[name]
-            if error:
-                checks.append(
-                    Check(
-                        f"mcp server {name}",
-                        "FAIL",
-                        error[:300],
-                        "Install with scripts/install-mcp-servers; check AWS_REGION and credentials.",
-                    )
-                )
-            else:
-                tools = sorted(server.tool_specs())
-                checks.append(
-                    Check(f"mcp server {name}", "OK", f"{len(tools)} tools: {', '.join(tools)[:200]}")
-                )
-        checks.append(_cluster(assistant))
+        checks.extend(_servers(assistant))
+        if "eks" in settings.enabled_servers:
+            checks.append(_cluster(assistant))
         checks.append(_aws_identity(settings))
         checks.append(_model(assistant))
     finally:
         assistant.close()
     return checks
+
+
+def diagnose(
+    front_ends: Iterable[FrontEndChecks] = (),
+    assistant_factory: Callable[[Settings], Assistant] = Assistant,
+) -> list[Check]:
+    """Every check, reading the settings itself so that each bad setting is listed, not just the first.
+
+    With bad settings nothing is started: servers, cluster and model would only fail for the same reason.
+    """
+    settings, problems = read_settings(Settings)
+    export_aws_environment(settings)  # as load_settings does: keys in .env must reach boto3
+    problems.extend(p for p in settings.problems() if p.variable not in {q.variable for q in problems})
+    front = [check for checks in front_ends for check in checks()]
+    if problems:
+        return [*_config_failures("settings", problems), *front, _skipped()]
+    checks = run_checks(settings, assistant_factory)
+    return [*checks[:1], *front, *checks[1:]]
+
+
+def _skipped() -> Check:
+    return Check("servers, cluster, model", "SKIP", "not started until the settings above are fixed")
+
+
+def exit_code(checks: Iterable[Check]) -> int:
+    """2 when a setting is wrong (as every command exits then), 1 when something it points at fails."""
+    failed = [c for c in checks if c.status == "FAIL"]
+    if any(c.config for c in failed):
+        return EXIT_CONFIG
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def main(front_ends: Iterable[FrontEndChecks] = (), **kwargs: Any) -> int:
+    """`sre-bot doctor`: print the table, return the exit code."""
+    checks = diagnose(front_ends, **kwargs)
+    print(format_table(checks), file=sys.stdout)
+    return exit_code(checks)
 
 
 def format_table(checks: list[Check]) -> str:

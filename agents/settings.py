@@ -10,11 +10,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Provider = Literal["bedrock", "anthropic", "openai", "ollama"]
@@ -58,9 +58,15 @@ class Settings(BaseSettings):
     ollama_host: str = "http://localhost:11434"
     model_max_wait_seconds: int = Field(default=30, ge=1, le=600)
 
-    # AWS
+    # AWS. Read from the environment or .env like every setting, then exported into this process's
+    # environment (`export_aws_environment`) and the MCP servers' (`aws_environment`): boto3 and the
+    # servers read only environment variables, so keys written in .env would otherwise reach nobody.
     aws_region: str | None = None
     aws_profile: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    aws_endpoint_url: str | None = None
 
     # Kubernetes / EKS MCP server
     kubeconfig: str | None = None
@@ -106,6 +112,10 @@ class Settings(BaseSettings):
         "anthropic_api_key",
         "aws_region",
         "aws_profile",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_endpoint_url",
         "kubeconfig",
         "default_cluster",
         mode="before",
@@ -185,16 +195,51 @@ class Settings(BaseSettings):
 
     @property
     def resolved_auth_mode(self) -> AuthMode:
-        """Kubeconfig mode when KUBECONFIG is set (K3s, any cluster), IAM mode (EKS) otherwise."""
+        """Kubeconfig mode when a kubeconfig is found the way kubectl finds one, IAM mode (EKS) otherwise."""
+        return self.auth_mode_and_reason[0]
+
+    @property
+    def auth_mode_and_reason(self) -> tuple[AuthMode, str]:
+        """The Kubernetes access mode and why it was chosen, in words `doctor` can show.
+
+        Like kubectl: KUBECONFIG when set, else ~/.kube/config when it exists; EKS_AUTH_MODE overrides.
+        """
         if self.eks_auth_mode:
-            return self.eks_auth_mode
-        return "kubeconfig" if self.kubeconfig else "iam"
+            return self.eks_auth_mode, f"EKS_AUTH_MODE={self.eks_auth_mode}"
+        if self.kubeconfig:
+            return "kubeconfig", "KUBECONFIG is set"
+        home_config = default_kubeconfig()
+        if home_config is not None and home_config.is_file():
+            return "kubeconfig", f"KUBECONFIG is unset and {home_config} exists (kubectl's default)"
+        return "iam", f"KUBECONFIG is unset and there is no {home_config or '~/.kube/config'}"
 
     def kubeconfig_paths(self) -> list[Path]:
-        """KUBECONFIG may list several files, as kubectl allows."""
-        if not self.kubeconfig:
-            return []
-        return [Path(p).expanduser() for p in self.kubeconfig.split(os.pathsep) if p]
+        """The kubeconfig file(s) in use: KUBECONFIG's list (as kubectl allows), else ~/.kube/config.
+
+        ~/.kube/config counts only in kubeconfig mode (`EKS_AUTH_MODE=iam` ignores it, as IAM mode should).
+        """
+        if self.kubeconfig:
+            return [Path(p).expanduser() for p in self.kubeconfig.split(os.pathsep) if p]
+        home_config = default_kubeconfig()
+        if self.resolved_auth_mode == "kubeconfig" and home_config is not None and home_config.is_file():
+            return [home_config]
+        return []
+
+    def aws_environment(self) -> dict[str, str]:
+        """The AWS settings that are set, as the SDK's variable names (values include secrets: never log)."""
+        values = {
+            "AWS_REGION": self.aws_region,
+            "AWS_PROFILE": self.aws_profile,
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+            "AWS_SESSION_TOKEN": self.aws_session_token,
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+        }
+        return {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in values.items()
+            if value
+        }
 
     def mcp_command(self, executable: str) -> str | None:
         """Path of a pinned MCP server: MCP_BIN_DIR first, then PATH."""
@@ -204,56 +249,128 @@ class Settings(BaseSettings):
         return shutil.which(executable)
 
     def check(self) -> None:
-        """Cross-field rules that pydantic's per-field validation cannot express."""
+        """Raise the first problem `problems()` finds (the CLI prints one line and exits 2)."""
+        found = self.problems()
+        if found:
+            raise found[0]
+
+    def problems(self) -> list[ConfigError]:
+        """Every cross-field problem, in order: commands stop at the first, `doctor` lists them all.
+
+        Rules about Kubernetes access apply only when the eks server runs: a billing-only bot needs none.
+        """
+        found: list[ConfigError] = []
         provider = self.model_provider
         if provider == "anthropic" and not self.anthropic_api_key:
-            raise ConfigError("ANTHROPIC_API_KEY", "required when MODEL_PROVIDER=anthropic")
+            found.append(ConfigError("ANTHROPIC_API_KEY", "required when MODEL_PROVIDER=anthropic"))
         if provider == "openai" and not (self.openai_api_key or self.openai_base_url):
-            raise ConfigError(
-                "OPENAI_API_KEY",
-                "required when MODEL_PROVIDER=openai (or set OPENAI_BASE_URL for a local endpoint)",
+            found.append(
+                ConfigError(
+                    "OPENAI_API_KEY",
+                    "required when MODEL_PROVIDER=openai (or set OPENAI_BASE_URL for a local endpoint)",
+                )
             )
         if self.openai_base_url and not self.openai_base_url.startswith(("http://", "https://")):
-            raise ConfigError("OPENAI_BASE_URL", f"expected an http(s) URL, got {self.openai_base_url!r}")
+            found.append(
+                ConfigError("OPENAI_BASE_URL", f"expected an http(s) URL, got {self.openai_base_url!r}")
+            )
         if not self.ollama_host.startswith(("http://", "https://")):
-            raise ConfigError("OLLAMA_HOST", f"expected an http(s) URL, got {self.ollama_host!r}")
+            found.append(ConfigError("OLLAMA_HOST", f"expected an http(s) URL, got {self.ollama_host!r}"))
         if provider == "bedrock" and not self.aws_region:
-            raise ConfigError("AWS_REGION", "required when MODEL_PROVIDER=bedrock (e.g. us-east-1)")
-        for path in self.kubeconfig_paths():
+            found.append(ConfigError("AWS_REGION", "required when MODEL_PROVIDER=bedrock (e.g. us-east-1)"))
+        for path in self.kubeconfig_paths() if self.kubeconfig else []:
             if not path.is_file():
-                raise ConfigError(
-                    "KUBECONFIG", f"no file at {path}; point it at a kubeconfig file or unset it"
+                found.append(
+                    ConfigError("KUBECONFIG", f"no file at {path}; point it at a kubeconfig file or unset it")
                 )
-        if self.resolved_auth_mode == "kubeconfig" and not self.kubeconfig:
-            home_config = Path.home() / ".kube" / "config"
-            if not home_config.is_file():
-                raise ConfigError("KUBECONFIG", "EKS_AUTH_MODE=kubeconfig needs KUBECONFIG or ~/.kube/config")
-        if self.resolved_auth_mode == "iam" and not self.aws_region:
-            raise ConfigError("AWS_REGION", "required for the EKS server in IAM mode (or set KUBECONFIG)")
+        mode, why = self.auth_mode_and_reason
+        uses_eks = "eks" in self.enabled_servers
+        if uses_eks and mode == "kubeconfig" and not self.kubeconfig_paths():
+            found.append(
+                ConfigError("KUBECONFIG", "EKS_AUTH_MODE=kubeconfig needs KUBECONFIG or ~/.kube/config")
+            )
+        if uses_eks and mode == "iam" and not self.aws_region:
+            found.append(
+                ConfigError(
+                    "AWS_REGION",
+                    f"required for the EKS server in IAM mode ({why}); or set KUBECONFIG for kubeconfig mode",
+                )
+            )
         if self.aws_profile:
             import botocore.session
 
             profiles = botocore.session.Session().available_profiles
             if self.aws_profile not in profiles:
                 have = ", ".join(sorted(profiles)) or "none"
-                raise ConfigError(
-                    "AWS_PROFILE",
-                    f"no profile {self.aws_profile!r} in ~/.aws/config or ~/.aws/credentials (found: {have})",
+                found.append(
+                    ConfigError(
+                        "AWS_PROFILE",
+                        f"no profile {self.aws_profile!r} in ~/.aws/config or ~/.aws/credentials "
+                        f"(found: {have})",
+                    )
                 )
-        check_writable("SESSION_STORAGE_PATH", self.session_storage_path)
-        check_writable("APPROVALS_DB_PATH", self.approvals_db_path.parent)
-        check_writable("AUDIT_LOG_PATH", self.audit_log_path.parent)
-        check_writable("MANIFEST_DIR", self.manifest_dir)
-        if self.eks_mcp_allow_write:
+        for variable, directory in (
+            ("SESSION_STORAGE_PATH", self.session_storage_path),
+            ("APPROVALS_DB_PATH", self.approvals_db_path.parent),
+            ("AUDIT_LOG_PATH", self.audit_log_path.parent),
+            ("MANIFEST_DIR", self.manifest_dir),
+        ):
+            try:
+                check_writable(variable, directory)
+            except ConfigError as exc:
+                found.append(exc)
+        if self.eks_mcp_allow_write and not any(p.variable == "APPROVALS_DB_PATH" for p in found):
             from agents.manifest_files import ApprovedCopyError, private_dir
 
             try:  # found broken at start, not at the first approved apply
                 private_dir(self.approved_manifest_dir, manifest_dir=self.manifest_dir)
             except ApprovedCopyError as exc:
-                raise ConfigError(
-                    "APPROVALS_DB_PATH", f"its folder cannot hold approved manifests: {exc}"
-                ) from None
-        check_writable("MCP_LOG_DIR", self.mcp_log_dir)
+                found.append(
+                    ConfigError("APPROVALS_DB_PATH", f"its folder cannot hold approved manifests: {exc}")
+                )
+            except OSError as exc:
+                found.append(ConfigError("APPROVALS_DB_PATH", f"cannot create approved manifests: {exc}"))
+        try:
+            check_writable("MCP_LOG_DIR", self.mcp_log_dir)
+        except ConfigError as exc:
+            found.append(exc)
+        # Last, so a more basic problem is the one a command reports first. The EKS tools need a
+        # cluster *name* in IAM mode and the prompts pin one cluster: a placeholder there only gets sent
+        # as a name (a kubeconfig context, often an ARN, is not one either).
+        if uses_eks and mode == "iam" and not self.default_cluster:
+            found.append(
+                ConfigError(
+                    "DEFAULT_CLUSTER",
+                    f"required in IAM mode ({why}): the EKS cluster's name, as `aws eks list-clusters` "
+                    "shows it; or set KUBECONFIG for kubeconfig mode",
+                )
+            )
+        first: dict[str, ConfigError] = {}
+        for problem in found:  # one line per variable (AWS_REGION can be needed twice over)
+            first.setdefault(problem.variable, problem)
+        return list(first.values())
+
+
+def default_kubeconfig() -> Path | None:
+    """kubectl's default kubeconfig, ~/.kube/config; from `Path.home()` so tests can point HOME elsewhere."""
+    try:
+        return Path.home() / ".kube" / "config"
+    except RuntimeError:  # no HOME and no passwd entry
+        return None
+
+
+def export_aws_environment(settings: Settings, environ: MutableMapping[str, str] | None = None) -> None:
+    """Put the AWS settings into the environment, where boto3 (and so Bedrock and STS) looks for them.
+
+    pydantic-settings reads .env into Settings only; without this, keys written in .env reach nobody.
+    Environment variables already win over .env in Settings, so this only adds .env's values. boto3
+    reads the region from AWS_DEFAULT_REGION, so that follows AWS_REGION unless it is set itself.
+    """
+    target = os.environ if environ is None else environ
+    aws = settings.aws_environment()
+    target.update(aws)
+    if "AWS_REGION" in aws:
+        target.setdefault("AWS_DEFAULT_REGION", aws["AWS_REGION"])
 
 
 def check_writable(variable: str, directory: Path) -> None:
@@ -334,10 +451,14 @@ def drop_empty_environment(names: Iterable[str]) -> list[str]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read and validate settings; raises ConfigError with a one-line, user-facing reason."""
+    """Read and validate settings; raises ConfigError with a one-line, user-facing reason.
+
+    Also exports the AWS settings into this process's environment (see `export_aws_environment`).
+    """
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise _describe(dict(exc.errors()[0])) from None
+    export_aws_environment(settings)
     settings.check()
     return settings

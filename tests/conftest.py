@@ -29,6 +29,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     for name in SETTING_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MCP_BIN_DIR", str(PROJECT_ROOT / ".tools" / "bin"))
+    # A developer's own ~/.kube/config would switch tests to kubeconfig mode (the bot follows kubectl).
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

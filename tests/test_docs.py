@@ -32,6 +32,7 @@ def test_env_example_loads_with_only_a_kubeconfig_added(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    monkeypatch.setenv("DEFAULT_CLUSTER", "my-cluster")  # IAM mode needs the EKS cluster's name
     settings = load_settings()
     assert settings.model_provider == "bedrock"
     assert settings.resolved_auth_mode == "iam"

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from agents.settings import ConfigError, load_settings
+from agents.settings import ConfigError, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def empty_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A HOME without ~/.kube/config: a developer's own kubeconfig must not pick the mode here."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
 
 
 def ok_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
@@ -20,12 +29,13 @@ def ok_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 def test_defaults_follow_the_seed_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("DEFAULT_CLUSTER", "prod")
     settings = load_settings()
     assert settings.model_provider == "bedrock"
     assert settings.resolved_model_id == settings.bedrock_model_id
     assert settings.eks_mcp_allow_write is False
     assert settings.eks_mcp_allow_sensitive_data is False
-    assert settings.resolved_auth_mode == "iam"  # no KUBECONFIG: EKS over IAM
+    assert settings.resolved_auth_mode == "iam"  # no KUBECONFIG, no ~/.kube/config: EKS over IAM
 
 
 def test_model_id_overrides_any_provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -166,27 +176,111 @@ def test_kubeconfig_mode_without_any_kubeconfig(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_the_default_cluster_is_a_kubeconfig_context_only_in_kubeconfig_mode(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, empty_home: Path
 ) -> None:
     from agents.coordinator import default_cluster
 
     ok_env(monkeypatch, tmp_path)  # a kubeconfig whose current-context is k3s
     assert default_cluster(load_settings()) == "k3s"
-    (tmp_path / ".kube").mkdir()
-    (tmp_path / ".kube" / "config").write_text("current-context: arn:aws:eks:eu-west-1:1:cluster/prod\n")
-    monkeypatch.setenv("HOME", str(tmp_path))
+    (empty_home / ".kube").mkdir()
+    (empty_home / ".kube" / "config").write_text("current-context: arn:aws:eks:eu-west-1:1:cluster/prod\n")
     monkeypatch.delenv("KUBECONFIG")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # IAM mode: an ARN context is not a cluster name
-    assert default_cluster(load_settings()).startswith("(none set")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    # Like kubectl: ~/.kube/config is the kubeconfig, and its context is the cluster
+    assert default_cluster(load_settings()) == "arn:aws:eks:eu-west-1:1:cluster/prod"
+    monkeypatch.setenv("EKS_AUTH_MODE", "iam")  # IAM mode: an ARN context is not a cluster name
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.variable == "DEFAULT_CLUSTER" and "required in IAM mode" in str(err.value)
     monkeypatch.setenv("DEFAULT_CLUSTER", "prod")
     assert default_cluster(load_settings()) == "prod"
 
 
-@pytest.mark.parametrize(
-    ("word", "question"),
-    [("pods", True), ("nodes?", True), ("crashy-7f9c", True), ("frobnicate", False), ("web?", True)],
-)
-def test_one_word_slash_commands(word: str, question: bool) -> None:
-    from slackbot.handlers import _one_word_question
+def test_without_kubeconfig_the_home_kubeconfig_is_used_like_kubectl(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, empty_home: Path
+) -> None:
+    monkeypatch.setenv("MODEL_PROVIDER", "ollama")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("DEFAULT_CLUSTER", "prod")
+    settings = load_settings()
+    assert settings.auth_mode_and_reason == (
+        "iam",
+        f"KUBECONFIG is unset and there is no {empty_home / '.kube' / 'config'}",
+    )
+    assert settings.kubeconfig_paths() == []
+    home_config = empty_home / ".kube" / "config"
+    home_config.parent.mkdir()
+    home_config.write_text("current-context: k3s\n")
+    settings = load_settings()
+    assert settings.auth_mode_and_reason == (
+        "kubeconfig",
+        f"KUBECONFIG is unset and {home_config} exists (kubectl's default)",
+    )
+    assert settings.kubeconfig_paths() == [home_config]
+    monkeypatch.setenv("EKS_AUTH_MODE", "iam")  # the override still wins, and then no kubeconfig is used
+    settings = load_settings()
+    assert settings.resolved_auth_mode == "iam" and settings.kubeconfig_paths() == []
 
-    assert _one_word_question(word) is question
+
+def test_a_billing_only_bot_needs_no_kubernetes_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_PROVIDER", "ollama")
+    monkeypatch.setenv("MCP_SERVERS", "billing")
+    assert load_settings().problems() == []
+
+
+def test_every_problem_is_listed_not_only_the_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MODEL_PROVIDER", "anthropic")
+    monkeypatch.setenv("OLLAMA_HOST", "ollama:11434")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing.yaml"))
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("MCP_LOG_DIR", str(tmp_path / "a-file" / "log"))
+    problems = Settings().problems()
+    assert [p.variable for p in problems] == ["ANTHROPIC_API_KEY", "OLLAMA_HOST", "KUBECONFIG", "MCP_LOG_DIR"]
+    with pytest.raises(ConfigError) as err:  # commands still stop at the first one
+        load_settings()
+    assert err.value.variable == "ANTHROPIC_API_KEY"
+
+
+def forget_exported_aws_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_settings exports the AWS settings into os.environ: have monkeypatch remove them afterwards."""
+    for name in (
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+    ):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
+def test_aws_settings_from_dotenv_reach_boto3_and_are_never_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    import boto3
+
+    forget_exported_aws_settings(monkeypatch)
+
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("{}")
+    (tmp_path / ".env").write_text(
+        f"MODEL_PROVIDER=ollama\nKUBECONFIG={kubeconfig}\nAWS_REGION=eu-central-1\n"
+        "AWS_ACCESS_KEY_ID=AKIAEXAMPLEKEY\nAWS_SECRET_ACCESS_KEY=s3cr3t-from-dotenv\n"
+        "AWS_SESSION_TOKEN=t0ken-from-dotenv\nAWS_ENDPOINT_URL=http://127.0.0.1:9\n"
+    )
+    assert "AWS_ACCESS_KEY_ID" not in os.environ  # only .env has them
+    settings = load_settings()
+    credentials = boto3.Session().get_credentials()
+    assert credentials is not None
+    assert (credentials.access_key, credentials.secret_key, credentials.token) == (
+        "AKIAEXAMPLEKEY",
+        "s3cr3t-from-dotenv",
+        "t0ken-from-dotenv",
+    )
+    assert boto3.Session().region_name == "eu-central-1"
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
+    shown = repr(settings) + str(settings)
+    assert "s3cr3t" not in shown and "t0ken" not in shown and "AKIAEXAMPLEKEY" not in shown
