@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from agents.coordinator import Assistant, current_context, default_cluster
+from agents.models import describe_model_endpoint
 from agents.settings import (
     ConfigError,
     Settings,
@@ -205,7 +206,7 @@ def _model(assistant: Assistant) -> Check:
         return Check(
             "model",
             "FAIL",
-            f"{label}: {type(exc).__name__}: {str(exc)[:160]}",
+            f"{describe_model_endpoint(settings)}: {type(exc).__name__}: {str(exc)[:160]}",
             "Check MODEL_PROVIDER / MODEL_ID and the provider's credentials or endpoint.",
         )
 

@@ -43,14 +43,31 @@ class ToolFinished:
 
 
 @dataclass(frozen=True)
+class FailureNote:
+    """A failed tool call the answer must not hide, added by code rather than left to the model.
+
+    `what` failed and what the asker can do (`action`) are for everyone; `admin` (variables, commands)
+    is the operator's detail, which Slack shows on its own line and the terminal shows instead.
+    """
+
+    what: str
+    action: str
+    admin: str
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True)
 class FinalAnswer:
     """The complete answer text of the coordinator: what a front end must show in the end.
 
     `paused` means the answer stops here until the ApprovalRequired events before it are decided.
+    `notes` are the failures already appended to `text` (in Slack's form), for front ends that show
+    them their own way and for exit codes: an answer with notes is incomplete.
     """
 
     text: str
     paused: bool = False
+    notes: tuple[FailureNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,7 @@ class ErrorEvent:
     message: str
     hint: str = ""
     correlation_id: str = ""
+    cause: str = ""  # the exception chain, for operators (terminal, logs); never shown in Slack
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
-from agents.events import ErrorEvent
+from agents.events import ErrorEvent, FailureNote
+
+if TYPE_CHECKING:
+    from agents.settings import Settings
 
 # Model failures inside a specialist (throttled, unreachable, bad credentials): Strands' agent-as-tool
 # adapter turns them into a tool error, so the specialist records them here and the runner reports them
@@ -65,11 +69,17 @@ def _chain(exc: BaseException) -> str:
     return " | ".join(parts)
 
 
-def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
-    """One ErrorEvent for any exception escaping an answer."""
+def describe_failure(exc: BaseException, correlation_id: str, settings: Settings | None = None) -> ErrorEvent:
+    """One ErrorEvent for any exception escaping an answer.
+
+    With `settings`, model failures name the endpoint that was called and the wait actually allowed
+    (MODEL_MAX_WAIT_SECONDS): "could not be reached" alone leaves the reader guessing which one.
+    """
     from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
     text = _chain(exc)
+    cause = text[:500]
+    waited = f"about {settings.model_max_wait_seconds} seconds" if settings is not None else "a while"
     if (
         isinstance(exc, ModelThrottledException)
         or "Throttl" in text
@@ -78,9 +88,10 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
     ):
         return ErrorEvent(
             "model_throttled",
-            "The model is throttled right now; I retried for about 30 seconds.",
+            f"The model is throttled right now; I retried for {waited}.",
             "Try again in a minute, or raise the model's quota (Bedrock: Service Quotas for the model).",
             correlation_id,
+            cause,
         )
     if isinstance(exc, ContextWindowOverflowException):
         return ErrorEvent(
@@ -88,6 +99,7 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
             "This conversation no longer fits in the model's context.",
             "Start a new thread, or ask a narrower question.",
             correlation_id,
+            cause,
         )
     if "AccessDenied" in text:
         return ErrorEvent(
@@ -96,6 +108,7 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
             "Grant the bot's role bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream for the model, "
             "and enable the model under Bedrock → Model access.",
             correlation_id,
+            cause,
         )
     if any(marker in text for marker in _CREDENTIAL_MARKERS) or "401" in _statuses(text):
         return ErrorEvent(
@@ -103,20 +116,31 @@ def describe_failure(exc: BaseException, correlation_id: str) -> ErrorEvent:
             "The model or AWS rejected the credentials (missing, expired or invalid).",
             "Check AWS_PROFILE / AWS credentials (or the API key of MODEL_PROVIDER) and run `sre-bot doctor`.",
             correlation_id,
+            cause,
         )
     if any(marker in text for marker in _UNAVAILABLE_MARKERS):
+        if settings is None:
+            where, setting = "", "the endpoint (OPENAI_BASE_URL / OLLAMA_HOST / AWS_REGION)"
+        else:
+            from agents.models import model_endpoint
+
+            endpoint = model_endpoint(settings)
+            where, setting = f" at {endpoint.url}", endpoint.setting
         return ErrorEvent(
             "model_unavailable",
-            "The model service could not be reached or refused the request.",
-            "Check MODEL_PROVIDER, MODEL_ID and the endpoint (OPENAI_BASE_URL / OLLAMA_HOST / AWS_REGION); "
-            "`sre-bot doctor` tests it.",
+            f"The model service{where} could not be reached or refused the request; "
+            f"I kept trying for up to {waited}.",
+            f"Check MODEL_PROVIDER, MODEL_ID and {setting} (a slow model may need MODEL_MAX_WAIT_SECONDS "
+            "raised); `sre-bot doctor` tests it.",
             correlation_id,
+            cause,
         )
     return ErrorEvent(
         "internal",
         "Something went wrong while answering.",
         f"The bot's log has the details under id {correlation_id}.",
         correlation_id,
+        cause,
     )
 
 
@@ -143,25 +167,42 @@ _TOOL_CREDENTIALS = (
 )
 _TOOL_SERVER_DOWN = ("MCP server stopped", "MCP server is not installed", "is unavailable right now")
 
+# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
+_ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
+_TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
+
 _TOOL_NOTES = {
     ("unreachable", "eks_assistant"): (
         "The cluster's API server could not be reached.",
+        _ASK_AGAIN,
         "Check KUBECONFIG / DEFAULT_CLUSTER (or AWS_REGION and the cluster name in IAM mode) and the "
         "network; `sre-bot doctor` tests it.",
     ),
     ("unreachable", "finops_assistant"): (
         "AWS could not be reached for cost data.",
+        _ASK_AGAIN,
         "Check AWS_REGION, the network and any proxy; `sre-bot doctor` tests it.",
     ),
     ("credentials", "eks_assistant"): (
         "The cluster refused the bot's credentials.",
-        "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials.",
+        _TELL_ADMIN,
+        "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials; "
+        "`sre-bot doctor` tests it.",
     ),
     ("credentials", "finops_assistant"): (
         "AWS refused the bot's credentials for cost data.",
-        "Check AWS_PROFILE or the role's credentials (expired?) and its Cost Explorer permissions.",
+        _TELL_ADMIN,
+        "Check AWS_PROFILE or the role's credentials (expired?) and its Cost Explorer permissions; "
+        "`sre-bot doctor` tests it.",
     ),
 }
+
+SETUP_HINT = (
+    "Run scripts/setup (or scripts/install-mcp-servers), or set MCP_BIN_DIR to where they are installed."
+)
+"""What installs the MCP servers: the coordinator's INSTALL_HINT should say the same."""
+
+_CAPABILITIES = {"eks_assistant": "EKS", "finops_assistant": "billing"}
 
 
 def classify_tool_error(text: str) -> str:
@@ -175,12 +216,48 @@ def classify_tool_error(text: str) -> str:
     return ""
 
 
-def tool_failure_note(kind: str, agent: str, tool: str) -> tuple[str, str] | None:
-    """(what failed, what to check) for a classified tool failure of `agent`."""
-    if kind == "server_down":
-        capability = {"eks_assistant": "EKS", "finops_assistant": "billing"}.get(tool, agent)
+def _server_note(capability: str, detail: str) -> tuple[str, str, str]:
+    """A server-down note that promises a restart only when one will happen.
+
+    A server that is not installed stays down until someone installs it; one that did not start is
+    tried again after a pause; one that stopped during a call is restarted on the next call.
+    """
+    if "not installed" in detail:
         return (
-            f"The {capability} MCP server is down.",
-            "It is restarted on the next question; `sre-bot doctor` shows why it fails (logs in MCP_LOG_DIR).",
+            f"The {capability} MCP server is not installed.",
+            _TELL_ADMIN,
+            f"{SETUP_HINT} `sre-bot doctor` checks it.",
         )
-    return _TOOL_NOTES.get((kind, agent))
+    if "stopped during" in detail or "MCP server stopped" in detail:
+        return (
+            f"The {capability} MCP server stopped.",
+            "Ask again: it is restarted on the next question. If you asked for a change, check whether "
+            "it happened before asking again.",
+            "`sre-bot doctor` shows why it fails (logs in MCP_LOG_DIR).",
+        )
+    return (
+        f"The {capability} MCP server is down.",
+        "Ask again in a minute or two: the bot tries to start it again; if it keeps failing, tell the "
+        "bot's admin.",
+        "`sre-bot doctor` shows why it does not start (logs in MCP_LOG_DIR).",
+    )
+
+
+def tool_failure_note(kind: str, agent: str, tool: str, detail: str = "") -> FailureNote | None:
+    """What failed, what the asker can do and what the admin checks, for a classified tool failure.
+
+    `detail` is the failed call's text (ToolFinished.detail): it tells a missing server from a dead one.
+    """
+    if kind == "server_down":
+        capability = _CAPABILITIES.get(tool) or _CAPABILITIES.get(agent, agent)
+        return FailureNote(*_server_note(capability, detail))
+    note = _TOOL_NOTES.get((kind, agent))
+    return FailureNote(*note) if note is not None else None
+
+
+def note_markdown(note: FailureNote) -> str:
+    """A note as Slack shows it under an answer: what failed and what to do, then the admin's line."""
+    return (
+        f"\n\n> ⚠️ **{note.what}** {note.action} Reference: `{note.correlation_id}`"
+        f"\n> _For the bot's admin: {note.admin}_"
+    )

@@ -1,4 +1,4 @@
-"""Settings-driven model factory, with retries bounded so a user hears back within ~30 s.
+"""Settings-driven model factory, with retries bounded so a user hears back within MODEL_MAX_WAIT_SECONDS.
 
 Strands' default retry strategy waits 4+8+16+32+64 s on throttling (about two minutes): far too long for
 someone on call. Provider SDKs retry on their own too; those retries are turned down so the two layers do
@@ -7,7 +7,10 @@ not multiply.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from strands import ModelRetryStrategy
 from strands.models import Model
@@ -81,6 +84,56 @@ def build_model(settings: Settings, role: str = "coordinator") -> Model:
         model_id=model_id,
         max_tokens=MAX_TOKENS,
     )
+
+
+class ModelEndpoint(NamedTuple):
+    """Where the model calls go, and the variable that moves them: what a failure message must name."""
+
+    url: str
+    setting: str
+
+
+def _without_credentials(url: str) -> str:
+    """A URL safe to show: no user:password, query or fragment (they may hold keys)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else url
+
+
+def model_endpoint(settings: Settings) -> ModelEndpoint:
+    """The URL the provider's SDK calls as the settings choose it (the SDKs' own defaults included)."""
+    provider = settings.model_provider
+    if provider == "bedrock":
+        override = (
+            os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+            or getattr(settings, "aws_endpoint_url", None)  # a setting in .env, or the SDK's variable
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        if override:
+            return ModelEndpoint(_without_credentials(override), "AWS_ENDPOINT_URL")
+        region = settings.aws_region or os.environ.get("AWS_DEFAULT_REGION") or "?"
+        return ModelEndpoint(f"https://bedrock-runtime.{region}.amazonaws.com", "AWS_REGION")
+    if provider == "anthropic":
+        url = os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+        return ModelEndpoint(_without_credentials(url), "ANTHROPIC_BASE_URL")
+    if provider == "openai":
+        url = settings.openai_base_url or "https://api.openai.com/v1"
+        return ModelEndpoint(_without_credentials(url), "OPENAI_BASE_URL")
+    return ModelEndpoint(_without_credentials(settings.ollama_host), "OLLAMA_HOST")
+
+
+def describe_model_endpoint(settings: Settings) -> str:
+    """One phrase naming the model and where it was called, e.g. for doctor's connection errors.
+
+    "openai:gpt-4o at http://127.0.0.1:9/v1 (OPENAI_BASE_URL)": a bare "Connection error." says neither.
+    """
+    endpoint = model_endpoint(settings)
+    return f"{settings.model_provider}:{settings.resolved_model_id} at {endpoint.url} ({endpoint.setting})"
 
 
 def model_factory(settings: Settings) -> ModelFactory:

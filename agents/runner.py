@@ -14,6 +14,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,11 +26,12 @@ from agents.events import (
     AgentEvent,
     ApprovalRequired,
     ErrorEvent,
+    FailureNote,
     FinalAnswer,
     TextDelta,
     ToolFinished,
 )
-from agents.failures import describe_failure, specialist_failures, tool_failure_note
+from agents.failures import describe_failure, note_markdown, specialist_failures, tool_failure_note
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.stream import translate
 from agents.write_gate import APPROVAL_INTERRUPT, request_context
@@ -164,7 +166,7 @@ class ConversationRunner:
             result: Any = None
             text = ""
             turn_ended = False
-            notes: dict[str, tuple[str, str]] = {}
+            notes: dict[str, FailureNote] = {}
             async for raw in agent.stream_async(prompt):
                 if "result" in raw:
                     result = raw["result"]
@@ -181,7 +183,7 @@ class ConversationRunner:
                             event.failure,
                             event.detail,
                         )
-                        note = tool_failure_note(event.failure, event.agent, event.tool)
+                        note = tool_failure_note(event.failure, event.agent, event.tool, event.detail)
                         if note is not None:
                             notes[_note_key(event)] = note
                     elif isinstance(event, ToolFinished) and event.ok:
@@ -216,15 +218,16 @@ class ConversationRunner:
             # The answer is everything the coordinator said, as streamed (a preamble before a tool call
             # included), so the message that grew in place is the final message.
             final = text.strip() or (str(result).strip() if result is not None else "")
-            # what failed and where to look, whatever the model made of it
-            for what, check in dict.fromkeys(notes.values()):
-                final += f"\n\n> ⚠️ **{what}** {check} Reference: `{correlation_id}`"
-            yield FinalAnswer(final.strip() or "(no answer)")
+            # what failed and what to do, whatever the model made of it; front ends also get them apart
+            found = tuple(replace(n, correlation_id=correlation_id) for n in dict.fromkeys(notes.values()))
+            for note in found:
+                final += note_markdown(note)
+            yield FinalAnswer(final.strip() or "(no answer)", notes=found)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("answer failed [correlation_id=%s]", correlation_id)
-            failure: ErrorEvent = describe_failure(exc, correlation_id)
+            failure: ErrorEvent = describe_failure(exc, correlation_id, self.assistant.settings)
             ERRORS.labels(failure.kind).inc()
             yield failure
         finally:

@@ -1,8 +1,13 @@
-"""Terminal front end of `sre-bot ask`: streams the answer to stdout and tool steps to stderr."""
+"""Terminal front end of `sre-bot ask`: streams the answer to stdout and tool steps to stderr.
+
+The person at a terminal is the operator, so failures show the admin's detail (variables, commands)
+that Slack keeps on a separate line, and the exit code says how the answer ended, for scripts.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -13,13 +18,20 @@ from agents.events import (
     AgentEvent,
     CapabilityNotice,
     ErrorEvent,
+    FailureNote,
     FinalAnswer,
     TextDelta,
     ToolFinished,
     ToolStarted,
 )
+from agents.failures import note_markdown
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import Settings
+
+EXIT_ANSWERED = 0
+EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)
+EXIT_INCOMPLETE = 3  # an answer, but a tool failed (cluster unreachable, MCP server not installed, …)
+# (slackbot/cli.py's --help explains these codes; tests keep the two in step)
 
 
 class TerminalRenderer:
@@ -30,6 +42,7 @@ class TerminalRenderer:
     ) -> None:
         self.out, self.err, self.verbose = out, err, verbose
         self.streamed = False
+        self.exit_code = EXIT_ANSWERED
 
     def __call__(self, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
@@ -49,13 +62,25 @@ class TerminalRenderer:
             self.err(f"  ! {event.capability} unavailable: {event.reason}\n")
         elif isinstance(event, FinalAnswer):
             if not self.streamed:
-                self.out(event.text)
+                # the notes are printed below in the terminal's form, not as Slack's quote
+                self.out(event.text.removesuffix("".join(note_markdown(n) for n in event.notes)))
             self.out("\n")
+            for note in event.notes:
+                self._note(note)
+            if event.notes:
+                self.exit_code = max(self.exit_code, EXIT_INCOMPLETE)
         elif isinstance(event, ErrorEvent):
             self.err(f"error: {event.message}\n")
             if event.hint:
                 self.err(f"  {event.hint}\n")
+            if event.cause and (self.verbose or event.kind == "internal"):
+                self.err(f"  cause: {event.cause}\n")
             self.err(f"  (correlation id {event.correlation_id})\n")
+            self.exit_code = EXIT_FAILED
+
+    def _note(self, note: FailureNote) -> None:
+        """A failure under the answer, with what the operator checks (the user's advice is for Slack)."""
+        self.err(f"warning: {note.what}\n  {note.admin}\n  (correlation id {note.correlation_id})\n")
 
 
 def _write(stream: object) -> Callable[[str], object]:
@@ -66,17 +91,34 @@ def _write(stream: object) -> Callable[[str], object]:
     return write
 
 
+class _quiet_runner_log:
+    """The runner logs each failure for the bot's log; in the terminal the renderer already says it.
+
+    Without this, every error is printed twice (an ERROR log line, then the error block). At DEBUG the
+    log lines stay, with their tracebacks.
+    """
+
+    def __enter__(self) -> None:
+        self.logger = logging.getLogger("agents.runner")
+        self.level = self.logger.level
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            self.logger.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.level)
+
+
 async def ask(settings: Settings, question: str, conversation: str | None, verbose: bool) -> int:
+    """Answer one question; returns the exit code (EXIT_ANSWERED, EXIT_FAILED or EXIT_INCOMPLETE)."""
     assistant = Assistant(settings)
     # Start the servers while the coordinator's first model call runs; a specialist waits for its server.
     threading.Thread(target=assistant.start, daemon=True).start()
     runner = ConversationRunner(assistant, FileSessionStore(settings.session_storage_path))
     render = TerminalRenderer(_write(sys.stdout), _write(sys.stderr), verbose)
-    failed = False
     try:
-        async for event in runner.ask(question, conversation_id=conversation):
-            render(event)
-            failed = failed or isinstance(event, ErrorEvent)
+        with _quiet_runner_log():
+            async for event in runner.ask(question, conversation_id=conversation):
+                render(event)
     finally:
         await asyncio.to_thread(assistant.close)
-    return 1 if failed else 0
+    return render.exit_code

@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from agents.logs import setup_logging
 from agents.settings import ConfigError, Settings, drop_empty_environment, load_settings
-from slackbot.config import SlackSettings
+from slackbot.config import SlackSettings, SlackUnreachable
 
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 1
 
 DESCRIPTION = """sre-bot: answers questions about your Kubernetes clusters (EKS, K3s) and AWS costs.
 
@@ -24,13 +26,43 @@ commands:
 
 Settings come from the environment and .env (see .env.example)."""
 
+EXIT_CODES = """exit codes:
+  0    ask: answered; doctor: no check failed
+  1    ask: no answer, the model failed (unreachable, throttled, credentials); doctor: a check failed
+  1    run: Slack could not be reached (the network, DNS or a proxy; not a setting)
+  2    configuration error (a setting missing or wrong), or an empty question
+  3    ask: answered, but a tool failed (cluster unreachable, MCP server not installed, ...);
+       the warning under the answer says what failed and what to check
+  130  interrupted (Ctrl-C)"""
+
+
+def _slack_checks() -> list[Any]:
+    """`run`'s Slack settings, for doctor (agents/ knows nothing about Slack)."""
+    from agents.doctor import settings_checks
+    from slackbot.config import load_slack_settings
+
+    return settings_checks(
+        "slack",
+        SlackSettings,
+        load_slack_settings,
+        needed_by="sre-bot run",
+        required=("slack_bot_token", "slack_app_token"),
+    )
+
 
 def main(argv: list[str] | None = None) -> int:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="sre-bot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="sre-bot", description=DESCRIPTION, epilog=EXIT_CODES, formatter_class=raw
     )
     sub = parser.add_subparsers(dest="command", metavar="{ask,doctor,run}")
-    p_ask = sub.add_parser("ask", help="answer one question in the terminal")
+    p_ask = sub.add_parser(
+        "ask",
+        help="answer one question in the terminal",
+        description="Answer one question: the answer on stdout, tool steps and warnings on stderr.",
+        epilog=EXIT_CODES,
+        formatter_class=raw,
+    )
     p_ask.add_argument("question", nargs="+", help='the question, e.g. "why is crashy-7f9c failing?"')
     p_ask.add_argument("--conversation", "-c", help="conversation id to keep context across asks")
     p_ask.add_argument("--verbose", "-v", action="store_true", help="also show the specialists' own text")
@@ -41,7 +73,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_CONFIG
 
+    question = " ".join(args.question).strip() if args.command == "ask" else ""
+    if args.command == "ask" and not question:
+        # before the settings: an empty question is the mistake to fix first, whatever .env holds
+        print(
+            'sre-bot: the question is empty; try: sre-bot ask "list the pods in default"',
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
+    if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
+        from agents.doctor import main as doctor
+
+        setup_logging("WARNING")
+        try:
+            return doctor(front_ends=[_slack_checks])
+        except KeyboardInterrupt:
+            return 130
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -57,28 +105,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "ask":
-            question = " ".join(args.question).strip()
-            if not question:
-                print(
-                    'sre-bot: the question is empty; try: sre-bot ask "list the pods in default"',
-                    file=sys.stderr,
-                )
-                return EXIT_CONFIG
             from agents.terminal import ask
 
             return asyncio.run(ask(settings, question, args.conversation, args.verbose))
-        if args.command == "doctor":
-            from agents.doctor import format_table, run_checks
-
-            checks = run_checks(settings)
-            print(format_table(checks))
-            return 1 if any(c.status == "FAIL" for c in checks) else 0
         from slackbot.app import run as run_slack
 
         return run_slack(settings)
     except ConfigError as exc:
         print(f"sre-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except SlackUnreachable as exc:  # the network, not a setting: fixing .env would not help
+        print(f"sre-bot: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130
 

@@ -18,6 +18,7 @@ from agents.settings import ConfigError, check_writable, describe_validation_err
 logger = logging.getLogger(__name__)
 
 MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack setup)"
+DEFAULT_API_URL = "https://slack.com/api/"
 
 
 class SlackSettings(BaseSettings):
@@ -29,7 +30,7 @@ class SlackSettings(BaseSettings):
 
     slack_bot_token: str = ""
     slack_app_token: str = ""
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = DEFAULT_API_URL
     slack_streaming: Literal["native", "update"] = "native"
     event_dedupe_path: Path = Path("var/slack-events.sqlite3")
     max_question_chars: int = Field(default=8000, ge=100, le=40_000)
@@ -80,6 +81,49 @@ def load_slack_settings() -> SlackSettings:
 CONNECT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 
 
+class SlackUnreachable(Exception):
+    """Slack's own address could not be reached: a network problem, not a setting to fix."""
+
+
+_NETWORK_REASONS = (
+    (
+        ("name resolution", "Name or service not known", "nodename nor servname", "DNSError", "getaddrinfo"),
+        "DNS failed",
+    ),
+    (("Connection refused",), "connection refused"),
+    (("SSL", "certificate", "CERTIFICATE"), "TLS failed (a proxy's certificate? set SSL_CERT_FILE)"),
+    (("Timeout", "timed out", "TimeoutError"), "timed out"),
+    (("proxy", "Proxy"), "the proxy failed"),
+)
+
+
+def network_reason(exc: BaseException) -> str:
+    """A few words for what went wrong on the way, e.g. "DNS failed", then the error itself."""
+    text = f"{type(exc).__name__}: {exc}"
+    for markers, reason in _NETWORK_REASONS:
+        if any(marker in text for marker in markers):
+            return f"{reason} ({text})"
+    return text
+
+
+def unreachable_error(slack: SlackSettings, exc: BaseException) -> Exception:
+    """Slack could not be reached: a network problem on the default URL, else the URL may be wrong.
+
+    On slack.com itself no setting is at fault, so naming SLACK_API_URL would send a newcomer to fix
+    the wrong thing; a URL someone set (GovSlack, a proxy) may be the mistake, so that one is named.
+    """
+    reason = network_reason(exc)
+    if slack.slack_api_url == DEFAULT_API_URL:
+        return SlackUnreachable(
+            f"cannot reach slack.com: {reason}; check the network, DNS and any proxy (HTTPS_PROXY)"
+        )
+    return ConfigError(
+        "SLACK_API_URL",
+        f"cannot reach Slack at {slack.slack_api_url} ({reason}); check the URL, the network and any "
+        "proxy (HTTPS_PROXY)",
+    )
+
+
 async def _reachable(call: Callable[[], Awaitable[Any]], slack: SlackSettings) -> Any:
     """Run a Web API call, retrying network failures (not Slack's answers) for about 15 s."""
     for attempt, delay in enumerate((*CONNECT_RETRY_DELAYS, None)):
@@ -89,11 +133,7 @@ async def _reachable(call: Callable[[], Awaitable[Any]], slack: SlackSettings) -
             raise
         except Exception as exc:  # network errors have many types; the message is what helps
             if delay is None:
-                raise ConfigError(
-                    "SLACK_API_URL",
-                    f"cannot reach Slack at {slack.slack_api_url} ({type(exc).__name__}: {exc}); check the "
-                    "URL, the network and any proxy (HTTPS_PROXY)",
-                ) from None
+                raise unreachable_error(slack, exc) from None
             logger.warning("Slack unreachable (%s); retry %d in %.0fs", exc, attempt + 1, delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -296,6 +296,8 @@ async def test_tool_specs_sent_per_specialist_call_stay_under_8k_tokens(
 ) -> None:
     monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")  # the largest tool sets
     monkeypatch.setenv("EKS_AUTH_MODE", auth_mode)
+    if auth_mode == "iam":
+        monkeypatch.setenv("DEFAULT_CLUSTER", "fake-k3s")  # IAM mode needs the EKS cluster's name
     settings = load_settings()
     assistant = Assistant(settings, models=ScriptedModels(default_brains()))
     try:

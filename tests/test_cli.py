@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,7 +52,7 @@ def test_missing_kubeconfig_file_is_named(tmp_path: Path) -> None:
         "doctor", env={"MODEL_PROVIDER": "ollama", "KUBECONFIG": str(tmp_path / "nope")}, cwd=tmp_path
     )
     assert proc.returncode == 2
-    assert "KUBECONFIG: no file at" in proc.stderr
+    assert "KUBECONFIG: no file at" in proc.stdout  # doctor's table lists every bad setting with its fix
     assert "Traceback" not in proc.stderr
 
 
@@ -67,3 +69,121 @@ def test_empty_question_says_what_to_type(tmp_path: Path) -> None:
     proc = sre_bot("ask", "  ", env={"MODEL_PROVIDER": "ollama", "KUBECONFIG": str(kubeconfig)}, cwd=tmp_path)
     assert proc.returncode == 2
     assert 'sre-bot ask "list the pods in default"' in proc.stderr
+
+
+def test_help_says_what_each_exit_code_means(tmp_path: Path) -> None:
+    from agents import terminal
+
+    for argv in (("--help",), ("ask", "--help")):
+        proc = sre_bot(*argv, cwd=tmp_path)
+        assert proc.returncode == 0
+        codes = {
+            line.split()[0]
+            for line in proc.stdout.splitlines()
+            if line[:2] == "  " and line.split()[0].isdigit()
+        }
+        assert {"0", "1", "2", "3", "130"} <= codes, proc.stdout
+    # the help and the terminal agree on the numbers
+    assert (terminal.EXIT_ANSWERED, terminal.EXIT_FAILED, terminal.EXIT_INCOMPLETE) == (0, 1, 3)
+    assert "3    ask: answered, but a tool failed" in proc.stdout
+
+
+def test_an_empty_question_is_said_before_any_settings_error(tmp_path: Path) -> None:
+    proc = sre_bot("ask", "", env={"MODEL_PROVIDER": "nonsense"}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        'sre-bot: the question is empty; try: sre-bot ask "list the pods in default"'
+    ]
+
+
+# --- scripts/setup: checked without installing anything --------------------------------------------
+
+SETUP = PROJECT_ROOT / "scripts" / "setup"
+
+
+def setup(*args: str, path: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SETUP), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": path, "HOME": str(home)},
+        timeout=60,
+    )
+
+
+def test_setup_script_parses_and_explains_itself(tmp_path: Path) -> None:
+    assert subprocess.run(["bash", "-n", str(SETUP)]).returncode == 0
+    proc = setup("--help", path="/usr/bin:/bin", home=tmp_path)
+    assert proc.returncode == 0 and "--dry-run" in proc.stdout
+    assert setup("--bogus", path="/usr/bin:/bin", home=tmp_path).returncode == 2
+
+
+def test_setup_dry_run_without_uv_says_the_path_line_and_the_next_command(tmp_path: Path) -> None:
+    proc = setup("--dry-run", path="/usr/bin:/bin", home=tmp_path)  # no uv under this HOME nor on PATH
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "would run: python3 -m pip install --user uv==" in out or "bootstrap_uv.py" in out
+    assert "would run: uv sync --locked" in out and "would run: scripts/install-mcp-servers" in out
+    assert "uv is not on your PATH" in out and 'export PATH="' in out
+    assert out.rstrip().endswith('uv run sre-bot ask "list the pods in default"')
+
+
+def test_setup_dry_run_with_uv_on_path_needs_no_path_line(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "uv").write_text("#!/bin/sh\nexit 0\n")
+    (fake_bin / "uv").chmod(0o755)
+    proc = setup("--dry-run", path=f"{fake_bin}:/usr/bin:/bin", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "installing uv" not in proc.stdout and "not on your PATH" not in proc.stdout
+    assert "uv run sre-bot doctor" in proc.stdout
+
+
+# --- Slack unreachable: the network is named, not a setting ------------------------------------------
+
+
+class _NoNetwork:
+    """An AsyncWebClient whose every call fails as a machine without DNS fails."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    async def auth_test(self) -> None:
+        raise OSError(
+            "Cannot connect to host slack.com:443 ssl:default [Temporary failure in name resolution]"
+        )
+
+
+def test_slack_unreachable_on_its_default_url_is_a_network_problem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slackbot import cli, config
+
+    monkeypatch.setattr(config, "AsyncWebClient", _NoNetwork)
+    monkeypatch.setattr(config, "CONNECT_RETRY_DELAYS", ())
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)  # keep pytest's log capture
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    for key, value in {
+        "MODEL_PROVIDER": "ollama",
+        "KUBECONFIG": str(kubeconfig),
+        "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+        "SLACK_APP_TOKEN": "xapp-1-A1-2-abc",
+    }.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["run"]) == cli.EXIT_UNREACHABLE == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("sre-bot: cannot reach slack.com: DNS failed (OSError: ")
+    assert "configuration error" not in line and "SLACK_API_URL" not in line
+
+
+def test_slack_unreachable_on_a_url_someone_set_still_names_the_setting() -> None:
+    from agents.settings import ConfigError
+    from slackbot.config import SlackSettings, unreachable_error
+
+    slack = SlackSettings(slack_api_url="https://slack-gov.example/api/")
+    error = unreachable_error(slack, OSError("Connection refused"))
+    assert isinstance(error, ConfigError)
+    assert str(error).startswith(
+        "SLACK_API_URL: cannot reach Slack at https://slack-gov.example/api/ (connection refused"
+    )

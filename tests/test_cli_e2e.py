@@ -10,7 +10,20 @@ import time
 from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
+from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.openai_api import FakeOpenAI
+
+
+def ask(question: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`sre-bot ask QUESTION` in its own process, with the test's environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "slackbot.cli", "ask", question],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: Path) -> None:
@@ -41,16 +54,44 @@ def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: 
 
 
 def test_unreachable_model_is_a_short_error_not_a_traceback(agent_env: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "PYTHONPATH": str(PROJECT_ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "slackbot.cli", "ask", "hello"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = ask("hello", tmp_path, OPENAI_BASE_URL="http://127.0.0.1:9/v1", MODEL_MAX_WAIT_SECONDS="2")
     assert proc.returncode == 1
-    assert "error: The model service could not be reached or refused the request." in proc.stderr
+    # the message names the endpoint it tried and the wait it allowed, not a fixed "30 seconds"
+    assert (
+        "error: The model service at http://127.0.0.1:9/v1 could not be reached or refused the request; "
+        "I kept trying for up to about 2 seconds." in proc.stderr
+    )
     assert "OPENAI_BASE_URL" in proc.stderr and "(correlation id " in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+    # said once, by the renderer: no ERROR log line repeating it
+    assert " ERROR " not in proc.stderr and "answer failed" not in proc.stderr
+
+
+def test_unreachable_cluster_shows_the_note_and_exits_3(
+    agent_env: Path, tmp_path: Path, kube: FakeKubeAPI
+) -> None:
+    kube.stop()
+    with FakeOpenAI() as model:
+        proc = ask("list the pods in default", tmp_path, OPENAI_BASE_URL=model.base_url)
+    assert proc.returncode == 3, proc.stderr
+    assert "✗ eks_assistant › list_k8s_resources" in proc.stderr
+    # the bot's own note, in the operator's form, though the answer streamed
+    assert "warning: The cluster's API server could not be reached.\n  Check KUBECONFIG" in proc.stderr
+    assert "`sre-bot doctor` tests it." in proc.stderr
+    assert "⚠️" not in proc.stdout and "Traceback" not in proc.stderr
+    assert " WARNING agents.runner" not in proc.stderr  # the ✗ line and the note say it already
+
+
+def test_mcp_servers_not_installed_is_a_note_and_exit_3(agent_env: Path, tmp_path: Path) -> None:
+    with FakeOpenAI() as model:
+        proc = ask(
+            "list the pods in default",
+            tmp_path,
+            OPENAI_BASE_URL=model.base_url,
+            MCP_BIN_DIR=str(tmp_path / "nothing"),
+            PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        )
+    assert proc.returncode == 3, proc.stderr
+    assert "warning: The EKS MCP server is not installed." in proc.stderr
+    assert "scripts/setup" in proc.stderr
+    assert "restarted" not in proc.stderr  # nothing restarts a server that is not there

@@ -58,3 +58,40 @@ def test_the_retry_backoff_fits_in_the_wait_budget(budget: int) -> None:
         delays.append(min(delay, strategy._max_delay))
         delay *= 2
     assert sum(delays) <= max(budget * 0.75, 3)
+
+
+@pytest.mark.parametrize(
+    ("provider", "extra", "expected"),
+    [
+        ("bedrock", {}, "https://bedrock-runtime.eu-west-1.amazonaws.com (AWS_REGION)"),
+        (
+            "bedrock",
+            {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"},
+            "http://127.0.0.1:5000 (AWS_ENDPOINT_URL)",
+        ),
+        ("anthropic", {"ANTHROPIC_API_KEY": "sk-ant-test"}, "https://api.anthropic.com (ANTHROPIC_BASE_URL)"),
+        ("openai", {"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}, "http://127.0.0.1:1/v1 (OPENAI_BASE_URL)"),
+        ("openai", {"OPENAI_API_KEY": "sk-test"}, "https://api.openai.com/v1 (OPENAI_BASE_URL)"),
+        ("ollama", {"OLLAMA_HOST": "http://ollama:11434"}, "http://ollama:11434 (OLLAMA_HOST)"),
+    ],
+)
+def test_the_endpoint_a_failure_names_is_the_one_called(
+    base_env: None, monkeypatch: pytest.MonkeyPatch, provider: str, extra: dict[str, str], expected: str
+) -> None:
+    from agents.models import describe_model_endpoint
+
+    monkeypatch.setenv("MODEL_PROVIDER", provider)
+    monkeypatch.setenv("MODEL_ID", "some-model")
+    for key, value in extra.items():
+        monkeypatch.setenv(key, value)
+    assert describe_model_endpoint(load_settings()) == f"{provider}:some-model at {expected}"
+
+
+def test_an_endpoint_is_shown_without_its_credentials(
+    base_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.models import model_endpoint
+
+    monkeypatch.setenv("MODEL_PROVIDER", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://user:s3cret@proxy.example:8443/v1?key=s3cret")
+    assert model_endpoint(load_settings()).url == "https://proxy.example:8443/v1"
