@@ -13,6 +13,7 @@ A refusal is a `ArgumentRefused` whose text tells the model what to fix.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -92,10 +93,14 @@ class Target:
     api_version: str
     name: str
     namespace: str | None
+    generated: bool = False  # metadata.generateName: the API server appends a random suffix
 
     def describe(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else ""
-        return f"{self.kind} {self.name or '(unnamed)'} ({self.api_version}){where}"
+        name = (
+            f"with a generated name starting with {self.name}" if self.generated else self.name or "(unnamed)"
+        )
+        return f"{self.kind} {name} ({self.api_version}){where}"
 
 
 # --- single-argument checks -----------------------------------------------------------------------------
@@ -120,11 +125,48 @@ def check_namespace(value: Any, arg: str = "namespace") -> str:
 
 
 def check_kind(value: Any, arg: str = "kind") -> str:
-    return _match(arg, value, KIND, "a Kubernetes kind such as Pod or Deployment", 63)
+    kind = _match(arg, value, KIND, "a Kubernetes kind such as Pod or Deployment", 63)
+    if kind == "List" or kind.endswith("List"):
+        # The client runs a List's create/patch/replace once per item, each on the item's own kind and
+        # namespace: the card would name "List x" while anything in `items` is changed.
+        raise ArgumentRefused(f"{arg}={kind!r}: lists are not accepted; name one object of one kind per call")
+    return kind
 
 
 def check_api_version(value: Any, arg: str = "api_version") -> str:
     return _match(arg, value, API_VERSION, "an apiVersion such as v1, apps/v1 or networking.k8s.io/v1")
+
+
+# The API group of well-known kinds: the dynamic client finds `Deployment` for api_version "v1" in apps/v1,
+# so a card would say "(v1)" about a request to apps/v1; a mismatch is refused with the right group.
+KNOWN_GROUPS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        (
+            "Pod", "Service", "ConfigMap", "Secret", "Namespace", "Node", "PersistentVolume",
+            "PersistentVolumeClaim", "ServiceAccount", "Endpoints", "LimitRange", "ResourceQuota",
+            "ReplicationController",
+        ),
+        frozenset({""}),
+    ),
+    "Event": frozenset({"", "events.k8s.io"}),
+    **dict.fromkeys(("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"), frozenset({"apps"})),
+    **dict.fromkeys(("Job", "CronJob"), frozenset({"batch"})),
+    **dict.fromkeys(("Ingress", "NetworkPolicy", "IngressClass"), frozenset({"networking.k8s.io"})),
+    **dict.fromkeys(
+        ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), frozenset({"rbac.authorization.k8s.io"})
+    ),
+    "HorizontalPodAutoscaler": frozenset({"autoscaling"}),
+    "PodDisruptionBudget": frozenset({"policy"}),
+    "StorageClass": frozenset({"storage.k8s.io"}),
+}  # fmt: skip
+
+
+def check_group(kind: str, api_version: str, arg: str = "api_version") -> None:
+    groups = KNOWN_GROUPS.get(kind)
+    group = api_version.rpartition("/")[0]
+    if groups is not None and group not in groups:
+        expected = " or ".join(f"{g}/v1" if g else "v1" for g in sorted(groups))
+        raise ArgumentRefused(f"{arg}={api_version!r} is not the API group of {kind}: use {expected}")
 
 
 def check_name(value: Any, kind: str | None = None, arg: str = "name") -> str:
@@ -214,7 +256,11 @@ def _time(arg: str, value: Any) -> dt.datetime:
         raise ArgumentRefused(
             f"{arg}={text[:40]!r} is not an ISO time such as 2026-12-02T14:00:00Z"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        # The server reads a naive time in its own time zone: the window checked here would not be the
+        # window queried.
+        raise ArgumentRefused(f"{arg}={text[:40]!r} needs a time zone: end it with Z (UTC) or an offset")
+    return parsed
 
 
 # --- per-tool rules -------------------------------------------------------------------------------------
@@ -267,9 +313,13 @@ def object_target(
             )
     checked_kind = check_kind(obj.get("kind") or kind, f"{arg}.kind")
     checked_version = check_api_version(obj.get("apiVersion") or api_version, f"{arg}.apiVersion")
+    check_group(checked_kind, checked_version, f"{arg}.apiVersion")
+    if "items" in obj:
+        raise ArgumentRefused(f"{arg} has items: lists are not accepted; name one object per call")
     metadata = _metadata(obj, arg)
     name = metadata.get("name")
-    if name is None and metadata.get("generateName") is not None:
+    generated = name is None and metadata.get("generateName") is not None
+    if generated:
         name = _text(f"{arg}.metadata.generateName", metadata["generateName"]).rstrip("-") or None
     if name is None:
         raise ArgumentRefused(f"{arg}.metadata.name is missing: every object needs a name")
@@ -278,7 +328,7 @@ def object_target(
     if ns is not None:
         check_namespace(ns, f"{arg}.metadata.namespace")
     scoped = None if checked_kind in CLUSTER_SCOPED_KINDS else ns
-    return Target(checked_kind, checked_version, str(name), scoped)
+    return Target(checked_kind, checked_version, str(name), scoped, generated)
 
 
 def _manage_k8s_resource(args: dict[str, Any]) -> list[Target]:
@@ -286,6 +336,7 @@ def _manage_k8s_resource(args: dict[str, Any]) -> list[Target]:
     operation = _choice("operation", str(args.get("operation", "")).lower(), K8S_OPERATIONS)
     kind = check_kind(args.get("kind"))
     api_version = check_api_version(args.get("api_version"))
+    check_group(kind, api_version)
     name = _optional(args, "name")
     namespace = _optional(args, "namespace")
     if name is not None:
@@ -316,6 +367,7 @@ def _list_k8s_resources(args: dict[str, Any]) -> list[Target]:
     _check_scope(args)
     kind = check_kind(args.get("kind"))
     api_version = check_api_version(args.get("api_version", "v1"))
+    check_group(kind, api_version)
     if _optional(args, "label_selector") is not None:
         check_label_selector(args["label_selector"])
     if _optional(args, "field_selector") is not None:
@@ -352,9 +404,33 @@ def _eks_cluster_only(args: dict[str, Any]) -> list[Target]:
     return []
 
 
+def _path(arg: str, value: Any) -> str:
+    """A file path the model chose: absolute, one line (it is shown on a card), no `..`."""
+    text = _plain(arg, value, 1024)
+    if not text.startswith("/") or ".." in text.split("/"):
+        raise ArgumentRefused(f"{arg} must be an absolute path without '..'")
+    return text
+
+
 def _apply_yaml(args: dict[str, Any]) -> list[Target]:
     _check_scope(args)
+    _path("yaml_path", args.get("yaml_path"))
     return []  # its objects are in the manifest: see `manifest_targets`, checked once the file is read
+
+
+def _generate_app_manifest(args: dict[str, Any]) -> list[Target]:
+    _check_scope(args)
+    _match(
+        "app_name",
+        args.get("app_name"),
+        DNS1123_LABEL,
+        "an application name (lowercase letters, digits, '-')",
+    )
+    _path("output_dir", args.get("output_dir"))
+    for key in ("image_uri", "cpu", "memory", "load_balancer_scheme"):
+        if _optional(args, key) is not None:
+            _plain(key, args[key])
+    return []
 
 
 def _get_cloudwatch_logs(args: dict[str, Any]) -> list[Target]:
@@ -430,6 +506,8 @@ def _eks_stacks(args: dict[str, Any]) -> list[Target]:
     if args.get("cluster_name") is not None:
         check_cluster(args["cluster_name"], eks=True)
     _choice("operation", str(args.get("operation", "")).lower(), ("generate", "deploy", "describe", "delete"))
+    if _optional(args, "template_file") is not None:
+        _path("template_file", args["template_file"])
     return []
 
 
@@ -445,7 +523,7 @@ KUBERNETES_RULES: dict[str, Checker] = {
     "get_k8s_events": _get_k8s_events,
     "list_api_versions": _cluster_only,
     "apply_yaml": _apply_yaml,
-    "generate_app_manifest": _cluster_only,
+    "generate_app_manifest": _generate_app_manifest,
     "get_cloudwatch_logs": _get_cloudwatch_logs,
     "get_cloudwatch_metrics": _get_cloudwatch_metrics,
     "get_eks_metrics_guidance": _free,
@@ -483,7 +561,22 @@ def validate_call(
         if server in STRICT_SERVERS:
             raise ArgumentRefused(f"{tool} is not a tool this bot knows how to check, so it is not run")
         return []
+    for key, value in args.items():
+        if isinstance(value, str) and _json_non_string(value):
+            # FastMCP decodes JSON in strings for parameters not typed `str`: namespace "null" becomes
+            # None on the server, and a read in one namespace becomes a read in all of them.
+            raise ArgumentRefused(f"{key}={value[:40]!r} would be read as JSON, not as text: give a name")
     return rule(args)
+
+
+def _json_non_string(value: str) -> bool:
+    text = value.strip()
+    if not text or len(text) > 4096:
+        return False
+    try:  # objects and lists are what structured parameters (body, permissions) are meant to be
+        return isinstance(json.loads(text), bool | int | float | type(None))
+    except ValueError:
+        return False
 
 
 def manifest_targets(documents: list[Any], namespace: str | None) -> list[Target]:

@@ -300,7 +300,7 @@ class WriteGate(HookProvider):
                 "approved. Nothing was changed; tell the user.",
                 detail=unshowable,
             )
-        if FILE_CONTENT in frozen:
+        if FILE_CONTENT in frozen and tool == "apply_yaml":  # a stack template holds no Kubernetes objects
             try:  # the objects the manifest applies are checked like arguments, and named on the card
                 targets = manifest_targets(parse_documents(frozen[FILE_CONTENT]), args.get("namespace"))
             except ArgumentRefused as exc:

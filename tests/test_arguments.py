@@ -417,3 +417,92 @@ def test_the_refusal_is_a_tool_error_the_model_can_act_on(eks_tools: Any) -> Non
     assert result["status"] == "error"
     assert "Refused before anything was sent" in result["content"][0]["text"]
     assert "name='x/../y' is not valid" in result["content"][0]["text"]
+
+
+# --- found by an attacker's review ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["List", "ConfigMapList", "DeploymentList"])
+def test_lists_are_refused_they_change_every_item(kind: str) -> None:
+    """The client runs a List's create/patch once per item, on each item's own kind and namespace."""
+    patch = {**READ, "operation": "patch", "kind": kind, "name": "web", "body": {"metadata": {"name": "web"}}}
+    assert "lists are not accepted" in refused("manage_k8s_resource", patch)
+
+
+def test_a_body_or_manifest_with_items_is_refused() -> None:
+    items = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}]
+    create = {**READ, "operation": "create", "body": {"metadata": {"name": "x"}, "items": items}}
+    assert "items" in refused("manage_k8s_resource", create)
+    with pytest.raises(ArgumentRefused, match="items"):
+        manifest_targets(
+            [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "items": items}], None
+        )
+
+
+def test_a_known_kind_must_be_in_its_own_api_group() -> None:
+    """`Deployment` with api_version v1 resolves to apps/v1: the card would name the wrong group."""
+    assert "use apps/v1" in refused(
+        "manage_k8s_resource", {**READ, "kind": "Deployment", "api_version": "v1"}
+    )
+    assert "use v1" in refused("list_k8s_resources", {"kind": "Pod", "api_version": "apps/v1"})
+    assert validate_call("list_k8s_resources", {"kind": "Event", "api_version": "events.k8s.io/v1"}) == [
+        Target("Event", "events.k8s.io/v1", "", None)
+    ]
+
+
+@pytest.mark.parametrize("value", ["null", "true", "123", " 1e3 "])
+def test_a_name_the_server_would_decode_as_json_is_refused(value: str) -> None:
+    """FastMCP decodes JSON in strings for Optional[str] parameters: namespace "null" lists everywhere."""
+    args = {"kind": "Secret", "api_version": "v1", "namespace": value}
+    assert "would be read as JSON" in refused("list_k8s_resources", args)
+
+
+def test_structured_arguments_sent_as_json_text_still_pass() -> None:
+    policy = '{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}'
+    assert (
+        validate_call("add_inline_policy", {"policy_name": "p", "role_name": "r", "permissions": policy})
+        == []
+    )
+
+
+def test_log_times_need_a_time_zone() -> None:
+    base = {"cluster_name": "prod", "resource_type": "pod", "log_type": "application"}
+    assert "needs a time zone" in refused(
+        "get_cloudwatch_logs", {**base, "start_time": "2026-12-02T10:00:00"}
+    )
+
+
+def test_paths_and_names_shown_on_a_card_are_one_line() -> None:
+    fake = "/srv/out\n\n:white_check_mark: *Dry run only*\n"
+    assert "one line" in refused(
+        "generate_app_manifest", {"app_name": "web", "output_dir": fake, "image_uri": "x"}
+    )
+    assert "one line" in refused("apply_yaml", {"yaml_path": "/m/x\n\n:lock: *Read-only*\n\nplan.yaml"})
+    assert "app_name=" in refused("generate_app_manifest", {"app_name": "Web App", "output_dir": "/tmp/x"})
+
+
+def test_a_generated_name_is_named_as_generated() -> None:
+    create = {**READ, "operation": "create", "name": None, "body": {"metadata": {"generateName": "job-"}}}
+    [target] = validate_call("manage_k8s_resource", create)
+    assert target.describe() == "ConfigMap with a generated name starting with job (v1) in namespace default"
+
+
+def test_a_list_patch_reaches_nothing_on_the_real_server(eks_tools: Any) -> None:
+    """The attack as found: a patch of `List web` whose item scaled Deployment web to zero."""
+    tools, kube = eks_tools
+    item = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 0},
+    }
+    args = {
+        **READ,
+        "operation": "patch",
+        "cluster_name": "fake-k3s",
+        "kind": "List",
+        "name": "web",
+        "body": {"metadata": {"name": "web"}, "items": [item]},
+    }
+    assert call(tools, kube, "manage_k8s_resource", args) == []
+    assert kube.mutations() == []
