@@ -42,9 +42,22 @@ def destructive(approval: Approval) -> bool:
     return operation in DESTRUCTIVE.get(approval.tool, set())
 
 
+_ANGLE_LOOKALIKES = str.maketrans({"<": "‹", ">": "›"})
+
+
+def plain(text: str, limit: int) -> str:
+    """Model-derived words for a plain_text field: one line, no markup read, no `<…>` sequence at all."""
+    return clip(fence_safe(" ".join(text.split()).translate(_ANGLE_LOOKALIKES)), limit)
+
+
 def header(approval: Approval) -> str:
     """The card's title says what the change is ("Delete Deployment web … ?"); plain text, at most 150."""
-    return f"{clip(' '.join(approval.summary.split()), 148)}?"
+    return f"{plain(approval.summary, 148)}?"
+
+
+def hidden_values(approval: Approval) -> int:
+    """How many values the card hides (credential-looking keys or contents): the approver is told."""
+    return call_markdown(approval).count("[redacted")
 
 
 def call_markdown(approval: Approval) -> str:
@@ -67,6 +80,13 @@ def call_fits(approval: Approval) -> bool:
 
 def _call_text(approval: Approval) -> str:
     header = f"*Exact call* (hash `{approval.call_hash[:12]}`)"
+    hidden = hidden_values(approval)
+    if hidden:
+        header += (
+            f"\n:warning: *{hidden} value{'s are' if hidden > 1 else ' is'} hidden here* (keys or contents that "
+            "look like credentials are never posted). Approving applies them as sent: ask the requester "
+            "what they are if you need to know."
+        )
     if call_fits(approval):
         return f"{header}\n{call_markdown(approval)}"
     return (
@@ -94,9 +114,11 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
         {"type": "header", "text": {"type": "plain_text", "text": header(approval), "emoji": False}},
         {
             "type": "section",
+            # plain text: words derived from model-chosen arguments cannot format or fake a line here
             "text": {
-                "type": "mrkdwn",
-                "text": f"*Approval needed.* What will happen: {summary(approval, 500)}",
+                "type": "plain_text",
+                "text": f"Approval needed. What will happen: {plain(approval.summary, 500)}",
+                "emoji": False,
             },
         },
         _facts(approval),
@@ -132,8 +154,10 @@ def pending_card(approval: Approval) -> list[dict[str, Any]]:
 
 
 def summary(approval: Approval, limit: int) -> str:
-    """What the call will do, in words the write gate derived from model-chosen arguments: escaped."""
-    return clip(fence_safe(escape_mrkdwn(approval.summary)), limit)  # escaped first: the limit is Slack's
+    """What the call will do, in words the write gate derived from model-chosen arguments: escaped, and
+    on one line (a line break in a path could otherwise add a line that looks like the bot's own)."""
+    one_line = " ".join(approval.summary.split())
+    return clip(fence_safe(escape_mrkdwn(one_line)), limit)  # escaped first: the limit is Slack's
 
 
 def outcome_line(approval: Approval) -> str:

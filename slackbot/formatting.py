@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import re
 
+from slackbot.safe_text import fence_safe
+
 MARKDOWN_LIMIT = 12_000
 SAFE_MARKDOWN = 11_000  # room for a continuation note and the step line
 TEXT_LIMIT = 4_000
 SAFE_TEXT = 3_000
 
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# Possessive quantifiers: adjacent optional runs (`\s*\|?\s*`) would otherwise try every split of a long
+# run of spaces, and a model that echoes such a line would stall the event loop for seconds.
+_TABLE_ROW = re.compile(r"[ \t]*+\|.*\|[ \t]*+")
+_TABLE_RULE = re.compile(
+    r"[ \t]*+\|?+[ \t]*+:?+-{3,}+:?+[ \t]*+(?:\|[ \t]*+:?+-{3,}+:?+[ \t]*+)*+\|?+[ \t]*+"
+)
+_TABLE_LINE_MAX = 2_000  # longer lines are never table rows here
 
 
 def tables_to_code(text: str) -> str:
@@ -30,10 +37,10 @@ def tables_to_code(text: str) -> str:
         line = lines[i]
         if line.strip().startswith("```"):
             in_code = not in_code
-        if not in_code and _TABLE_ROW.match(line) and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+        if not in_code and _is_row(line) and i + 1 < len(lines) and _is_rule(lines[i + 1]):
             rows: list[list[str]] = []
-            while i < len(lines) and _TABLE_ROW.match(lines[i]):
-                if not _TABLE_RULE.match(lines[i]):
+            while i < len(lines) and _is_row(lines[i]):
+                if not _is_rule(lines[i]):
                     rows.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
                 i += 1
             width = max(len(r) for r in rows)
@@ -41,7 +48,8 @@ def tables_to_code(text: str) -> str:
             sizes = [max(len(r[c]) for r in rows) for c in range(width)]
             out.append("```")
             for n, row in enumerate(rows):
-                out.append("  ".join(cell.ljust(sizes[c]) for c, cell in enumerate(row)).rstrip())
+                # a cell holding ``` must not close the block the table is shown in
+                out.append("  ".join(fence_safe(cell.ljust(sizes[c])) for c, cell in enumerate(row)).rstrip())
                 if n == 0:
                     out.append("  ".join("-" * s for s in sizes))
             out.append("```")
@@ -49,6 +57,14 @@ def tables_to_code(text: str) -> str:
         out.append(line)
         i += 1
     return "\n".join(out)
+
+
+def _is_row(line: str) -> bool:
+    return len(line) <= _TABLE_LINE_MAX and _TABLE_ROW.fullmatch(line) is not None
+
+
+def _is_rule(line: str) -> bool:
+    return len(line) <= _TABLE_LINE_MAX and _TABLE_RULE.fullmatch(line) is not None
 
 
 def stable_prefix(text: str) -> str:

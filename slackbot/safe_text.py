@@ -23,7 +23,9 @@ _BACKTICK_PAIR = re.compile(r"`(?=`)")
 _ZERO_WIDTH_SPACE = "\u200b"
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+")  # "> quoted" at a line's start: a block quote, not a tag
-_LINK_JOINT = re.compile(r"\](?=[(\[])")  # "[label](url)", "![alt](url)", "[label][ref]"
+# "[label](url)", "![alt](url)", "[label][ref]", "[ref]: url": broken everywhere, code blocks included (a
+# line that looks like a fence to us may not be one to Slack's renderer, and the other way round).
+_LINK_JOINT = re.compile(r"\](?=[(\[:])")
 
 
 def escape_mrkdwn(value: object) -> str:
@@ -65,9 +67,10 @@ def neutralize(markdown: str) -> str:
     """Model or tool Markdown made inert for Slack, keeping its formatting.
 
     `&`, `<`, `>` are escaped everywhere (so no `<!here>`, `<@U…>`, `<#C…>` or `<url|label>` survives,
-    in code blocks too: mrkdwn reads them there), except the `>` that starts a block quote. Outside code
-    blocks a Markdown link's label is split from its destination (`[label] (url)`), so the reader sees
-    where a link goes instead of a label hiding an address that carries data out.
+    in code blocks too: mrkdwn reads them there), except the `>` that starts a block quote. Everywhere
+    (fences are judged differently by different renderers) a Markdown link's label is split from its
+    destination by a zero-width space, so the reader sees where a link goes instead of a
+    label hiding an address that carries data out.
 
     Works line by line and character by character, so a growing text neutralizes to a growing text: a
     streamed message never has to take back what it showed.
@@ -81,8 +84,6 @@ def neutralize(markdown: str) -> str:
             continue
         quote = _QUOTE_MARKERS.match(line)
         head = quote.group(0) if quote and not fenced else ""
-        body = line[len(head) :]
-        if not fenced:
-            body = _LINK_JOINT.sub("] ", body)
+        body = _LINK_JOINT.sub("]" + _ZERO_WIDTH_SPACE, line[len(head) :])
         out.append(head + escape_mrkdwn(body))
     return "\n".join(out)

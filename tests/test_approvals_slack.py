@@ -109,7 +109,8 @@ async def test_approve_runs_exactly_one_change_and_the_card_says_so(
             for e in b["elements"]
             if e["action_id"] == APPROVE_ACTION
         )
-        assert approve["style"] == "primary" and approve["confirm"]["confirm"]["text"] == "Approve and run"
+        assert approve["style"] == "danger"  # a delete: red, not green
+        assert approve["confirm"]["confirm"]["text"] == "Approve and run"
         paused = next(m for m in h.slack.thread("C1", event["ts"]) if m.ts != message.ts)
         assert "Waiting for approval" in paused.final_text
         await click(h, APPROVE_ACTION, approval_id(message), "U2", message)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+
+import pytest
 
 from slackbot.formatting import cut_for_message, split_markdown, stable_prefix, tables_to_code, to_mrkdwn
 from slackbot.safe_text import neutralize
@@ -52,7 +55,7 @@ def test_mrkdwn_fallback_text() -> None:
     )
     assert out.splitlines()[0] == "*Title*"
     assert "*bold*" in out and "a&lt;b" in out
-    assert "[docs] (https://example.com)" in out  # where a link goes stays visible: no <url|label>
+    assert "[docs]\u200b(https://example.com)" in out  # where a link goes stays visible: no <url|label>
     assert "• item" in out
     assert "**not bold** &lt;x&gt;" in out  # code keeps its Markdown, escaped (mrkdwn reads <x> there)
 
@@ -110,7 +113,7 @@ PLANTED = (
 def test_neutralized_text_has_no_slack_syntax_left_and_only_grows_as_the_text_grows() -> None:
     out = neutralize(PLANTED)
     assert not re.search(r"<[!@#]|<https?:|\]\(", out)
-    assert "&lt;!channel&gt;" in out and "&amp;" in out and "[docs] (https://evil.example/?d=2)" in out
+    assert "&lt;!channel&gt;" in out and "&amp;" in out and "[docs]\u200b(https://evil.example/?d=2)" in out
     assert "> quoted &lt;!here&gt;" in out  # a block quote stays one
     assert "code &lt;!channel&gt; a &amp;&amp; b" in out  # mrkdwn reads <…> inside code blocks too
     for end in range(len(PLANTED) + 1):
@@ -126,3 +129,33 @@ def test_values_cannot_leave_the_code_they_are_shown_in() -> None:
     assert fence_safe(value).replace("\u200b", "") == value  # the reader sees the same characters
     assert inline_code("x`y\n<!here>") == "`xˋy &lt;!here&gt;`"
     assert mention("U123ABC") == "<@U123ABC>" and mention("U1>|<!channel") == "U1&gt;|&lt;!channel"
+
+
+def test_a_long_run_of_spaces_after_a_table_row_does_not_hang() -> None:
+    """The table rule had adjacent optional runs: a 16k-space line took 20 s on the event loop, a million
+    spaces would take days. Not a timing: the generous wait only tells "finished" from "hung"."""
+    text = "| pod | status |\n" + " " * 1_000_000 + "x\nthat was all"
+    results: list[str] = []
+    worker = threading.Thread(target=lambda: results.append(tables_to_code(text)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert results == [text]
+
+
+def test_a_cell_cannot_close_the_code_block_of_its_table() -> None:
+    out = tables_to_code("| a | b |\n|---|---|\n| 1 | ``` |\nafter [x](https://e.example)")
+    assert out.count("```") == 2  # the block's own fences only
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "see [the dashboard]\n\n[the dashboard]: https://evil.example/?d=x",
+        "~~~\n```\n~~~\n[the dashboard](https://evil.example/?d=x)",
+        "    ```\n[the dashboard](https://evil.example/?d=x)",
+        "[x][1]\n\n[1]: https://evil.example/?d=x",
+    ],
+)
+def test_no_markdown_link_survives_whatever_the_fences(planted: str) -> None:
+    out = neutralize(planted)
+    assert "](" not in out and "][" not in out and "]:" not in out

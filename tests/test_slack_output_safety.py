@@ -93,7 +93,7 @@ async def test_planted_pings_and_links_in_an_answer_are_shown_not_sent(
         assert not PING.search(text), text
     # what was planted is shown, literally
     assert "&lt;!channel&gt;" in answer.final_text and "&lt;@U999&gt;" in answer.final_text
-    assert "[here] (https://evil.example/?d=more)" in answer.final_text  # a label hides no address
+    assert "[here]\u200b(https://evil.example/?d=more)" in answer.final_text  # a label hides no address
     assert answer.final_text.endswith("Done.")
     assert "&lt;!channel&gt;" in from_logs.final_text and "db down" in from_logs.final_text
 
@@ -192,8 +192,9 @@ async def test_an_approval_card_keeps_planted_fences_and_pings_inside_its_code_b
     inside, outside = "".join(pieces[1::2]), "".join(pieces[0::2])
     assert inside.count("&lt;!here&gt;") == 2 and "&lt;@U999&gt;" in inside  # the path and the file
     assert "here" not in outside and "U999" not in outside
-    summary = next(b["text"]["text"] for b in card.blocks if "What will happen" in str(b))
-    assert "&lt;!here&gt;" in summary and "```" not in summary
+    summary = next(b["text"] for b in card.blocks if "What will happen" in str(b))
+    # plain text (no markup is read there) with the angle brackets shown as look-alikes
+    assert summary["type"] == "plain_text" and "‹!here›" in summary["text"] and "```" not in summary["text"]
     shown = [card.text, *strings(card.blocks)]
     for text in shown:  # only the bot's own mention of the requester and its date stay live
         assert not PING.search(re.sub(r"<@U1>|<!date\^\d+\^[^>]*>", "", text)), text
