@@ -7,8 +7,12 @@ are parsed within size, nesting and YAML budgets):
   whose words name secret material (`dbPassword`, `client-key-data`, `apiKey`; not `BYPASS_AUTH`,
   `secretName`, `tokenExpirationSeconds`), `{"name": "DB_PASSWORD", "value": ...}` pairs, `--token VALUE`
   arguments;
-- patterns: token-shaped strings (Slack, AWS, GitHub, bearer, JWT, a URL's password, private keys);
-- assignments: `password: value`, `--token=value` in free text (logs, scripts, properties files).
+- patterns: token-shaped strings (Slack tokens and webhooks, AWS, GitHub, GitLab, Google, Stripe, OpenAI,
+  bearer, JWT, a URL's password, a signed URL's signature, private keys);
+- assignments: `password: value`, `--token=value`, `;PWD=value;` in free text (logs, scripts, properties
+  files, connection strings), `curl -u user:password`, `mysql -pPASSWORD`.
+Keys that may or may not hold a credential (`BASIC_AUTH`, `NPM_AUTH`, `routing_key`; but also
+`BYPASS_AUTH`) have their value hidden when it looks like one: `user:password` or token-shaped.
 What an approver needs stays visible: keys, names, types, booleans, references to Secrets. A document that
 may hold secret values the text layers cannot see (Secret data, a block value under a secret key) but
 cannot be parsed is hidden whole. The frozen call kept for execution is never redacted: only what people,
@@ -49,9 +53,41 @@ _TOKENS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
         ("eyJ",),
         re.compile(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{10,}+\.[A-Za-z0-9_-]{10,}+\.[A-Za-z0-9_-]{10,}+"),
     ),
+    (("AIza",), re.compile(r"AIza[0-9A-Za-z_-]{30,}+")),  # Google API keys
+    (
+        ("k_live_", "k_test_", "whsec_"),
+        re.compile(r"(?<![A-Za-z0-9])(?:[sr]k_(?:live|test)|whsec)_[0-9A-Za-z]{10,}+"),  # Stripe
+    ),
+    # OpenAI / Anthropic `sk-…`: long and mixed case (a Kubernetes name like `sk-web-7f9c` is neither); it
+    # must begin a run, so the lookahead reads each run once.
+    (("sk-",), re.compile(r"(?<![A-Za-z0-9_-])sk-(?=[a-z0-9_-]*+[A-Z])[A-Za-z0-9_-]{20,}+")),
+    (
+        ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glsoat-", "glffct-", "glagent-", "gloas-"),
+        re.compile(r"gl(?:pat|dt|rt|ptt|cbt|soat|ffct|agent|oas)-[A-Za-z0-9_-]{20,}+"),  # GitLab
+    ),
+    (  # the secret path of a Slack webhook; the host stays
+        ("hooks.slack.com/",),
+        re.compile(
+            r"(?:(?<=hooks\.slack\.com/services/)|(?<=hooks\.slack\.com/workflows/)"
+            r"|(?<=hooks\.slack\.com/triggers/))[A-Za-z0-9_/-]++"
+        ),
+    ),
 )
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr]\s{1,8}[A-Za-z0-9._~+/-]{16,}+=*+")
 _URL_PASSWORD = re.compile(r"://[^/\s:@\"'\\]{0,128}+:[^/\s@\"'\\]{1,256}+(?=@)")  # ://user:password@
+# A signed URL's signature (Azure SAS `sig=`, S3 and GCS presigned): the rest of the URL stays.
+_URL_SIGNATURE = re.compile(
+    r"(?i)([?&;](?:sig|signature|x-amz-signature|x-goog-signature|x-amz-security-token)=)[^&\s\"'#\\<>]{1,4096}+"
+)
+# `curl -u user:password`, `--user=user:password` (not `docker run -u 1000:1000`, a uid and gid)
+_USER_FLAG = re.compile(
+    r"(?<![^\s\"'])(?:-u[ \t]{0,8}+|--user(?:[ \t]{1,8}+|=))[^\s:\"'\\]{1,128}+:(?P<pw>[^\s\"'\\]{1,512}+)"
+)
+# `mysql -uroot -pPASSWORD`: a `-p` glued to its value, on a line that runs a MySQL/MariaDB client.
+_MYSQL_FLAG = re.compile(
+    r"(?P<nl>\n|\\n)|(?P<cmd>(?<![a-z0-9_])(?:mysql|mariadb)[a-z_-]{0,16}+)"
+    r"|(?<![^\s\"'])-p(?P<pw>[^\s\"'\\-][^\s\"'\\]{0,511}+)"
+)
 SECRET_VALUES = re.compile("|".join(p.pattern for _, p in _TOKENS) + f"|{_BEARER.pattern}")  # all, as one
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
@@ -63,7 +99,8 @@ _PEM_OPEN = re.compile(_PEM_BEGIN.pattern + _PEM_BODY.pattern)  # once no END fo
 # a separator, searched in the lowercased text (literal-first: fast). The key's start is found by looking
 # back from the word, its words judged by secret_key, the value matched after the separator.
 _ASSIGNMENT = re.compile(
-    r"(?:pass|pwd|secret|token|credential|creds|key|auth|dsn|cookie|connection)(?P<tail>[a-z0-9_.\-]{0,48}+)"
+    r"(?:pass|pwd|secret|token|credential|creds|key|auth|dsn|cookie|connection|webhook|sk(?![a-z0-9_.\-]))"
+    r"(?P<tail>[a-z0-9_.\-]{0,48}+)"
     r"(?:\\{0,7}[\"'])?(?:[ \t]{0,8}+(?P<op>[:=])(?![:=])[ \t]{0,8}+|(?P<space>[ \t]{1,8}+))"
     r"(?!\\{0,7}[\"']?(?:\[redacted|[{\[]|true\b|false\b|null\b))"  # nothing to hide: settled in the regex
 )
@@ -76,6 +113,9 @@ _REST_OF_LINE = re.compile(r"[^\r\n\"\\]{1,512}+")
 _SCHEME_VALUE = re.compile(r"[ \t]{1,8}[^\s\"'\\,;&]{1,4096}+")  # Authorization: Basic <credentials>
 _SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate"})
 _VISIBLE_VALUES = frozenset({"true", "false", "null", "none", "~", ""})
+_TOKEN_SHAPED = re.compile(r"[A-Za-z0-9+/=_~-]{16,512}")  # one value, already cut to a bounded length
+_HAS_DIGIT = re.compile(r"[0-9]")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
 
 # Document detection and the evidence that an unreadable document may hold secrets.
 _LEADING = " \t\r\n\ufeff"
@@ -106,9 +146,13 @@ _PAIRS = frozenset(
         ("api", "key"), ("private", "key"), ("client", "key"), ("secret", "key"), ("access", "key"),
         ("session", "key"), ("signing", "key"), ("encryption", "key"), ("master", "key"), ("tls", "key"),
         ("ssl", "key"), ("ssh", "key"), ("hmac", "key"), ("shared", "key"), ("account", "key"),
-        ("license", "key"), ("key", "data"), ("connection", "string"),
+        ("license", "key"), ("key", "data"), ("connection", "string"), ("connection", "strings"),
+        ("integration", "key"), ("webhook", "secret"),
     }
 )  # fmt: skip
+# Keys that may hold a credential or a setting (`BASIC_AUTH`, `BYPASS_AUTH`, a RabbitMQ or a PagerDuty
+# `routing_key`): their value is hidden when it looks like one (see _weak_secret_value).
+_WEAK_LAST_PAIRS = frozenset({("routing", "key"), ("service", "key"), ("events", "key")})
 # A last word that makes the key a reference to, or a setting about, secret material: shown.
 _VISIBLE_LAST = frozenset(
     (
@@ -149,7 +193,11 @@ def secret_key(key: str) -> bool:
     """Whether a value under `key` is secret material, judged by the key's words: `dbPassword`, `api-key`,
     `client-key-data`, `authToken` are; `BYPASS_AUTH`, `compass`, `secretName`, `tokenExpirationSeconds` not."""
     words = _words(key)
-    if not words or _visible(words):
+    if not words:
+        return False
+    if len(words) > 1 and words[-2] == "webhook" and words[-1] in ("url", "uri"):
+        return True  # a webhook's URL is its credential (Slack, Teams, Discord)
+    if _visible(words):
         return False
     if words == ("auth",):  # a registry's user:password in a docker config
         return True
@@ -159,28 +207,61 @@ def secret_key(key: str) -> bool:
             return True
         if (word == "pass" and i == last) or (word == "pwd" and last > 0):  # DB_PASS; PWD is a directory
             return True
+        if word == "sk" and i == last and last > 0:  # STRIPE_SK: a secret key
+            return True
         if i and (words[i - 1], word) in _PAIRS:
             return True
     return False
 
 
+@functools.lru_cache(maxsize=8192)
+def _weak_key(key: str) -> bool:
+    """A key that names a credential or a setting about one (`BASIC_AUTH`, `NPM_AUTH`, `BYPASS_AUTH`,
+    `routing_key`): its value is hidden only when it looks like a credential."""
+    words = _words(key)
+    return len(words) > 1 and (words[-1] == "auth" or words[-2:] in _WEAK_LAST_PAIRS) and not secret_key(key)
+
+
+def _weak_secret_value(value: str) -> bool:
+    """Whether a value under a _weak_key looks like a credential: `user:password` or token-shaped."""
+    value = value.strip()[:513]
+    if value.lower() in _VISIBLE_VALUES:
+        return False
+    if ":" in value and "://" not in value:
+        return True
+    return _token_shaped(value)
+
+
+def _token_shaped(value: str) -> bool:
+    """Long, one run of token characters, with letters and digits (not `false-by-default`, `orders.v2`)."""
+    return (
+        _TOKEN_SHAPED.fullmatch(value) is not None
+        and _HAS_DIGIT.search(value) is not None
+        and _HAS_LETTER.search(value) is not None
+    )
+
+
 def redact_text(text: str) -> str:
-    """Token-shaped secrets (Slack, AWS, GitHub, bearer, JWT, URL passwords, private keys) replaced."""
+    """Token-shaped secrets (Slack tokens and webhooks, AWS, GitHub, GitLab, Google, Stripe, OpenAI, bearer,
+    JWT, URL passwords, signed URLs' signatures, private keys) replaced."""
     text = _redact_pem(text)
     for literals, pattern in _TOKENS:
         if any(literal in text for literal in literals):
             text = pattern.sub(REDACTED, text)
-    if "bearer" in text.lower():
+    low = text.lower()
+    if "bearer" in low:
         text = _BEARER.sub(REDACTED, text)
     if "://" in text:
         text = _URL_PASSWORD.sub("://" + REDACTED, text)
+    if "sig" in low or "x-amz-security-token" in low:
+        text = _URL_SIGNATURE.sub(r"\g<1>" + REDACTED, text)
     return text
 
 
 def redact_for_slack(text: str) -> str:
     """Free text as it may be shown: token patterns and `password: value` / `--token=value` assignments
     redacted. Linear; meant as the last line of defence on anything posted to Slack."""
-    return _redact_assignments(redact_text(text))
+    return _redact_assignments(_redact_flags(redact_text(text)))
 
 
 def redact_result_text(text: str) -> str:
@@ -252,6 +333,36 @@ def _document_body(text: str) -> str | None:
     return None
 
 
+_CREDENTIAL_WORD = re.compile(
+    r"pass|pwd|secret|token|credential|creds|key|auth|dsn|cookie|connection|webhook|sk(?![a-z0-9_.\-])"
+)
+_KEY_RUN = re.compile(r"[A-Za-z0-9_.\-]*+")
+_SHOWN_SETTING = re.compile(
+    r"[\"']?[ \t]*+[:=][ \t]*+[\"']?(?:true|false|null|~)(?![A-Za-z0-9_])", re.IGNORECASE
+)
+
+
+def _mentions_secret(body: str) -> bool:
+    """Whether a document that was not parsed (beyond the YAML budget, too large, nested too deeply) names
+    secret material anywhere: a word judged by secret_key (`DB_PASSWORD` as a value, `secrets:`), unless
+    set to a boolean (`automountServiceAccountToken: false`). Each word is judged once: linear."""
+    if _looks_secret(body):
+        return True
+    low = body.lower()
+    if len(low) != len(body):
+        low = body.translate(_ASCII_LOWER)
+    pos = 0
+    while (m := _CREDENTIAL_WORD.search(low, pos)) is not None:
+        end = _KEY_RUN.match(body, m.end()).end()  # type: ignore[union-attr]  # `*+` always matches
+        pos = max(end, m.end())
+        start = _key_start(body, m.start())
+        if start < 0:
+            start = m.start()
+        if secret_key(body[start:end]) and not _SHOWN_SETTING.match(body, end):
+            return True
+    return False
+
+
 def _looks_secret(body: str) -> bool:
     """Whether an unreadable document may hold secrets the text layers would miss: a Secret's data, an env
     entry named like a secret, or a block value (on the following lines) under a secret key."""
@@ -302,10 +413,11 @@ class _Redactor:
         kind = value.get("kind")
         in_secret = in_secret or (isinstance(kind, str) and kind.lower() in _SECRET_KINDS)
         # {"name": "DB_PASSWORD", "value": "..."}: a container env entry, a parameter, a tag
-        secret_pair = False
+        secret_pair = weak_pair = False
         if not _PAIR_VALUES.isdisjoint(value):
             pair_name = next((value[k] for k in _PAIR_NAMES if isinstance(value.get(k), str)), None)
             secret_pair = pair_name is not None and secret_key(pair_name)
+            weak_pair = pair_name is not None and not secret_pair and _weak_key(pair_name)
         out: dict[Any, Any] = {}
         for k, v in value.items():
             key = k if type(k) is str else str(k)
@@ -320,6 +432,12 @@ class _Redactor:
                     out[k] = self._references(v, in_secret, depth + 1)
                 else:
                     out[k] = self._credential(v, depth + 1)
+            elif (
+                type(v) is str
+                and ((weak_pair and key in _PAIR_VALUES) or (key[-1:] in "hHyY" and _weak_key(key)))
+                and _weak_secret_value(v)
+            ):
+                out[k] = self._hidden(REDACTED)  # BASIC_AUTH: admin:hunter2, NPM_AUTH: <token>
             elif type(v) is str and not self.patterns and v[:1] not in _DOCUMENT_FIRST and "\n" not in v:
                 out[k] = v  # the common case in a tool result, kept fast: a name, an image, a phase
             elif type(v) is int or type(v) is float:
@@ -421,7 +539,14 @@ class _Redactor:
         return None if self.changes == before else _dump(redacted, was_json, body)
 
     def _unreadable(self, body: str, in_secret: bool, marker: str) -> str | None:
-        return self._hidden(marker) if in_secret or _looks_secret(body) else None
+        if in_secret:
+            return self._hidden(marker)
+        # Not parsed for lack of budget, size or depth: hidden when any word in it names secret material.
+        # An unparsable one was read as far as it goes: only the evidence the text layers miss counts.
+        unchecked = marker is not UNPARSABLE
+        return (
+            self._hidden(marker) if (_mentions_secret(body) if unchecked else _looks_secret(body)) else None
+        )
 
 
 def _redact_pem(text: str) -> str:
@@ -467,17 +592,66 @@ def _redact_assignments(text: str) -> str:
         if start < last:  # no key boundary close by, or the key began inside a value already hidden
             continue
         key = text[start : m.end("tail")]
-        if m["space"] is not None and not key.startswith("-"):
-            continue  # "password reset" is prose; "--password hunter2" is a flag and its value
-        if not secret_key(key):
+        prose = m["space"] is not None and not key.startswith("-")  # "password reset"; not "--password x"
+        kind = _assignment_kind(key)
+        if kind is None:
             continue
         span = _value_span(text, m, start)
         if span is None:
             continue
+        value = text[span[0] : span[1]]
+        if prose or kind == "weak":  # hidden only when the value looks like a credential
+            if not (_token_shaped(value) if prose else _weak_secret_value(value)):
+                continue
+        elif kind == "pwd" and text[start - 1 : start] != ";" and text[span[1] : span[1] + 1] != ";":
+            continue  # PWD=/home/app is a directory; `…;PWD=…;` is a connection string's password
         parts += [text[last : span[0]], REDACTED]
         last = pos = span[1]
     if not parts:
         return text
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _assignment_kind(key: str) -> str | None:
+    """ "secret" for a credential key, "weak" for a key that may name one, "pwd" for a bare PWD (a password
+    only inside a `;`-separated connection string); None for any other key."""
+    if secret_key(key):
+        return "secret"
+    if _weak_key(key):
+        return "weak"
+    if key.lower() == "pwd":
+        return "pwd"
+    return None
+
+
+def _redact_flags(text: str) -> str:
+    """`curl -u user:password` and `mysql -pPASSWORD` (on a line that runs a MySQL client): the password
+    replaced. Best effort: other tools' short flags mean other things (`docker run -u 1000:1000`)."""
+    spans: list[tuple[int, int]] = []
+    if "-u" in text:
+        for m in _USER_FLAG.finditer(text):
+            if not m["pw"].isdigit() and not m["pw"].startswith("[redacted"):
+                spans.append(m.span("pw"))
+    if "-p" in text:
+        low = text.lower()
+        if ("mysql" in low or "mariadb" in low) and len(low) == len(text):
+            in_client = False
+            for m in _MYSQL_FLAG.finditer(low):
+                if m["nl"] is not None:
+                    in_client = False
+                elif m["cmd"] is not None:
+                    in_client = True
+                elif in_client and not m["pw"].startswith("[redacted"):
+                    spans.append(m.span("pw"))
+    if not spans:
+        return text
+    parts: list[str] = []
+    last = 0
+    for begin, end in sorted(spans):
+        if begin >= last:
+            parts += [text[last:begin], REDACTED]
+            last = end
     parts.append(text[last:])
     return "".join(parts)
 

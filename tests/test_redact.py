@@ -433,3 +433,106 @@ def test_a_secret_assigned_in_free_text_never_comes_out(key: str, sep: str, valu
     value = value.replace("'", "").replace('"', "")
     text = f"{around} {key}{sep}{value} {around}"
     assert value not in redact_for_slack(text)
+
+
+# --- gaps found in review: connection strings, webhooks, vendor tokens, *_AUTH, flags ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("Server=db;UID=sa;PWD=Sup3rS3cret!;Database=app", "Sup3rS3cret!"),
+        ("PWD=Sup3rS3cret!;UID=sa", "Sup3rS3cret!"),
+        ("Server=db;User Id=sa;Password=Sup3rS3cret!;", "Sup3rS3cret!"),
+        ("posting to https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwx"),
+        ("routing_key=R0123456789abcdef0123456789abcdef", "R0123456789abcdef0123456789abcdef"),
+        ('{"integration_key": "R0123456789abcdef0123456789abcdef"}', "R0123456789abcdef0123456789abcdef"),
+        ("BASIC_AUTH=admin:hunter2", "hunter2"),
+        ("NPM_AUTH=bnBtOnNlY3JldHRva2VuMTIz", "bnBtOnNlY3JldHRva2VuMTIz"),
+        ("GET https://acct.blob.core.windows.net/c/b?sv=2020-08-04&se=2026&sig=AbCdEf0123456789%2Bxyz%3D 200", "AbCdEf0123456789"),
+        ("maps key AIzaSyA1234567890abcdefghijklmnopqrstuv", "AIzaSyA1234567890abcdefghijklmnopqrstuv"),
+        ("stripe sk_live_51Habcdefghijklmnopqrstuvwxyz", "sk_live_51Habcdefghijklmnopqrstuvwxyz"),
+        ("stripe rk_live_51Habcdefghijklmnopqrstuvwxyz", "rk_live_51Habcdefghijklmnopqrstuvwxyz"),
+        ("openai sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD", "abcdefghijklmnopqrstuvwxyz0123456789ABCD"),
+        ("openai sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF"),
+        ("gitlab glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
+        ("export GITLAB=glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
+        ("curl -u admin:Hunter2pw https://x", "Hunter2pw"),
+        ("curl --user=admin:Hunter2pw https://x", "Hunter2pw"),
+        ("mysql -uroot -pHunter2pw -h db app", "Hunter2pw"),
+        ("aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+        ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+    ],
+)  # fmt: skip
+def test_review_gaps_in_free_text_are_redacted(text: str, hidden: str) -> None:
+    line = f"2026-12-02T10:00:00Z INFO {text} done"  # a pod log line
+    for shown in (redact_for_slack(line), redact_result_text(line), redact({"log": line})["log"]):
+        assert hidden not in shown and shown.endswith(" done"), shown
+    assert hidden not in redact_result_text(json.dumps({"log_lines": [line, "next"]}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hidden"),
+    [
+        ("BASIC_AUTH", "admin:hunter2", "hunter2"),
+        ("NPM_AUTH", "bnBtOnNlY3JldHRva2VuMTIz", "bnBtOnNlY3JldHRva2VuMTIz"),
+        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwx"),
+        ("ConnectionStrings__Default", "Server=db;UID=sa;PWD=Sup3rS3cret!;", "Sup3rS3cret!"),
+        ("PAGERDUTY_ROUTING_KEY", "R0123456789abcdef0123456789abcdef", "R0123456789abcdef0123456789abcdef"),
+        ("STRIPE_SK", "abc123notprefixed", "abc123notprefixed"),
+        ("BLOB_URL", "https://acct.blob.core.windows.net/c/b?sv=2020&sig=AbCdEf0123456789%2Bxyz%3D", "AbCdEf0123456789"),
+    ],
+)  # fmt: skip
+def test_review_gaps_in_env_entries_are_redacted(name: str, value: str, hidden: str) -> None:
+    pod = {"spec": {"containers": [{"name": "app", "env": [{"name": name, "value": value}]}]}}
+    flat = {"env": {name: value}}
+    for shown in (
+        json.dumps(redact(pod)),
+        redact_result_text(json.dumps(pod)),
+        redact_result_text(yaml.safe_dump(pod)),
+        json.dumps(redact(flat)),
+        redact_result_text(json.dumps(flat)),
+    ):
+        assert hidden not in shown and name in shown, shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BYPASS_AUTH=v4lue-9 next",
+        "BYPASS_AUTH=true",
+        "PWD=/home/app ls",
+        "docker run -u 1000:1000 img",
+        "routing_key=orders.created",
+        "pod sk-web-7f9c-abcdefghijklmnop is Running",
+        "ssh -p 2222 host; mkdir -p /tmp/x",
+        "the secret store is unreachable",
+    ],
+)
+def test_what_the_review_fixes_keeps_what_an_approver_needs(text: str) -> None:
+    assert redact_for_slack(text) == text
+    assert redact({"BYPASS_AUTH": "true", "secretName": "db", "NPM_AUTH": "false"}) == {
+        "BYPASS_AUTH": "true",
+        "secretName": "db",
+        "NPM_AUTH": "false",
+    }
+
+
+YAML_FILLER = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  note: " + "x" * 200 + "\n"
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        f"env:\n- value: {PASSWORD}\n  name: DB_PASSWORD\n",
+        f"kind: ServiceAccount\nsecrets: [{PASSWORD}]\n",
+        f"spec:\n  containers:\n  - args: [--db-password, {PASSWORD}]\n    name: app\n",
+    ],
+)
+def test_yaml_after_the_budget_is_spent_is_hidden_when_it_names_secret_material(later: str) -> None:
+    items = [{"data": {f"f{i}.yaml": YAML_FILLER}} for i in range(60)]  # ~16 KB of YAML first
+    result = {"kind": "ConfigMapList", "items": [*items, {"data": {"later.yaml": later}}]}
+    assert PASSWORD not in redact_result_text(json.dumps(result))
+    pod = "spec:\n  automountServiceAccountToken: false\n  containers:\n  - name: app\n    image: web:1\n"
+    kept = {"kind": "ConfigMapList", "items": [*items, {"data": {"pod.yaml": pod}}]}
+    assert "web:1" in redact_result_text(json.dumps(kept))  # nothing secret named: kept
