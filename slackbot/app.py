@@ -179,7 +179,16 @@ def build_bot(
     return SlackBot(app, client, conversations, handlers, budget, desk)
 
 
-async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | None = None) -> int:
+WATCH_SECONDS = 10.0  # how often a dead MCP server is looked for
+
+
+async def serve(
+    settings: Settings,
+    slack: SlackSettings,
+    stop: asyncio.Event | None = None,
+    *,
+    watch_seconds: float = WATCH_SECONDS,
+) -> int:
     auth = await verify_tokens(slack)
     logger.info("Slack accepted both tokens: bot %s in %s", auth.get("user"), auth.get("team"))
     approvals = SqliteApprovalStore(settings.approvals_db_path)
@@ -228,7 +237,10 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
             return 0
         stopping.cancel()
         connecting.result()
-        tasks = [asyncio.create_task(bot.approvals.sweep()), asyncio.create_task(watch_servers(assistant))]
+        tasks = [
+            asyncio.create_task(bot.approvals.sweep()),
+            asyncio.create_task(watch_servers(assistant, watch_seconds)),
+        ]
         logger.info("connected to Slack; sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
         await stop.wait()
         for task in tasks:
@@ -245,13 +257,10 @@ async def serve(settings: Settings, slack: SlackSettings, stop: asyncio.Event | 
     return 0
 
 
-WATCH_SECONDS = 10.0
-
-
-async def watch_servers(assistant: Assistant) -> None:
+async def watch_servers(assistant: Assistant, interval: float = WATCH_SECONDS) -> None:
     """Restart an MCP server that died, without waiting for the next question to notice."""
     while True:
-        await asyncio.sleep(WATCH_SECONDS)
+        await asyncio.sleep(interval)
         for server in assistant.servers.servers.values():
             if not server.alive():
                 with contextlib.suppress(ServerUnavailable):

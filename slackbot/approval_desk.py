@@ -79,6 +79,7 @@ class ApprovalDesk:
         self.conversations = conversations
         self.audit = audit
         self._resumed: set[str] = set()  # turns this process resumed (a turn is resumed once)
+        self.deciding = 0  # clicks acknowledged and not yet decided (tests wait on it; never on time)
         conversations.on_paused = self.post_cards
 
     # cards --------------------------------------------------------------------------------------
@@ -165,6 +166,7 @@ class ApprovalDesk:
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
         with contextlib.suppress(SlackApiError):
+            await self.budget.take("chat.postEphemeral")
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
 
     # clicks -------------------------------------------------------------------------------------
@@ -172,7 +174,15 @@ class ApprovalDesk:
     async def on_action(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
+        """Acknowledge at once (Slack's 3 s), then decide; `deciding` counts clicks still being decided."""
+        self.deciding += 1
+        try:
+            await ack()
+            await self._decide(body, action)
+        finally:
+            self.deciding -= 1
+
+    async def _decide(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user = str((body.get("user") or {}).get("id", ""))
         channel = str(
             (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")

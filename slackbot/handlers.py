@@ -111,18 +111,28 @@ class Handlers:
     ) -> None:
         if body.get("event_id") and not self.dedupe.claim(f"event:{body['event_id']}"):
             return  # a redelivery: greet once
+        budget = self.conversations.budget
+        channel = (body.get("event", {}).get("assistant_thread") or {}).get("channel_id")
+        await budget.take("chat.postMessage", channel)
         await say("Hi! Ask me about your Kubernetes cluster or your AWS costs.")
-        with contextlib.suppress(SlackApiError):
-            await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
+        # the prompts are a nicety: only from the budget's surplus
+        if budget.try_take("assistant.threads.setSuggestedPrompts"):
+            with contextlib.suppress(SlackApiError):
+                await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
 
     async def on_assistant_message(
         self, body: dict[str, Any], payload: dict[str, Any], client: Any, set_status: Any, set_title: Any
     ) -> None:
         if self._ignored(payload) or not self._first_time(body, payload):
             return
+        budget = self.conversations.budget
+        # status and title are niceties: only from the budget's surplus, never at an answer's expense
         with contextlib.suppress(SlackApiError):
-            await set_status("is thinking…")
-            if self.dedupe.claim(f"title:{payload.get('channel')}:{payload.get('thread_ts')}"):
+            if budget.try_take("assistant.threads.setStatus"):
+                await set_status("is thinking…")
+            if self.dedupe.claim(
+                f"title:{payload.get('channel')}:{payload.get('thread_ts')}"
+            ) and budget.try_take("assistant.threads.setTitle"):
                 await set_title(clean_text(payload.get("text", ""))[:80] or "sre-bot")
         await self._handle(body, payload, client, claimed=True)
 

@@ -6,13 +6,39 @@ budget the final messages need. So a reply pledges its final call when it starts
 updates (`try_take`) only spend tokens above the pledges and a small reserve, and final messages (`take`)
 wait for a token and never give up. A 429 from Slack drains the bucket until Retry-After, so every
 conversation backs off together.
+
+Time comes from a `Clock` (real time by default) so tests can check every wait without waiting. `granted`
+counts the tokens handed out per method: every Slack call a reply makes must have spent one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Where the budget and the reply pacing read the time and wait."""
+
+    def now(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealTime:
+    """Monotonic time and asyncio's sleep: what the bot runs on."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+REAL_TIME = RealTime()
+ROUNDING = 1e-9  # seconds or tokens: closer than this is float rounding, not a wait
 
 
 @dataclass(frozen=True)
@@ -61,9 +87,10 @@ class _Bucket:
         self.updated = now
 
     def wait_time(self, now: float, need: float) -> float:
-        if now < self.blocked_until:
+        # within float rounding counts as there: after sleeping the computed time, never sleep ~0 again
+        if now < self.blocked_until - ROUNDING:
             return self.blocked_until - now
-        if self.tokens >= need:
+        if self.tokens >= need - ROUNDING:
             return 0.0
         return (need - self.tokens) / (self.tier.per_minute / 60.0)
 
@@ -71,9 +98,17 @@ class _Bucket:
 class RateBudget:
     """Token buckets keyed by method (and channel, for chat.postMessage)."""
 
-    def __init__(self, tiers: dict[str, Tier] | None = None, reserve_fraction: float = 0.1) -> None:
+    def __init__(
+        self,
+        tiers: dict[str, Tier] | None = None,
+        reserve_fraction: float = 0.1,
+        clock: Clock = REAL_TIME,
+    ) -> None:
         self.tiers = dict(METHOD_TIERS if tiers is None else tiers)
         self.reserve_fraction = reserve_fraction
+        self.clock = clock
+        # tokens handed out per method (untiered ones too), net of refunds
+        self.granted: defaultdict[str, float] = defaultdict(float)
         self._buckets: dict[str, _Bucket] = {}
         self.waited_seconds = 0.0
         self._all_posts_blocked_until = 0.0  # a chat.postMessage 429 whose channel was unknown
@@ -93,7 +128,7 @@ class RateBudget:
         key = self._key(method, channel)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(tier, tier.burst, time.monotonic())
+            bucket = self._buckets[key] = _Bucket(tier, tier.burst, self.clock.now())
             if method == "chat.postMessage":
                 bucket.blocked_until = self._all_posts_blocked_until
         return bucket
@@ -101,14 +136,14 @@ class RateBudget:
     def try_take(self, method: str, channel: str | None = None, count: float = 1.0) -> bool:
         """Best effort: take tokens only if a reserve stays for the calls that must happen."""
         bucket = self._bucket(method, channel)
-        if bucket is None:
-            return True
-        now = time.monotonic()
-        bucket.refill(now)
-        reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters + bucket.pledged
-        if now < bucket.blocked_until or bucket.tokens - count < reserve:
-            return False
-        bucket.tokens -= count
+        if bucket is not None:
+            now = self.clock.now()
+            bucket.refill(now)
+            reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters + bucket.pledged
+            if now < bucket.blocked_until or bucket.tokens - count < reserve:
+                return False
+            bucket.tokens -= count
+        self.granted[method] += count
         return True
 
     def pledge(self, method: str, channel: str | None = None) -> None:
@@ -129,6 +164,7 @@ class RateBudget:
         """Must happen (a final message): wait for tokens, first come first served; redeems a pledge."""
         bucket = self._bucket(method, channel)
         if bucket is None:
+            self.granted[method] += count
             return
         if pledged:
             self.release(method, channel)
@@ -136,19 +172,21 @@ class RateBudget:
         try:
             async with bucket.lock:
                 while True:
-                    now = time.monotonic()
+                    now = self.clock.now()
                     bucket.refill(now)
                     delay = bucket.wait_time(now, count)
                     if delay <= 0:
                         bucket.tokens -= count
+                        self.granted[method] += count
                         return
                     self.waited_seconds += delay
-                    await asyncio.sleep(delay)
+                    await self.clock.sleep(delay)
         finally:
             bucket.waiters -= 1
 
     def refund(self, method: str, channel: str | None = None, count: float = 1.0) -> None:
         """Give back tokens taken for a call that was not made (e.g. a reserved stop that fell back)."""
+        self.granted[method] -= count
         bucket = self._bucket(method, channel)
         if bucket is not None:
             bucket.tokens = min(bucket.tier.burst, bucket.tokens + count)
@@ -158,12 +196,13 @@ class RateBudget:
 
         chat.postMessage is limited per channel; with the channel unknown, every channel's bucket waits.
         """
+        until = self.clock.now() + retry_after
         if method == "chat.postMessage" and channel is None:
-            self._all_posts_blocked_until = max(self._all_posts_blocked_until, time.monotonic() + retry_after)
+            self._all_posts_blocked_until = max(self._all_posts_blocked_until, until)
             buckets = [b for k, b in self._buckets.items() if k.startswith("chat.postMessage:")]
         else:
             bucket = self._bucket(method, channel)
             buckets = [bucket] if bucket is not None else []
         for bucket in buckets:
-            bucket.blocked_until = max(bucket.blocked_until, time.monotonic() + retry_after)
+            bucket.blocked_until = max(bucket.blocked_until, until)
             bucket.tokens = 0.0

@@ -6,8 +6,9 @@ Two ways to show it, same interface:
 - `UpdateReply`: a placeholder message edited with chat.update — for workspaces or moments where the
   native methods are unavailable or their (Tier 2) budget is spent.
 
-Both update a message at most once per second, spend intermediate updates only from the budget's
-surplus, and always deliver the final text: if a final call fails, the answer is posted as a new message.
+Both update a message at most once per second, spend the shared budget on every Slack call (intermediate
+updates only from its surplus), and always deliver the final text: if a final call fails, the answer is
+posted as a new message.
 
 `show` and `finish` take the answer as the model and tools wrote it; everything they post went through
 `slackbot.outbound` first (redacted, neutralized, a growing answer only as far as it is settled).
@@ -15,10 +16,8 @@ surplus, and always deliver the final text: if a final call fails, the answer is
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,7 +38,7 @@ from slackbot.formatting import (
     to_mrkdwn,
 )
 from slackbot.outbound import answer_markdown, growing_answer, step_text
-from slackbot.rate_budget import RateBudget
+from slackbot.rate_budget import Clock, RateBudget
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
@@ -81,20 +80,21 @@ def markdown_blocks(text: str) -> list[dict[str, Any]]:
 
 @dataclass
 class _Pacer:
-    """At most one update per message per second."""
+    """At most one update per message per second, on the budget's clock (so tests can check it)."""
 
-    last: float = field(default=0.0)
+    clock: Clock
+    last: float = field(default=float("-inf"))
 
     def ready(self) -> bool:
-        return time.monotonic() - self.last >= MIN_UPDATE_INTERVAL
+        return self.clock.now() - self.last >= MIN_UPDATE_INTERVAL
 
     async def wait(self) -> None:
-        delay = MIN_UPDATE_INTERVAL - (time.monotonic() - self.last)
+        delay = MIN_UPDATE_INTERVAL - (self.clock.now() - self.last)
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
     def mark(self) -> None:
-        self.last = time.monotonic()
+        self.last = self.clock.now()
 
 
 async def post_parts(
@@ -121,7 +121,7 @@ class UpdateReply:
     def __init__(self, client: AsyncWebClient, budget: RateBudget, target: ReplyTarget) -> None:
         self.client, self.budget, self.target = client, budget, target
         self.ts: str | None = None
-        self.pacer = _Pacer()
+        self.pacer = _Pacer(budget.clock)
         self.shown = ""
 
     async def start(self) -> None:
@@ -186,6 +186,7 @@ class UpdateReply:
             await post_parts(self.client, self.budget, self.target, parts[:1])
             # the placeholder would otherwise keep a stale partial answer above the real one
             with contextlib.suppress(SlackApiError):
+                await self.budget.take("chat.delete")
                 await self.client.chat_delete(channel=self.target.channel, ts=self.ts)
         if len(parts) > 1:
             await post_parts(self.client, self.budget, self.target, parts[1:])
@@ -201,7 +202,7 @@ class NativeStreamReply:
     def __init__(self, client: AsyncWebClient, budget: RateBudget, target: ReplyTarget) -> None:
         self.client, self.budget, self.target = client, budget, target
         self.ts: str | None = None
-        self.pacer = _Pacer()
+        self.pacer = _Pacer(budget.clock)
         self.sent = ""  # markdown text already appended
         self.sent_steps: dict[str, str] = {}  # step id → status already shown
         self.stop_reserved = False

@@ -1,13 +1,19 @@
-"""Drive the real Bolt app (Socket Mode) against the fake Slack, with the agents on the fake cluster."""
+"""Drive the real Bolt app (Socket Mode) against the fake Slack, with the agents on the fake cluster.
+
+Tests wait for facts (`wait_until`), never for a fixed time; `HeldModel` keeps an answer in flight until the
+test lets it go, so "while an answer is running" is a fact too.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,8 +24,50 @@ from agents.settings import load_settings
 from slackbot.app import SlackBot, build_bot, slack_assistant
 from slackbot.config import SlackSettings
 from slackbot.dedupe import SqliteDedupe
-from tests.fakes.scripted_model import ScriptedModels
+from tests.fakes.scripted_model import ScriptedModel, ScriptedModels
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
+
+# The Slack methods a reply uses: each call of one must have spent a token of the bot's one budget.
+REPLY_METHODS = (
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+    "chat.update",
+    "chat.postMessage",
+    "chat.delete",
+    "chat.postEphemeral",
+    "assistant.threads.setStatus",
+    "assistant.threads.setTitle",
+    "assistant.threads.setSuggestedPrompts",
+)
+
+
+async def wait_until(condition: Callable[[], object], what: str, within: float = 60) -> None:
+    """Poll until `condition()` holds; `within` is only a generous bound for a bot that is stuck."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {within}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+class HeldModel(ScriptedModel):
+    """A scripted model that answers only after `release()`: its answer is in flight until then."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = threading.Event()  # a request is being held
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        self.asked.set()
+        while not self.released.is_set():
+            await asyncio.sleep(0.01)
+        async for event in super().stream(*args, **kwargs):
+            yield event
 
 
 @dataclass
@@ -47,6 +95,14 @@ class Harness:
         raise TimeoutError(
             f"no final reply in {channel}/{thread_ts}: {self.slack.thread(channel, thread_ts)}"
         )
+
+    def bot_messages(self, channel: str, thread_ts: str) -> list[Message]:
+        return [m for m in self.slack.thread(channel, thread_ts) if m.user == BOT_USER]
+
+    def unbudgeted_calls(self) -> dict[str, tuple[int, float]]:
+        """Reply methods whose calls (as Slack saw them) differ from the tokens the one budget granted."""
+        calls, granted = self.slack.answered_calls(), self.bot.budget.granted
+        return {m: (calls[m], granted[m]) for m in REPLY_METHODS if calls[m] != granted[m]}
 
 
 @asynccontextmanager

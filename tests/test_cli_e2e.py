@@ -4,9 +4,10 @@ OpenAI-compatible server), the real EKS MCP server against the fake cluster."""
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
@@ -27,8 +28,11 @@ def ask(question: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str
 
 
 def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: Path) -> None:
-    with FakeOpenAI(chunk_size=8) as model:
+    """The answer's first half is on the terminal while the model is still holding back the second."""
+    halfway = threading.Event()
+    with FakeOpenAI(chunk_size=8, hold={"coordinator": halfway}) as model:
         env = {**os.environ, "OPENAI_BASE_URL": model.base_url, "PYTHONPATH": str(PROJECT_ROOT)}
+        env.pop("PYTHONUNBUFFERED", None)  # a pipe, buffered as for any user: the bot must flush itself
         proc = subprocess.Popen(
             [sys.executable, "-m", "slackbot.cli", "ask", "list the pods in default"],
             stdout=subprocess.PIPE,
@@ -37,17 +41,22 @@ def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: 
             cwd=tmp_path,
         )
         assert proc.stdout is not None
-        reads: list[tuple[float, bytes]] = []
-        while chunk := os.read(proc.stdout.fileno(), 64):
-            reads.append((time.monotonic(), chunk))
-        _, err = proc.communicate(timeout=120)
-    out = b"".join(c for _, c in reads).decode()
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            assert ready, "nothing on the terminal while the answer was being written: not streamed"
+            first = os.read(proc.stdout.fileno(), 4096)
+            # part of the answer, shown before the model finished writing it
+            assert first.strip() and proc.poll() is None
+        finally:
+            halfway.set()
+        rest, err = proc.communicate(timeout=120)
+    out = (first + rest).decode()
     assert proc.returncode == 0, err.decode()
     for pod in ("web-6d4cf56db6-abcde", "crashy-7f9c", "imgpull-5b8d", "pending-0"):
         assert pod in out
     steps = err.decode()
     assert "→ coordinator › eks_assistant: list the pods in default" in steps
-    assert "→ eks_assistant › list_k8s_resources: list Pod in default" in steps
+    assert "→ eks_assistant › list_k8s_resources: Listing pods in default" in steps
     assert "✓ eks_assistant › list_k8s_resources" in steps
     assert "Traceback" not in steps
     assert any("eks_assistant" in str(r.get("tools")) for r in model.requests)

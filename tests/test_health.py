@@ -16,6 +16,7 @@ from agents.settings import load_settings
 from slackbot.health import health_app, start_health_server
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
+from tests.slack_harness import wait_until
 
 
 def free_port() -> int:
@@ -48,7 +49,7 @@ async def test_readyz_follows_the_socket_and_the_mcp_servers(agent_env: Path, mo
         status, body = await get(port, "/readyz")
         assert status == 200, body
         os.kill(assistant.servers["eks"].pid or 0, signal.SIGKILL)
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: not assistant.servers["eks"].alive(), "the killed server gone")
         status, body = await get(port, "/readyz")
         assert status == 503 and '"mcp_eks": "down' in body
         await asyncio.to_thread(assistant.servers["eks"].ensure_started)

@@ -1,57 +1,23 @@
-"""The shared Slack budget: best-effort updates never spend what final messages were promised."""
+"""Replies on a fake clock and an in-process Slack: checked by fact, never by time.
+
+Every Slack call a reply makes spends the shared budget (calls per method equal the budget's grants); no
+message changes twice within a second of fake time; long answers are never cut mid-line or repeated; a
+streamed answer is redacted as a whole.
+"""
 
 from __future__ import annotations
 
-import time
+import itertools
+from collections import Counter
+from dataclasses import dataclass
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
+from slackbot import replies
 from slackbot.rate_budget import RateBudget, Tier
-
-
-async def test_pledged_finals_are_kept_out_of_best_effort_spending() -> None:
-    budget = RateBudget({"chat.update": Tier(per_minute=60, burst=10)}, reserve_fraction=0.0)
-    for _ in range(6):
-        budget.pledge("chat.update")
-    spent = sum(budget.try_take("chat.update") for _ in range(10))
-    assert spent == 4  # 10 tokens, 6 promised to finals
-    for _ in range(6):
-        await budget.take("chat.update", pledged=True)
-    assert budget.waited_seconds == 0  # the promised tokens were there: no final had to wait
-
-
-async def test_a_429_blocks_the_method_for_everyone_until_retry_after() -> None:
-    budget = RateBudget({"chat.update": Tier(per_minute=6000, burst=100)})
-    budget.penalize("chat.update", retry_after=0.3)
-    assert not budget.try_take("chat.update")
-    started = time.monotonic()
-    await budget.take("chat.update")
-    assert time.monotonic() - started >= 0.25
-
-
-def test_post_message_is_budgeted_per_channel() -> None:
-    budget = RateBudget(reserve_fraction=0.0)
-    assert sum(budget.try_take("chat.postMessage", "C1") for _ in range(10)) == 5
-    assert budget.try_take("chat.postMessage", "C2")
-
-
-def test_a_429_on_post_message_blocks_the_channel_it_was_for() -> None:
-    from slack_sdk.http_retry.request import HttpRequest
-
-    from slackbot.app import request_channel
-
-    url = "https://slack.com/api/chat.postMessage"
-    as_json = HttpRequest(method="POST", url=url, headers={}, data=b'{"channel": "C7", "text": "hi"}')
-    as_form = HttpRequest(method="POST", url=url, headers={}, body_params={"channel": "C8"})
-    assert request_channel(as_json) == "C7" and request_channel(as_form) == "C8"
-    assert request_channel(HttpRequest(method="POST", url=url, headers={})) is None
-
-    budget = RateBudget(reserve_fraction=0.0)
-    budget.penalize("chat.postMessage", 5, "C7")
-    assert not budget.try_take("chat.postMessage", "C7") and budget.try_take("chat.postMessage", "C8")
-    budget.penalize("chat.postMessage", 5, None)  # channel unknown: every channel waits
-    assert not budget.try_take("chat.postMessage", "C8")
-    assert not budget.try_take("chat.postMessage", "C9")  # channels not seen before too
+from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StepView, StreamUnavailable, UpdateReply
+from tests.fakes.slack_api import FakeClock
 
 
 def test_slack_error_survives_bodies_that_are_not_json() -> None:
@@ -78,15 +44,37 @@ def test_slack_error_survives_bodies_that_are_not_json() -> None:
     assert slack_error(SlackApiError("x", response("405: Method Not Allowed", 405))) == "http_405"
 
 
-class RecordingSlack:
-    """Just enough of AsyncWebClient for one native stream: records what a person would read."""
+@dataclass(frozen=True)
+class SlackCall:
+    method: str
+    message: str  # the ts of the message the call created or changed
+    at: float  # the fake clock when the call was made
 
-    def __init__(self) -> None:
+
+class RecordingSlack:
+    """Just enough of AsyncWebClient for replies: what a person would read, and every call with its
+    (fake) time; methods in `failing` answer with an error."""
+
+    def __init__(self, clock: FakeClock | None = None, failing: tuple[str, ...] = ()) -> None:
+        self.clock = clock or FakeClock()
+        self.failing = failing
+        self.calls: list[SlackCall] = []
         self.streamed = ""
         self.posts: list[str] = []
+        self._ts = itertools.count(1)
+
+    def _call(self, method: str, ts: object = None) -> str:
+        message = str(ts) if ts is not None else f"2.{next(self._ts)}"
+        self.calls.append(SlackCall(method, message, self.clock.now()))
+        if method in self.failing:
+            raise SlackApiError("failed", {"ok": False, "error": "cant_update_message"})
+        return message
+
+    def per_method(self) -> Counter[str]:
+        return Counter(c.method for c in self.calls)
 
     async def chat_startStream(self, **kwargs: object) -> dict[str, str]:
-        return {"ts": "1.0"}
+        return {"ts": self._call("chat.startStream")}
 
     async def _chunks(self, chunks: object) -> None:
         for chunk in chunks or []:  # type: ignore[attr-defined]
@@ -94,17 +82,31 @@ class RecordingSlack:
                 self.streamed += chunk["text"]
                 assert len(self.streamed) <= 12_000, "a streamed message outgrew Slack's limit"
 
-    async def chat_appendStream(self, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+    async def chat_appendStream(self, ts: str, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+        self._call("chat.appendStream", ts)
         await self._chunks(chunks)
         return {"ok": True}
 
-    async def chat_stopStream(self, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+    async def chat_stopStream(self, ts: str, chunks: object = None, **kwargs: object) -> dict[str, bool]:
+        self._call("chat.stopStream", ts)
         await self._chunks(chunks)
         return {"ok": True}
 
-    async def chat_postMessage(self, blocks: list[dict[str, str]], **kwargs: object) -> dict[str, str]:
-        self.posts.append(blocks[0]["text"])
-        return {"ts": f"2.{len(self.posts)}"}
+    async def chat_postMessage(
+        self, blocks: list[dict[str, str]] | None = None, **kwargs: object
+    ) -> dict[str, str]:
+        ts = self._call("chat.postMessage")
+        if blocks:
+            self.posts.append(blocks[0]["text"])
+        return {"ts": ts}
+
+    async def chat_update(self, ts: str, **kwargs: object) -> dict[str, bool]:
+        self._call("chat.update", ts)
+        return {"ok": True}
+
+    async def chat_delete(self, ts: str, **kwargs: object) -> dict[str, bool]:
+        self._call("chat.delete", ts)
+        return {"ok": True}
 
 
 PROSE = "\n".join(f"{i:04d}" + " the quick brown fox jumps over the lazy dog" * 2 for i in range(260))
@@ -116,13 +118,117 @@ CODE_ACROSS_THE_LIMIT = (
 )
 
 
+STEPS = [StepView("t1", "eks_assistant → list Pod in default"), StepView("t2", "kubectl logs crashy")]
+
+
+async def converse(reply: Reply, clock: FakeClock, answer: str, step: int = 211) -> None:
+    """A model writing `answer` to a started reply, a piece every 0.3 s of fake time, with tool steps."""
+    for n, end in enumerate(range(0, len(answer), step)):
+        clock.advance(0.3)
+        steps = [
+            StepView(s.id, s.title, "complete" if i < n // 5 else "in_progress") for i, s in enumerate(STEPS)
+        ]
+        await reply.show(answer[:end], steps[: 1 + n // 5])
+    await reply.finish(answer, STEPS)
+
+
+async def started_reply(mode: str, slack: RecordingSlack, budget: RateBudget) -> Reply:
+    """A reply as Conversations starts one: a native stream when it starts, else a placeholder."""
+    target = ReplyTarget("C1", "1.0", "U1", "T1")
+    if mode == "native":
+        native = NativeStreamReply(slack, budget, target)  # type: ignore[arg-type]
+        try:
+            await native.start()
+            return native
+        except StreamUnavailable:
+            pass
+    fallback = UpdateReply(slack, budget, target)  # type: ignore[arg-type]
+    await fallback.start()
+    return fallback
+
+
+Scenario = tuple[str, tuple[str, ...], set[str]]
+SCENARIOS: list[Scenario] = [
+    ("native", (), {"chat.startStream", "chat.appendStream", "chat.stopStream", "chat.postMessage"}),
+    (
+        "native",
+        ("chat.stopStream",),
+        {"chat.startStream", "chat.appendStream", "chat.stopStream", "chat.postMessage"},
+    ),
+    ("native", ("chat.startStream",), {"chat.startStream", "chat.postMessage", "chat.update"}),
+    ("update", (), {"chat.postMessage", "chat.update"}),
+    ("update", ("chat.update",), {"chat.postMessage", "chat.update", "chat.delete"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "failing", "expected"),
+    SCENARIOS,
+    ids=["native", "stop fails", "start fails", "update", "final edit fails"],
+)
+async def test_every_slack_call_of_a_reply_spends_the_shared_budget(
+    mode: str, failing: tuple[str, ...], expected: set[str]
+) -> None:
+    """Calls per method equal the tokens the budget granted: a call that bypasses it shows as a gap."""
+    clock = FakeClock()
+    slack = RecordingSlack(clock, failing)
+    budget = RateBudget(clock=clock)
+    await converse(await started_reply(mode, slack, budget), clock, PROSE)
+    calls = slack.per_method()
+    assert set(calls) == expected  # every path of the scenario was taken
+    assert calls == {method: n for method, n in budget.granted.items() if n}
+
+
+@pytest.mark.parametrize("mode", ["native", "update"])
+async def test_no_message_changes_twice_within_a_second(mode: str) -> None:
+    """Slack allows about one change per message per second: the fake clock at every call proves it."""
+    clock = FakeClock()
+    slack = RecordingSlack(clock)
+    budget = RateBudget(tiers={}, clock=clock)
+    target = ReplyTarget("C1", "1.0", "U1", "T1")
+    reply: Reply = (NativeStreamReply if mode == "native" else UpdateReply)(slack, budget, target)  # type: ignore[arg-type]
+    await reply.start()
+    pieces = iter(range(97, len(PROSE), 97))  # a piece every 0.1 s of fake time
+    for end in itertools.islice(pieces, 80):
+        clock.advance(0.1)
+        await reply.show(PROSE[:end], [])
+    changed = len(slack.calls)
+    for end in itertools.islice(pieces, 20):  # end right after a change: the final one has to wait
+        clock.advance(0.1)
+        await reply.show(PROSE[:end], [])
+        if len(slack.calls) > changed:
+            break
+    await reply.finish(PROSE[: end + 500], [])
+    by_message: dict[str, list[float]] = {}
+    for call in slack.calls:
+        by_message.setdefault(call.message, []).append(call.at)
+    [changes] = by_message.values()
+    assert len(changes) >= 8  # it did keep the message growing
+    gaps = [b - a for a, b in itertools.pairwise(changes)]
+    assert min(gaps) >= 1.0, gaps
+
+
+async def test_a_second_conversation_waits_for_the_token_the_first_spent() -> None:
+    """Two threads in two channels, one budget: the second final waits exactly for a refill."""
+    clock = FakeClock()
+    slack = RecordingSlack(clock)
+    budget = RateBudget({"chat.update": Tier(per_minute=30, burst=1)}, reserve_fraction=0.0, clock=clock)
+    first = UpdateReply(slack, budget, ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
+    second = UpdateReply(slack, budget, ReplyTarget("C2", "2.0"))  # type: ignore[arg-type]
+    await first.start()
+    await second.start()
+    await first.finish("one", [])
+    await second.finish("two", [])
+    # the first final waits out its message's second; the second, one token at 30/min: 2 s
+    assert clock.sleeps == [replies.MIN_UPDATE_INTERVAL, 2.0]
+    assert [c.method for c in slack.calls] == ["chat.postMessage"] * 2 + ["chat.update"] * 2
+
+
 @pytest.mark.parametrize("step", [97, 1013])
 @pytest.mark.parametrize("answer", [PROSE, CODE_ACROSS_THE_LIMIT], ids=["prose", "code across the limit"])
 async def test_a_native_stream_longer_than_a_message_is_never_cut_mid_line_or_repeated(
     monkeypatch: pytest.MonkeyPatch, answer: str, step: int
 ) -> None:
-    from slackbot import replies
-
     monkeypatch.setattr(replies, "MIN_UPDATE_INTERVAL", 0.0)  # every show() may update
     slack = RecordingSlack()
     reply = replies.NativeStreamReply(slack, RateBudget(tiers={}), replies.ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
@@ -156,7 +262,6 @@ async def test_a_streamed_answer_is_redacted_as_a_whole_never_chunk_by_chunk(
 ) -> None:
     """A secret split across streamed chunks is not redacted in either chunk: only settled text is
     streamed, redacted as a whole, and what was streamed is never taken back."""
-    from slackbot import replies
     from slackbot.outbound import answer_markdown
 
     monkeypatch.setattr(replies, "MIN_UPDATE_INTERVAL", 0.0)

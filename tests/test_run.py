@@ -7,14 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tests.fakes.brains import coordinator, default_brains
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.scripted_model import Brain, Reply, Turn
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack
 from tests.test_cli import sre_bot
 from tests.test_health import free_port
@@ -82,8 +88,42 @@ def test_tokens_slack_rejects_are_named(agent_env: Path, tmp_path: Path) -> None
         assert slack.calls_of("chat.postMessage") == []
 
 
-def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) -> None:
-    with FakeSlack() as slack, FakeOpenAI(chunk_size=4, delay=0.05) as model:
+def held_until(released: threading.Event) -> Brain:
+    """The coordinator, holding its final answer (after the tool ran) until `released`: in flight for sure.
+
+    It blocks the fake model's own thread only; 120 s bounds a test that failed before releasing it."""
+
+    def brain(turn: Turn) -> Reply:
+        if turn.tool_results:
+            released.wait(120)
+        return coordinator(turn)
+
+    return brain
+
+
+def poll(condition: Callable[[], object], what: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {within}s: {what}"
+        time.sleep(0.05)
+
+
+def readyz(port: int) -> tuple[int, dict[str, Any]]:
+    """/readyz's status and body; (0, {}) when nothing answers (the process has gone)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+    except urllib.error.URLError:
+        return 0, {}
+
+
+def test_sigterm_stops_readiness_and_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) -> None:
+    """The real SIGTERM path: /readyz turns 503 at once, the answer in flight still ends in full."""
+    released = threading.Event()
+    brains = {**default_brains(), "coordinator": held_until(released)}
+    with FakeSlack() as slack, FakeOpenAI(brains, chunk_size=4) as model:
         port = free_port()
         env = {
             "HEALTH_PORT": str(port),
@@ -92,7 +132,8 @@ def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) 
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": slack.api_url,
             "OPENAI_BASE_URL": model.base_url,
-            "SHUTDOWN_GRACE_SECONDS": "30",
+            "SHUTDOWN_GRACE_SECONDS": "120",
+            "MODEL_MAX_WAIT_SECONDS": "300",  # the held answer is not given up on
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         proc = subprocess.Popen(
@@ -104,18 +145,22 @@ def test_sigterm_finishes_the_answer_in_flight(agent_env: Path, tmp_path: Path) 
         )
         try:
             assert slack.wait_connected(60), "the bot did not connect"
-            ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10)
-            assert ready.status == 200 and json.load(ready)["ready"] is True
+            status, ready = readyz(port)
+            assert status == 200 and ready["ready"] is True, ready
             event = slack.mention("list the pods in default")
             slack.wait_ack(slack.send_event(event))
-            deadline = time.monotonic() + 30
-            while not slack.calls_of("chat.appendStream") and time.monotonic() < deadline:
-                time.sleep(0.05)
+            poll(lambda: slack.calls_of("chat.appendStream"), "the tool step streamed into the reply")
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
             assert "sre_bot_questions_total 1.0" in metrics
             proc.send_signal(signal.SIGTERM)
+            poll(lambda: readyz(port)[0] == 503, "/readyz saying not ready after SIGTERM")
+            status, ready = readyz(port)
+            assert status == 503 and "draining" in ready["checks"].get("shutdown", ""), ready
+            assert slack.calls_of("chat.stopStream") == []  # the answer was still in flight
+            released.set()
             _, err = proc.communicate(timeout=60)
         finally:
+            released.set()
             if proc.poll() is None:
                 proc.kill()
         assert proc.returncode == 0, err.decode()
@@ -170,7 +215,10 @@ async def test_sigterm_while_the_socket_is_still_connecting_stops_the_bot(
     from slackbot import app
     from slackbot.config import SlackSettings
 
+    connecting = asyncio.Event()
+
     async def never_connects(self: object) -> None:
+        connecting.set()
         await asyncio.Event().wait()  # Slack's socket endpoint unreachable: retrying forever
 
     monkeypatch.setattr(app.AsyncSocketModeHandler, "connect_async", never_connects)
@@ -180,7 +228,7 @@ async def test_sigterm_while_the_socket_is_still_connecting_stops_the_bot(
         )
         stop = asyncio.Event()
         serving = asyncio.create_task(app.serve(load_settings(), slack_settings, stop))
-        await asyncio.sleep(3)  # MCP servers started, now connecting
+        await asyncio.wait_for(connecting.wait(), 60)  # MCP servers started, now connecting
         assert not serving.done()
         stop.set()  # what SIGTERM does
         assert await asyncio.wait_for(serving, 30) == 0

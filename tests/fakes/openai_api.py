@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 import time
 from typing import Any
 
@@ -53,12 +54,19 @@ class FakeOpenAI(ThreadedServer):
     """Serves POST /v1/chat/completions (streaming and not) from brains chosen by the tools offered."""
 
     def __init__(
-        self, brains: dict[str, Brain] | None = None, chunk_size: int = 16, delay: float = 0.0
+        self,
+        brains: dict[str, Brain] | None = None,
+        chunk_size: int = 16,
+        delay: float = 0.0,
+        hold: dict[str, threading.Event] | None = None,
     ) -> None:
         super().__init__()
         self.brains = brains or default_brains()
         self.chunk_size = chunk_size
         self.delay = delay  # seconds between streamed chunks, to model a slow model
+        # role -> event: that role's streamed text stops halfway until the event is set, so a test can
+        # see what the client shows while the answer is still being written
+        self.hold = hold or {}
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
@@ -75,7 +83,8 @@ class FakeOpenAI(ThreadedServer):
         body = await request.json()
         self.requests.append(body)
         turn = turn_from_openai(body)
-        reply = self.brains[role_for(turn.tools)](turn)
+        role = role_for(turn.tools)
+        reply = self.brains[role](turn)
         created = int(time.time())
         base = {
             "id": f"chatcmpl-{next(self._ids)}",
@@ -109,9 +118,13 @@ class FakeOpenAI(ThreadedServer):
 
         await send({"role": "assistant", "content": ""})
         if isinstance(reply, str):
-            for piece in chunks(reply, self.chunk_size):
+            pieces = list(chunks(reply, self.chunk_size))
+            for i, piece in enumerate(pieces):
                 if self.delay:
                     await asyncio.sleep(self.delay)
+                if role in self.hold and i == len(pieces) // 2:
+                    while not self.hold[role].is_set():
+                        await asyncio.sleep(0.01)
                 await send({"content": piece})
             await send({}, "stop")
         else:

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -78,6 +78,33 @@ class Message:
             return self.streamed
         markdown = [b.get("text", "") for b in self.blocks if b.get("type") == "markdown"]
         return "\n".join(markdown) if markdown else self.text
+
+
+class FakeClock:
+    """A `slackbot.rate_budget.Clock` whose time moves only when the code sleeps (or the test advances it):
+    every wait is recorded in `sleeps`, none is spent, so tests check waits exactly and never by time."""
+
+    STILL_READS = 100_000  # reads with no time passing: the code waits on something else (a bug)
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+        self.sleeps: list[float] = []
+        self._still = 0
+
+    def now(self) -> float:
+        self._still += 1
+        if self._still > self.STILL_READS:
+            raise AssertionError("busy-waiting on a clock that only moves when slept on")
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)  # let other tasks run, as a real sleep would
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+        self._still = 0
 
 
 class _Bucket:
@@ -144,6 +171,10 @@ class FakeSlack(ThreadedServer):
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in list(self.calls) if c.method == method]
+
+    def answered_calls(self) -> Counter[str]:
+        """Calls per method, a 429 not counted (slack_sdk retries it: the retry is the same call)."""
+        return Counter(c.method for c in list(self.calls) if c.status != 429)
 
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         """Messages in a thread (the root excluded), oldest first."""
