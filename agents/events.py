@@ -96,13 +96,18 @@ ErrorKind = Literal[
 
 @dataclass(frozen=True)
 class ErrorEvent:
-    """A failure the user must hear about: short message, what to check, and an id for the logs."""
+    """A failure the user must hear about: short message, what to check, and an id for the logs.
+
+    As with FailureNote, `action` is what the asker can do (everyone sees it); `hint` is the operator's
+    detail (variables, commands), which Slack shows on its own admin line and the terminal shows as is.
+    """
 
     kind: ErrorKind
     message: str
     hint: str = ""
     correlation_id: str = ""
     cause: str = ""  # the exception chain, for operators (terminal, logs); never shown in Slack
+    action: str = ""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ def _statuses(text: str) -> set[str]:
     return {a or b for a, b in _HTTP_STATUS.findall(text)}
 
 
+# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
+ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
+TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
+
+
 def _chain(exc: BaseException) -> str:
     parts: list[str] = []
     seen: set[int] = set()
@@ -89,17 +94,19 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
         return ErrorEvent(
             "model_throttled",
             f"The model is throttled right now; I retried for {waited}.",
-            "Try again in a minute, or raise the model's quota (Bedrock: Service Quotas for the model).",
+            "If it keeps happening, raise the model's quota (Bedrock: Service Quotas for the model).",
             correlation_id,
             cause,
+            ASK_AGAIN,
         )
     if isinstance(exc, ContextWindowOverflowException):
         return ErrorEvent(
             "context_overflow",
             "This conversation no longer fits in the model's context.",
-            "Start a new thread, or ask a narrower question.",
+            "",
             correlation_id,
             cause,
+            "Start a new thread, or ask a narrower question.",
         )
     if "AccessDenied" in text:
         return ErrorEvent(
@@ -109,6 +116,7 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
             "and enable the model under Bedrock → Model access.",
             correlation_id,
             cause,
+            TELL_ADMIN,
         )
     if any(marker in text for marker in _CREDENTIAL_MARKERS) or "401" in _statuses(text):
         return ErrorEvent(
@@ -117,6 +125,7 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
             "Check AWS_PROFILE / AWS credentials (or the API key of MODEL_PROVIDER) and run `sre-bot doctor`.",
             correlation_id,
             cause,
+            TELL_ADMIN,
         )
     if any(marker in text for marker in _UNAVAILABLE_MARKERS):
         if settings is None:
@@ -134,6 +143,7 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
             "raised); `sre-bot doctor` tests it.",
             correlation_id,
             cause,
+            ASK_AGAIN,
         )
     return ErrorEvent(
         "internal",
@@ -141,6 +151,7 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
         f"The bot's log has the details under id {correlation_id}.",
         correlation_id,
         cause,
+        ASK_AGAIN,
     )
 
 
@@ -167,31 +178,27 @@ _TOOL_CREDENTIALS = (
 )
 _TOOL_SERVER_DOWN = ("MCP server stopped", "MCP server is not installed", "is unavailable right now")
 
-# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
-_ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
-_TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
-
 _TOOL_NOTES = {
     ("unreachable", "eks_assistant"): (
         "The cluster's API server could not be reached.",
-        _ASK_AGAIN,
+        ASK_AGAIN,
         "Check KUBECONFIG / DEFAULT_CLUSTER (or AWS_REGION and the cluster name in IAM mode) and the "
         "network; `sre-bot doctor` tests it.",
     ),
     ("unreachable", "finops_assistant"): (
         "AWS could not be reached for cost data.",
-        _ASK_AGAIN,
+        ASK_AGAIN,
         "Check AWS_REGION, the network and any proxy; `sre-bot doctor` tests it.",
     ),
     ("credentials", "eks_assistant"): (
         "The cluster refused the bot's credentials.",
-        _TELL_ADMIN,
+        TELL_ADMIN,
         "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials; "
         "`sre-bot doctor` tests it.",
     ),
     ("credentials", "finops_assistant"): (
         "AWS refused the bot's credentials for cost data.",
-        _TELL_ADMIN,
+        TELL_ADMIN,
         "Check AWS_PROFILE or the role's credentials (expired?) and its Cost Explorer permissions; "
         "`sre-bot doctor` tests it.",
     ),
@@ -225,7 +232,7 @@ def _server_note(capability: str, detail: str) -> tuple[str, str, str]:
     if "not installed" in detail:
         return (
             f"The {capability} MCP server is not installed.",
-            _TELL_ADMIN,
+            TELL_ADMIN,
             f"{SETUP_HINT} `sre-bot doctor` checks it.",
         )
     if "stopped during" in detail or "MCP server stopped" in detail:

@@ -159,8 +159,9 @@ class ConversationRunner:
                 yield ErrorEvent(
                     "approval_pending",
                     "A change in this conversation is waiting for a decision on its approval card.",
-                    "Approve or deny it (or let it expire), then ask again.",
+                    "",
                     correlation_id,
+                    action="Approve or deny it (or let it expire), then ask again.",
                 )
                 return
             result: Any = None

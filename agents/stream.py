@@ -7,6 +7,7 @@ wrapped in `tool_stream_event` by the agent-as-tool adapter and are translated r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, 
 from agents.failures import classify_tool_error
 from agents.mcp_tools import coerce_arguments
 from agents.redact import redact
+from agents.specialists import EKS, FINOPS
 
 MAX_SUMMARY = 90
 
@@ -23,26 +25,51 @@ def _clip(text: str, limit: int = MAX_SUMMARY) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _plural(kind: str) -> str:
+    """`Pod` -> `pods`, `Ingress` -> `ingresses`, `NetworkPolicy` -> `network policies` (for step lines)."""
+    words = " ".join(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", kind)).lower() or "resources"
+    if words.endswith(("s", "x", "ch", "sh")):
+        return words + "es"
+    if words.endswith("y") and words[-2:-1] not in "aeiou":
+        return words[:-1] + "ies"
+    return words + "s"
+
+
+_VERBS = {
+    "read": "Reading",
+    "create": "Creating",
+    "replace": "Replacing",
+    "patch": "Changing",
+    "delete": "Deleting",
+}
+_SPECIALIST_TITLES = {EKS: "Asking the Kubernetes specialist", FINOPS: "Asking the cost specialist"}
+
+
 def summarize_call(tool: str, args: Any) -> str:
-    """A short human line for a tool call, e.g. "list Pod in default"."""
+    """A step line in plain words for the person watching the reply, e.g. "Listing pods in default"."""
     if not isinstance(args, dict):
-        return _clip(f"{tool} {args}")
+        return _clip(f"Running {_words(tool)}: {args}")
     ns = args.get("namespace")
     where = f" in {ns}" if ns else ""
+    if tool in _SPECIALIST_TITLES and "query" in args:
+        return _clip(f"{_SPECIALIST_TITLES[tool]}: {args['query']}")
     if "query" in args and len(args) == 1:
         return _clip(str(args["query"]))
     if tool == "list_k8s_resources":
         selector = args.get("label_selector") or args.get("field_selector")
         return _clip(
-            f"list {args.get('kind', 'resources')}{where or ' in all namespaces'}"
+            f"Listing {_plural(str(args.get('kind') or ''))}{where or ' in all namespaces'}"
             + (f" ({selector})" if selector else "")
         )
     if tool == "get_pod_logs":
-        return _clip(f"logs of pod {args.get('pod_name', '?')}{where}")
+        return _clip(f"Reading the logs of pod {args.get('pod_name', '?')}{where}")
     if tool == "get_k8s_events":
-        return _clip(f"events of {args.get('kind', '')} {args.get('name', '')}{where}".replace("  ", " "))
+        subject = f"{args.get('kind', '')} {args.get('name', '')}".strip()
+        return _clip(f"Reading the events of {subject or 'the cluster'}{where}")
     if tool == "manage_k8s_resource":
-        return _clip(f"{args.get('operation', '?')} {args.get('kind', '')} {args.get('name', '')}{where}")
+        operation = str(args.get("operation", ""))
+        verb = _VERBS.get(operation, f"Running {operation or '?'} on")
+        return _clip(f"{verb} {args.get('kind', '')} {args.get('name') or ''}".rstrip() + where)
     if tool == "get_cloudwatch_logs":
         # A Logs Insights query is billed per GB scanned: say what it scans.
         subject = (
@@ -56,20 +83,45 @@ def summarize_call(tool: str, args: Any) -> str:
             else f"last {args.get('minutes', 15)} min"
         )
         return _clip(
-            f"Logs Insights (paid): {args.get('log_type', '?')} logs{subject}, {window}, "
-            f"≤{args.get('limit', 50)} rows",
+            f"Searching CloudWatch Logs Insights (paid): {args.get('log_type', '?')} logs{subject}, "
+            f"{window}, ≤{args.get('limit', 50)} rows",
             120,
         )
     if "operation" in args:
         rest = {k: v for k, v in args.items() if k != "operation"}
-        return _clip(f"{tool} {args['operation']} " + ", ".join(f"{k}={v}" for k, v in rest.items()))
-    return _clip(f"{tool} " + ", ".join(f"{k}={v}" for k, v in args.items()))
+        return _clip(
+            f"Running {_words(tool)} {args['operation']}"
+            + (": " + ", ".join(f"{k}={v}" for k, v in rest.items()) if rest else "")
+        )
+    return _clip(
+        f"Running {_words(tool)}" + (": " + ", ".join(f"{k}={v}" for k, v in args.items()) if args else "")
+    )
 
 
-def _result_detail(block: dict[str, Any]) -> str:
+def _words(tool: str) -> str:
+    """A tool's name as words: `get_cost_and_usage` -> `get cost and usage`, `cost-explorer` likewise."""
+    return tool.replace("_", " ").replace("-", " ")
+
+
+# A failed step's detail is a short reason, not a client's error text (the answer's note has the rest).
+_FAILURE_REASONS = {
+    "unreachable": "could not reach the service",
+    "credentials": "the credentials were refused",
+    "server_down": "the tool's server is not running",
+}
+
+
+def _result_detail(block: dict[str, Any], failure: str = "") -> str:
+    """A failed step's reason in a few words: the known kinds named, others their first sentence."""
+    if failure in _FAILURE_REASONS:
+        return _FAILURE_REASONS[failure]
     for item in block.get("content", []) or []:
         if isinstance(item, dict) and "text" in item:
-            return _clip(str(item["text"]).replace('<untrusted-data source="', "").split('">', 1)[-1], 160)
+            text = str(item["text"]).replace('<untrusted-data source="', "").split('">', 1)[-1].strip()
+            first = re.split(
+                r"(?<=[.!?])\s|\n|: (?=[A-Z][A-Za-z]+(?:Error|Exception|Pool)\b)", text, maxsplit=1
+            )[0]
+            return _clip(first, 120)
     return ""
 
 
@@ -112,11 +164,13 @@ def translate(
             elif "toolResult" in block:
                 res = block["toolResult"]
                 tool_id = res.get("toolUseId", "")
+                failed = res.get("status") == "error"
+                failure = classify_tool_error(_result_text(res)) if failed else ""
                 yield ToolFinished(
                     tool_id,
                     agent,
                     names.get(tool_id, "tool"),
-                    ok=res.get("status") != "error",
-                    detail=_result_detail(res) if res.get("status") == "error" else "",
-                    failure=classify_tool_error(_result_text(res)) if res.get("status") == "error" else "",
+                    ok=not failed,
+                    detail=_result_detail(res, failure) if failed else "",
+                    failure=failure,
                 )

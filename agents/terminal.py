@@ -71,8 +71,8 @@ class TerminalRenderer:
                 self.exit_code = max(self.exit_code, EXIT_INCOMPLETE)
         elif isinstance(event, ErrorEvent):
             self.err(f"error: {event.message}\n")
-            if event.hint:
-                self.err(f"  {event.hint}\n")
+            if event.hint or event.action:  # the operator's detail; else what the asker can do
+                self.err(f"  {event.hint or event.action}\n")
             if event.cause and (self.verbose or event.kind == "internal"):
                 self.err(f"  cause: {event.cause}\n")
             self.err(f"  (correlation id {event.correlation_id})\n")

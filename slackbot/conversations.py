@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.events import AgentEvent, ErrorEvent
+from agents.failures import ASK_AGAIN
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget
@@ -166,6 +167,7 @@ class Conversations:
         except Exception as exc:
             logger.exception("reply failed [correlation_id=%s]", correlation_id)
             with contextlib.suppress(Exception):
+                await self.budget.take("chat.postMessage", question.target.channel)
                 await self.client.chat_postMessage(
                     channel=question.target.channel,
                     thread_ts=question.target.thread_ts,
@@ -175,6 +177,7 @@ class Conversations:
                             "Something went wrong while replying.",
                             f"The bot's log has the details ({type(exc).__name__}).",
                             correlation_id,
+                            action=ASK_AGAIN,
                         )
                     ),
                 )

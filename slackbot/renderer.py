@@ -29,12 +29,15 @@ from slackbot.replies import MIN_UPDATE_INTERVAL, Reply, StepView
 logger = logging.getLogger(__name__)
 
 INTERRUPTED = "_Interrupted: the bot is restarting. Ask again in a moment._"
+RESUMED_STEP = "Running the approved change"
 WAITING = "_⏸ Waiting for approval: see the card below. Nothing changes until an approver decides._"
 
 
 def error_text(event: ErrorEvent) -> str:
-    hint = f"\n{event.hint}" if event.hint else ""
-    return f":warning: *{event.message}*{hint}\n_Reference: `{event.correlation_id}`_"
+    """What failed and what the asker can do; the operator's detail on its own line, as notes have it."""
+    action = f" {event.action}" if event.action else ""
+    admin = f"\n_For the bot's admin: {event.hint}_" if event.hint else ""
+    return f":warning: *{event.message}*{action}{admin}\n_Reference: `{event.correlation_id}`_"
 
 
 class Renderer:
@@ -52,17 +55,11 @@ class Renderer:
             if event.agent == COORDINATOR:
                 self.text += event.text
         elif isinstance(event, ToolStarted):
-            self.steps[event.tool_use_id] = StepView(
-                event.tool_use_id,
-                f"{event.agent} → {event.summary}"
-                if event.agent != COORDINATOR
-                else f"{event.tool}: {event.summary}",
-            )
+            # the summary is already in plain words ("Listing pods in default"): no tool or agent names
+            self.steps[event.tool_use_id] = StepView(event.tool_use_id, event.summary)
         elif isinstance(event, ToolFinished):
             # A resumed call (after an approval) finishes here but started in the earlier run.
-            step = self.steps.setdefault(
-                event.tool_use_id, StepView(event.tool_use_id, f"{event.agent} → {event.tool}")
-            )
+            step = self.steps.setdefault(event.tool_use_id, StepView(event.tool_use_id, RESUMED_STEP))
             step.status = "complete" if event.ok else "error"
             step.detail = event.detail
         elif isinstance(event, CapabilityNotice):

@@ -25,7 +25,7 @@ from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
 from tests.fakes.slack_api import BOT_USER, Message
-from tests.slack_harness import Harness, running_bot
+from tests.slack_harness import Harness, running_bot, wait_until
 
 WEB_PATH = "/apis/apps/v1/namespaces/default/deployments/web"
 
@@ -81,10 +81,12 @@ async def click(h: Harness, action: str, value: str, user: str, message: Message
 
 
 async def settle(h: Harness, within: float = 30) -> None:
-    deadline = time.monotonic() + within
-    await asyncio.sleep(0.2)
-    while h.bot.conversations.tasks and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    """Until every acknowledged click is decided and every answer it resumed has finished."""
+    await wait_until(
+        lambda: not h.bot.approvals.deciding and not h.bot.conversations.tasks,
+        "clicks decided and resumed answers finished",
+        within,
+    )
 
 
 def context_line(message: Message) -> str:
@@ -122,7 +124,7 @@ async def test_approve_runs_exactly_one_change_and_the_card_says_so(
     replies = [m for m in h.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
     assert "Successfully deleted Deployment default/web" in replies[-1].final_text
     titles = [c.get("title", "") for c in replies[-1].chunks if c.get("type") == "task_update"]
-    assert "eks_assistant → manage_k8s_resource" in titles  # the resumed call is named, not "tool"
+    assert "Running the approved change" in titles  # the resumed call is named, not "tool"
     events = [r["event"] for r in JsonlAuditLog(load_settings().audit_log_path).records()]
     for expected in (
         "question",
@@ -318,6 +320,14 @@ async def test_a_decision_a_crash_left_unfinished_is_finished_at_start_and_never
         await settle(h2)
         follow_up = h2.slack.mention("list the pods in default", thread_ts=event["ts"])
         await asyncio.to_thread(h2.slack.send_event, follow_up)
+        await wait_until(
+            lambda: any(
+                "crashy-7f9c" in m.final_text
+                for m in h2.slack.thread("C1", event["ts"])
+                if m.user == BOT_USER
+            ),
+            "the follow-up answered",
+        )
         await settle(h2)
     replies = [m for m in h2.slack.thread("C1", event["ts"]) if m.user == BOT_USER]
     assert "crashy-7f9c" in replies[-1].final_text  # the conversation is no longer stuck on the card
@@ -383,6 +393,7 @@ async def test_members_of_the_approver_group_may_approve(
         await settle(h)
         told = h.slack.calls_of("chat.postEphemeral")[-1].params["text"]
         assert "could not read the approver group S0ONCALL" in told and "usergroups:read" in told
+        assert h.unbudgeted_calls() == {}  # refusals told in private spent the shared budget too
         h.slack.usergroups["S0ONCALL"] = []  # U5 just left the on-call group
         await click(h, APPROVE_ACTION, approval_id(message), "U5", message)
         await settle(h)

@@ -73,8 +73,10 @@ def test_nested_specialist_events_surface_with_their_agent() -> None:
         {"data": "Here", "delta": {}},
     ]
     events = [e for raw in raw_events for e in translate(raw, names=names)]
-    assert events[0] == ToolStarted("a", "coordinator", "eks_assistant", "list pods")
-    assert events[1] == ToolStarted("b", "eks_assistant", "list_k8s_resources", "list Pod in default")
+    assert events[0] == ToolStarted(
+        "a", "coordinator", "eks_assistant", "Asking the Kubernetes specialist: list pods"
+    )
+    assert events[1] == ToolStarted("b", "eks_assistant", "list_k8s_resources", "Listing pods in default")
     assert events[2] == TextDelta("Pods: web", "eks_assistant")
     assert isinstance(events[3], ToolFinished) and not events[3].ok and events[3].tool == "list_k8s_resources"
     assert "Forbidden" in events[3].detail
@@ -98,14 +100,28 @@ def test_capability_notice_and_reasoning_is_not_text() -> None:
 def test_summaries_are_short_and_human() -> None:
     assert (
         summarize_call("get_pod_logs", {"pod_name": "crashy", "namespace": "default"})
-        == "logs of pod crashy in default"
+        == "Reading the logs of pod crashy in default"
     )
     assert (
         summarize_call(
             "manage_k8s_resource",
             {"operation": "delete", "kind": "Deployment", "name": "web", "namespace": "prod"},
         )
-        == "delete Deployment web in prod"
+        == "Deleting Deployment web in prod"
+    )
+    assert summarize_call("list_k8s_resources", {"kind": "NetworkPolicy"}) == (
+        "Listing network policies in all namespaces"
+    )
+    assert (
+        summarize_call("list_k8s_resources", {"kind": "Ingress", "namespace": "web"})
+        == "Listing ingresses in web"
+    )
+    assert summarize_call("eks_assistant", {"query": "why is web down?"}) == (
+        "Asking the Kubernetes specialist: why is web down?"
+    )
+    assert (
+        summarize_call("cost-explorer", {"operation": "getCostAndUsage"})
+        == "Running cost explorer getCostAndUsage"
     )
     assert len(summarize_call("x", {"q": "y" * 500})) <= 90
 
@@ -117,13 +133,13 @@ def test_terminal_renderer_writes_each_delta_as_it_comes_and_steps_to_stderr() -
     out: list[str] = []
     err: list[str] = []
     render = TerminalRenderer(out.append, err.append)
-    render(ToolStarted("a", "coordinator", "eks_assistant", "list pods"))
+    render(ToolStarted("a", "coordinator", "eks_assistant", "Asking the Kubernetes specialist: list pods"))
     render(TextDelta("Pods", "eks_assistant"))  # a specialist's own text stays out of the answer
     render(TextDelta("Po"))
     render(TextDelta("ds: web"))
     render(FinalAnswer("Pods: web"))
     assert out == ["Po", "ds: web", "\n"]
-    assert err == ["  → coordinator › eks_assistant: list pods\n"]
+    assert err == ["  → coordinator › eks_assistant: Asking the Kubernetes specialist: list pods\n"]
     render(ErrorEvent("model_throttled", "The model is throttled.", "Try later.", "abc123"))
     assert err[-3:] == ["error: The model is throttled.\n", "  Try later.\n", "  (correlation id abc123)\n"]
 
@@ -221,10 +237,59 @@ def test_a_paid_logs_query_says_what_it_scans() -> None:
     }
     assert (
         summarize_call("get_cloudwatch_logs", {**args, "minutes": 30, "limit": 100})
-        == "Logs Insights (paid): application logs of pod web-1, last 30 min, ≤100 rows"
+        == "Searching CloudWatch Logs Insights (paid): application logs of pod web-1, last 30 min, ≤100 rows"
     )
     window = {"start_time": "2026-12-02T13:00:00Z", "end_time": "2026-12-02T14:00:00Z"}
     assert "2026-12-02T13:00:00Z to 2026-12-02T14:00:00Z" in summarize_call(
         "get_cloudwatch_logs", {**args, **window}
     )
     assert "last 15 min, ≤50 rows" in summarize_call("get_cloudwatch_logs", args)  # the server's defaults
+
+
+def test_a_failed_step_says_why_in_a_few_words_not_the_client_error() -> None:
+    """The step line is for the person watching; the client's error text is the operator's (logs)."""
+    raw_error = (
+        "Failed to list Pod resources: HTTPSConnectionPool(host='10.0.0.1', port=6443): Max retries "
+        "exceeded with url: /api/v1/pods (Caused by NewConnectionError(...))"
+    )
+    started = {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {"toolUse": {"toolUseId": "t1", "name": "list_k8s_resources", "input": {"kind": "Pod"}}}
+            ],
+        }
+    }
+    names: dict[str, str] = {}
+    list(translate(started, "eks_assistant", names))
+    result = {"toolResult": {"toolUseId": "t1", "status": "error", "content": [{"text": raw_error}]}}
+    [finished] = translate({"message": {"role": "user", "content": [result]}}, "eks_assistant", names)
+    assert isinstance(finished, ToolFinished) and not finished.ok
+    assert finished.failure == "unreachable" and finished.detail == "could not reach the service"
+    other = {
+        "toolResult": {
+            "toolUseId": "t1",
+            "status": "error",
+            "content": [{"text": 'Error: pods "x" not found. Try kubectl'}],
+        }
+    }
+    [finished] = translate({"message": {"role": "user", "content": [other]}}, "eks_assistant", names)
+    assert finished.detail == 'Error: pods "x" not found.'  # an unknown kind: its first sentence only
+
+
+def test_an_error_in_slack_says_what_to_do_and_keeps_settings_on_the_admin_line() -> None:
+    from agents.events import ErrorEvent
+    from agents.failures import describe_failure
+    from slackbot.renderer import error_text
+
+    event = describe_failure(RuntimeError("Error code: 429 - rate limit"), "abc")
+    text = error_text(event)
+    first, admin, reference = text.split("\n")
+    assert (
+        first.startswith(":warning: *The model is throttled right now")
+        and "Ask again in a few minutes" in first
+    )
+    assert "quota" not in first and admin.startswith("_For the bot's admin: ") and "quota" in admin
+    assert reference == "_Reference: `abc`_"
+    plain = error_text(ErrorEvent("approval_pending", "Waiting.", "", "c1", action="Approve or deny it."))
+    assert plain == ":warning: *Waiting.* Approve or deny it.\n_Reference: `c1`_"
