@@ -38,8 +38,9 @@ class ToolFinished:
     agent: str
     tool: str
     ok: bool
-    detail: str = ""
+    detail: str = ""  # for errors: the start of the error text (logs, the terminal, failure notes)
     failure: str = ""  # for errors: unreachable, credentials, server_down, or "" (see agents.failures)
+    reason: str = ""  # for errors: why, in a few plain words (the step line people see in Slack)
 
 
 @dataclass(frozen=True)

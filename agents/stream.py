@@ -111,18 +111,21 @@ _FAILURE_REASONS = {
 }
 
 
-def _result_detail(block: dict[str, Any], failure: str = "") -> str:
+def _result_detail(block: dict[str, Any]) -> str:
+    for item in block.get("content", []) or []:
+        if isinstance(item, dict) and "text" in item:
+            return _clip(str(item["text"]).replace('<untrusted-data source="', "").split('">', 1)[-1], 160)
+    return ""
+
+
+def _short_reason(detail: str, failure: str) -> str:
     """A failed step's reason in a few words: the known kinds named, others their first sentence."""
     if failure in _FAILURE_REASONS:
         return _FAILURE_REASONS[failure]
-    for item in block.get("content", []) or []:
-        if isinstance(item, dict) and "text" in item:
-            text = str(item["text"]).replace('<untrusted-data source="', "").split('">', 1)[-1].strip()
-            first = re.split(
-                r"(?<=[.!?])\s|\n|: (?=[A-Z][A-Za-z]+(?:Error|Exception|Pool)\b)", text, maxsplit=1
-            )[0]
-            return _clip(first, 120)
-    return ""
+    first = re.split(
+        r"(?<=[.!?])\s|\n|: (?=[A-Z][A-Za-z]+(?:Error|Exception|Pool)\b)", detail.strip(), maxsplit=1
+    )[0]
+    return _clip(first, 120)
 
 
 def _result_text(block: dict[str, Any]) -> str:
@@ -166,11 +169,13 @@ def translate(
                 tool_id = res.get("toolUseId", "")
                 failed = res.get("status") == "error"
                 failure = classify_tool_error(_result_text(res)) if failed else ""
+                detail = _result_detail(res) if failed else ""
                 yield ToolFinished(
                     tool_id,
                     agent,
                     names.get(tool_id, "tool"),
                     ok=not failed,
-                    detail=_result_detail(res, failure) if failed else "",
+                    detail=detail,
                     failure=failure,
+                    reason=_short_reason(detail, failure) if failed else "",
                 )

@@ -61,7 +61,7 @@ class Renderer:
             # A resumed call (after an approval) finishes here but started in the earlier run.
             step = self.steps.setdefault(event.tool_use_id, StepView(event.tool_use_id, RESUMED_STEP))
             step.status = "complete" if event.ok else "error"
-            step.detail = event.detail
+            step.detail = event.reason or event.detail
         elif isinstance(event, CapabilityNotice):
             key = f"unavailable-{event.capability}"
             self.steps[key] = StepView(key, f"{event.capability} unavailable", "error", event.reason)

@@ -55,7 +55,9 @@ def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: 
     for pod in ("web-6d4cf56db6-abcde", "crashy-7f9c", "imgpull-5b8d", "pending-0"):
         assert pod in out
     steps = err.decode()
-    assert "→ coordinator › eks_assistant: list the pods in default" in steps
+    assert (
+        "→ coordinator › eks_assistant: Asking the Kubernetes specialist: list the pods in default" in steps
+    )
     assert "→ eks_assistant › list_k8s_resources: Listing pods in default" in steps
     assert "✓ eks_assistant › list_k8s_resources" in steps
     assert "Traceback" not in steps

@@ -265,7 +265,8 @@ def test_a_failed_step_says_why_in_a_few_words_not_the_client_error() -> None:
     result = {"toolResult": {"toolUseId": "t1", "status": "error", "content": [{"text": raw_error}]}}
     [finished] = translate({"message": {"role": "user", "content": [result]}}, "eks_assistant", names)
     assert isinstance(finished, ToolFinished) and not finished.ok
-    assert finished.failure == "unreachable" and finished.detail == "could not reach the service"
+    assert finished.failure == "unreachable" and finished.reason == "could not reach the service"
+    assert "Max retries exceeded" in finished.detail  # the operator's text stays for logs and notes
     other = {
         "toolResult": {
             "toolUseId": "t1",
@@ -274,7 +275,7 @@ def test_a_failed_step_says_why_in_a_few_words_not_the_client_error() -> None:
         }
     }
     [finished] = translate({"message": {"role": "user", "content": [other]}}, "eks_assistant", names)
-    assert finished.detail == 'Error: pods "x" not found.'  # an unknown kind: its first sentence only
+    assert finished.reason == 'Error: pods "x" not found.'  # an unknown kind: its first sentence only
 
 
 def test_an_error_in_slack_says_what_to_do_and_keeps_settings_on_the_admin_line() -> None:
