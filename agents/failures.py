@@ -10,6 +10,7 @@ import re
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from agents.capabilities import base, by_name
 from agents.events import ErrorEvent, FailureNote
 
 if TYPE_CHECKING:
@@ -58,9 +59,9 @@ def _statuses(text: str) -> set[str]:
     return {a or b for a, b in _HTTP_STATUS.findall(text)}
 
 
-# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
-ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
-TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
+# What a person in Slack can do about a failure (defined with the capabilities, whose notes use them too).
+ASK_AGAIN, TELL_ADMIN = base.ASK_AGAIN, base.TELL_ADMIN
+INSTALL_HINT = base.INSTALL_HINT
 
 
 def _chain(exc: BaseException) -> str:
@@ -178,38 +179,8 @@ _TOOL_CREDENTIALS = (
 )
 _TOOL_SERVER_DOWN = ("MCP server stopped", "MCP server is not installed", "is unavailable right now")
 
-_TOOL_NOTES = {
-    ("unreachable", "eks_assistant"): (
-        "The cluster's API server could not be reached.",
-        ASK_AGAIN,
-        "Check KUBECONFIG / DEFAULT_CLUSTER (or AWS_REGION and the cluster name in IAM mode) and the "
-        "network; `sre-bot doctor` tests it.",
-    ),
-    ("unreachable", "finops_assistant"): (
-        "AWS could not be reached for cost data.",
-        ASK_AGAIN,
-        "Check AWS_REGION, the network and any proxy; `sre-bot doctor` tests it.",
-    ),
-    ("credentials", "eks_assistant"): (
-        "The cluster refused the bot's credentials.",
-        TELL_ADMIN,
-        "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials; "
-        "`sre-bot doctor` tests it.",
-    ),
-    ("credentials", "finops_assistant"): (
-        "AWS refused the bot's credentials for cost data.",
-        TELL_ADMIN,
-        "Check AWS_PROFILE or the role's credentials (expired?) and its Cost Explorer permissions; "
-        "`sre-bot doctor` tests it.",
-    ),
-}
-
-SETUP_HINT = (
-    "Run scripts/setup (or scripts/install-mcp-servers), or set MCP_BIN_DIR to where they are installed."
-)
-"""What installs the MCP servers: the coordinator's INSTALL_HINT should say the same."""
-
-_CAPABILITIES = {"eks_assistant": "EKS", "finops_assistant": "billing"}
+SETUP_HINT = INSTALL_HINT
+"""What installs the MCP servers (scripts/setup): the same words as the servers' own missing hint."""
 
 
 def classify_tool_error(text: str) -> str:
@@ -256,9 +227,10 @@ def tool_failure_note(kind: str, agent: str, tool: str, detail: str = "") -> Fai
     `detail` is the failed call's text (ToolFinished.detail): it tells a missing server from a dead one.
     """
     if kind == "server_down":
-        capability = _CAPABILITIES.get(tool) or _CAPABILITIES.get(agent, agent)
-        return FailureNote(*_server_note(capability, detail))
-    note = _TOOL_NOTES.get((kind, agent))
+        owner = by_name(tool) or by_name(agent)
+        return FailureNote(*_server_note(owner.server_title if owner else agent, detail))
+    capability = by_name(agent)
+    note = capability.notes.get(kind) if capability is not None else None
     return FailureNote(*note) if note is not None else None
 
 

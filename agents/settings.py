@@ -159,10 +159,13 @@ class Settings(BaseSettings):
     @field_validator("mcp_servers")
     @classmethod
     def _known_servers(cls, value: str) -> str:
+        from agents.capabilities import server_names  # here: the settings stay light to import
+
+        known = server_names()
         names = [n.strip() for n in value.split(",") if n.strip()]
-        unknown = [n for n in names if n not in ("eks", "billing")]
+        unknown = [n for n in names if n not in known]
         if unknown or not names:
-            raise ValueError(f"expected a comma-separated subset of eks, billing (got {value!r})")
+            raise ValueError(f"expected a comma-separated subset of {', '.join(known)} (got {value!r})")
         return ",".join(names)
 
     @property

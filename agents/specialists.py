@@ -1,4 +1,4 @@
-"""The specialist agents ("agents as tools"): eks_assistant and finops_assistant.
+"""The specialist agents ("agents as tools"): one per registered capability (agents/capabilities/).
 
 Each specialist is a Strands Agent with its own prompt over a curated subset of one MCP server's tools.
 Curating matters: the billing server's 47 tool specs alone are ~46k tokens sent with every model call.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from strands import Agent
@@ -19,104 +19,23 @@ from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
 
+from agents.capabilities import BUILTIN, Capability
+from agents.capabilities import EKS as EKS_CAPABILITY
+from agents.capabilities import FINOPS as FINOPS_CAPABILITY
 from agents.failures import describe_failure, specialist_failures
 from agents.mcp_servers import McpServer, ServerUnavailable
 from agents.mcp_tools import McpTool
 from agents.models import ModelFactory, retry_strategy
-from agents.tool_output import UNTRUSTED_RULE, fence
+from agents.tool_output import fence
 
-EKS = "eks_assistant"
-FINOPS = "finops_assistant"
-
-
-@dataclass(frozen=True)
-class SpecialistSpec:
-    """What one specialist is: its tool name for the coordinator, its server, prompt and tool set."""
-
-    name: str
-    server: str
-    capability: str
-    description: str
-    prompt: str
-    tools: tuple[str, ...] | None  # None: every tool of the server
-    description_limit: int = 1600
-    excluded_tools: tuple[str, ...] = field(default=())
-    description_limits: dict[str, int] = field(default_factory=dict)  # per-tool overrides
-
-
-# Of the billing server's 47 tools (~46k tokens of specs), the ones cost questions need. None of these
-# starts paid work or changes anything (sp-purchase-analyzer, storage-lens and compute-optimizer-automation
-# are left out for that reason too).
-FINOPS_TOOLS = (
-    "cost-explorer",
-    "cost-comparison",
-    "cost-anomaly",
-    "budgets",
-    "cost-optimization",
-    "compute-optimizer",
-    "rec-details",
-    "sp-performance",
-    "ri-performance",
-)
-
-EKS_PROMPT = (
-    """You are eks_assistant, a Kubernetes and Amazon EKS expert helping an on-call SRE.
-Cluster in scope: {cluster} (pass it as cluster_name to every tool that takes one). Mode: {mode}.
-How to work:
-- Look before you answer: list resources, read events and logs, then explain the cause in plain words.
-- For a failing pod check its status, its events (get_k8s_events) and its logs (get_pod_logs).
-- Keep queries narrow (namespace, label selector, tail lines): results are cut to a budget.
-- Answer in short Markdown: the finding first, then the evidence (names, reasons, log lines), then the fix.
-- Changes (create, patch, delete, apply) only when the user asked for that change. {write_rule}
-"""
-    + UNTRUSTED_RULE
-)
-
-FINOPS_PROMPT = (
-    """You are finops_assistant, an AWS cost expert helping an SRE team.
-How to work:
-- Use Cost Explorer (tool cost-explorer, operation getCostAndUsage) with explicit date ranges; today is {today}.
-- Compare periods with cost-comparison, forecast with cost-explorer getCostForecast, anomalies with
-  cost-anomaly, budgets with budgets, rightsizing and savings with cost-optimization / compute-optimizer /
-  rec-details, Savings Plans and RI coverage/utilization with sp-performance / ri-performance.
-- State amounts with currency and period; name the top services or accounts behind a change.
-- Never start purchases or paid analyses unless the user explicitly asked for them.
-"""
-    + UNTRUSTED_RULE
-)
-
-SPECIALISTS = {
-    EKS: SpecialistSpec(
-        name=EKS,
-        server="eks",
-        capability="Kubernetes/EKS",
-        description=(
-            "Kubernetes and Amazon EKS specialist with live access to the cluster: pods, deployments, "
-            "services, nodes, events, logs, manifests, and (in IAM mode) CloudWatch and EKS insights. "
-            "Pass the user's question, with any names, namespaces and earlier context it needs."
-        ),
-        prompt=EKS_PROMPT,
-        tools=None,
-        description_limit=700,
-        # generate_app_manifest writes files on the bot's own disk (useless from Slack); the metrics guide is
-        # static documentation. Dropping both keeps IAM mode's specs under ~8k tokens per call.
-        excluded_tools=("generate_app_manifest", "get_eks_metrics_guidance"),
-    ),
-    FINOPS: SpecialistSpec(
-        name=FINOPS,
-        server="billing",
-        capability="AWS cost (FinOps)",
-        description=(
-            "AWS cost specialist with live Cost Explorer, budgets, anomalies, forecasts, rightsizing and "
-            "Savings Plans / RI coverage. Pass the user's question with the period and any filters."
-        ),
-        prompt=FINOPS_PROMPT,
-        tools=FINOPS_TOOLS,
-        description_limit=1000,
-        # Its operation list (forecasts, dimension values, …) is what makes the tool usable.
-        description_limits={"cost-explorer": 3500},
-    ),
-}
+# What one specialist is lives in its capability (agents/capabilities/): one place per capability.
+SpecialistSpec = Capability
+EKS = EKS_CAPABILITY.name
+FINOPS = FINOPS_CAPABILITY.name
+FINOPS_TOOLS = FINOPS_CAPABILITY.tools
+EKS_PROMPT = EKS_CAPABILITY.prompt
+FINOPS_PROMPT = FINOPS_CAPABILITY.prompt
+SPECIALISTS = {c.name: c for c in BUILTIN}
 
 
 def select_tools(

@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from agents.capabilities import by_name
 from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
 from agents.failures import classify_tool_error
 from agents.mcp_tools import coerce_arguments
 from agents.redact import redact
-from agents.specialists import EKS, FINOPS
 
 MAX_SUMMARY = 90
 
@@ -42,7 +42,6 @@ _VERBS = {
     "patch": "Changing",
     "delete": "Deleting",
 }
-_SPECIALIST_TITLES = {EKS: "Asking the Kubernetes specialist", FINOPS: "Asking the cost specialist"}
 
 
 def summarize_call(tool: str, args: Any) -> str:
@@ -51,8 +50,9 @@ def summarize_call(tool: str, args: Any) -> str:
         return _clip(f"Running {_words(tool)}: {args}")
     ns = args.get("namespace")
     where = f" in {ns}" if ns else ""
-    if tool in _SPECIALIST_TITLES and "query" in args:
-        return _clip(f"{_SPECIALIST_TITLES[tool]}: {args['query']}")
+    specialist = by_name(tool)
+    if specialist is not None and "query" in args:
+        return _clip(f"{specialist.asking}: {args['query']}")
     if "query" in args and len(args) == 1:
         return _clip(str(args["query"]))
     if tool == "list_k8s_resources":

@@ -23,6 +23,7 @@ from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider,
 
 from agents.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
 from agents.audit import AuditLog
+from agents.capabilities import BUILTIN, ReadRules, read_rules
 from agents.manifest_files import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
 from agents.mcp_tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
@@ -35,48 +36,11 @@ APPROVAL_INTERRUPT = "sre-bot-approval"
 request_context: ContextVar[dict[str, Any] | None] = ContextVar("sre_bot_request", default=None)
 """Who asked, in which conversation: set by the runner per request, read by the audit records."""
 
-# Tools whose every call only reads. Anything else is a write unless its operation says otherwise.
-READ_ONLY_TOOLS = frozenset(
-    {
-        # EKS server
-        "list_k8s_resources",
-        "get_pod_logs",
-        "get_k8s_events",
-        "list_api_versions",
-        "get_cloudwatch_logs",
-        "get_cloudwatch_metrics",
-        "get_eks_metrics_guidance",
-        "get_policies_for_role",
-        "search_eks_troubleshoot_guide",
-        "get_eks_vpc_config",
-        "get_eks_insights",
-        # billing server: reads only (the paid or mutating ones are not here on purpose)
-        "cost-explorer",
-        "cost-comparison",
-        "cost-anomaly",
-        "budgets",
-        "budget-actions",
-        "budget-notifications",
-        "cost-optimization",
-        "compute-optimizer",
-        "rec-details",
-        "sp-performance",
-        "ri-performance",
-        "aws-pricing",
-        "free-tier-usage",
-        "sp-explorer",
-        # not "sp-recommendation": one of its operations starts a purchase-recommendation job
-        # agents as tools: their own tools are gated inside them
-        "eks_assistant",
-        "finops_assistant",
-    }
-)
-# Tools with an `operation` argument: which operations only read.
-READ_OPERATIONS = {
-    "manage_k8s_resource": {"read"},
-    # `generate` writes a CloudFormation template to a path of the model's choosing: a write.
-    "manage_eks_stacks": {"describe"},
-}
+# Which calls only read is declared by each capability (agents/capabilities/); anything else is a write
+# unless its operation says otherwise. These are the built-ins' rules; `classify` reads the registry.
+_BUILTIN_RULES = ReadRules.of(list(BUILTIN))
+READ_ONLY_TOOLS = _BUILTIN_RULES.tools
+READ_OPERATIONS = _BUILTIN_RULES.operations
 # apply_yaml and stack deploys read a file: the approval freezes the file's content, not only its path.
 MANIFEST_MAX_BYTES = 32 * 1024
 FILE_CONTENT = "file_content"  # the key under which a frozen call carries that content
@@ -92,12 +56,13 @@ class Verdict:
 def classify(tool: str, arguments: Any) -> Verdict:
     """Read or write, by tool name and operation; unknown tools and operations are writes."""
     args = coerce_arguments(arguments)
-    if tool in READ_OPERATIONS:
+    rules = read_rules()
+    if tool in rules.operations:
         operation = str(args.get("operation", "")).lower()
-        if operation in READ_OPERATIONS[tool]:
+        if operation in rules.operations[tool]:
             return Verdict(False, f"{tool} {operation} only reads")
         return Verdict(True, f"{tool} {operation or '(no operation)'} changes state")
-    if tool in READ_ONLY_TOOLS:
+    if tool in rules.tools:
         return Verdict(False, f"{tool} only reads")
     return Verdict(True, f"{tool} is not known to be read-only")
 

@@ -1,0 +1,74 @@
+"""The seam every capability plugs into: what one specialist is, whole, in one object.
+
+A capability declares its MCP server (how to run it from the settings), the coordinator's routing line,
+the specialist's prompt and tool subset, which of its tools only read (everything else is a write: fail
+closed), its step wording and the notes its failures get. The coordinator, the write gate, the step lines,
+the failure notes and doctor read these declarations; none of them names a capability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.mcp_servers import ServerSpec
+    from agents.settings import Settings
+
+# (what failed, what the asker can do, the operator's detail): the three parts of a FailureNote.
+Note = tuple[str, str, str]
+
+# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
+ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
+TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
+# What installs the MCP servers (scripts/setup installs uv, the project and the servers).
+INSTALL_HINT = (
+    "Run scripts/setup (or scripts/install-mcp-servers), or set MCP_BIN_DIR to where they are installed."
+)
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One specialist ("agent as tool") over one MCP server, and everything the bot says about it."""
+
+    name: str  # the coordinator's tool for it, e.g. "eks_assistant"
+    server: str  # its MCP server's name, as MCP_SERVERS lists it, e.g. "eks"
+    title: str  # the domain in messages: "Kubernetes/EKS"
+    server_title: str  # the server in messages: "The EKS MCP server is not installed."
+    asking: str  # the step line of a question handed to it: "Asking the Kubernetes specialist"
+    route: str  # the coordinator's routing line: "Kubernetes or EKS (pods, …)"
+    description: str  # the tool description the coordinator's model reads
+    prompt: str  # the specialist's system prompt; {placeholders} from the coordinator's prompt values
+    tools: tuple[str, ...] | None  # the server's tools it uses; None: all of them
+    server_spec: Callable[[Settings, Mapping[str, str], Mapping[str, str]], ServerSpec]
+    read_only_tools: frozenset[str] = frozenset()  # tools whose every call only reads
+    read_operations: Mapping[str, frozenset[str]] = field(default_factory=dict)  # tool -> reading ops
+    notes: Mapping[str, Note] = field(default_factory=dict)  # failure kind (agents.failures) -> note
+    description_limit: int = 1600
+    excluded_tools: tuple[str, ...] = ()
+    description_limits: Mapping[str, int] = field(default_factory=dict)  # per-tool overrides
+
+    @property
+    def capability(self) -> str:
+        """The domain's title (the name the specialist code has always used for it)."""
+        return self.title
+
+
+@dataclass(frozen=True)
+class ReadRules:
+    """Which calls only read, over a set of capabilities: every other call is a write (fail closed)."""
+
+    tools: frozenset[str]
+    operations: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, capabilities: tuple[Capability, ...] | list[Capability]) -> ReadRules:
+        tools: set[str] = set()
+        operations: dict[str, frozenset[str]] = {}
+        for cap in capabilities:
+            # the specialist itself only hands a question on: its own tools are gated inside it
+            tools |= cap.read_only_tools | {cap.name}
+            for tool, ops in cap.read_operations.items():
+                operations[tool] = operations.get(tool, frozenset()) | ops
+        return cls(frozenset(tools), operations)

@@ -1,0 +1,110 @@
+"""Kubernetes and Amazon EKS: `eks_assistant` over the awslabs EKS MCP server (a pinned install)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability
+from agents.mcp_servers import ServerSpec, child_env
+from agents.tool_output import UNTRUSTED_RULE
+
+if TYPE_CHECKING:
+    from agents.settings import Settings
+
+EXECUTABLE = "awslabs.eks-mcp-server"
+
+PROMPT = (
+    """You are eks_assistant, a Kubernetes and Amazon EKS expert helping an on-call SRE.
+Cluster in scope: {cluster} (pass it as cluster_name to every tool that takes one). Mode: {mode}.
+How to work:
+- Look before you answer: list resources, read events and logs, then explain the cause in plain words.
+- For a failing pod check its status, its events (get_k8s_events) and its logs (get_pod_logs).
+- Keep queries narrow (namespace, label selector, tail lines): results are cut to a budget.
+- Answer in short Markdown: the finding first, then the evidence (names, reasons, log lines), then the fix.
+- Changes (create, patch, delete, apply) only when the user asked for that change. {write_rule}
+"""
+    + UNTRUSTED_RULE
+)
+
+
+def server_spec(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
+    """The EKS server in the auth mode found, with writes and sensitive data only when enabled."""
+    args = ["--auth-mode", settings.resolved_auth_mode]
+    if settings.eks_mcp_allow_write:
+        args.append("--allow-write")
+    if settings.eks_mcp_allow_sensitive_data:
+        args.append("--allow-sensitive-data-access")
+    kubeconfig = os.pathsep.join(str(p.resolve()) for p in settings.kubeconfig_paths())
+    env = child_env(base, {**common, "KUBECONFIG": kubeconfig})
+    # The EKS server caches API discovery under $TMPDIR: give this process its own directory.
+    tmp = Path(tempfile.mkdtemp(prefix="sre-bot-eks-"))
+    env["TMPDIR"] = str(tmp)
+    return ServerSpec(
+        name="eks",
+        command=settings.mcp_command(EXECUTABLE),
+        args=args,
+        env={k: v for k, v in env.items() if v},
+        log_file=settings.mcp_log_dir / "eks-server.stderr.log",
+        missing_hint=INSTALL_HINT,
+        owned_dirs=[tmp],
+    )
+
+
+EKS = Capability(
+    name="eks_assistant",
+    server="eks",
+    title="Kubernetes/EKS",
+    server_title="EKS",
+    asking="Asking the Kubernetes specialist",
+    route="Kubernetes or EKS (pods, deployments, nodes, events, logs, manifests, cluster health)",
+    description=(
+        "Kubernetes and Amazon EKS specialist with live access to the cluster: pods, deployments, "
+        "services, nodes, events, logs, manifests, and (in IAM mode) CloudWatch and EKS insights. "
+        "Pass the user's question, with any names, namespaces and earlier context it needs."
+    ),
+    prompt=PROMPT,
+    tools=None,
+    server_spec=server_spec,
+    read_only_tools=frozenset(
+        {
+            "list_k8s_resources",
+            "get_pod_logs",
+            "get_k8s_events",
+            "list_api_versions",
+            "get_cloudwatch_logs",
+            "get_cloudwatch_metrics",
+            "get_eks_metrics_guidance",
+            "get_policies_for_role",
+            "search_eks_troubleshoot_guide",
+            "get_eks_vpc_config",
+            "get_eks_insights",
+        }
+    ),
+    read_operations={
+        "manage_k8s_resource": frozenset({"read"}),
+        # `generate` writes a CloudFormation template to a path of the model's choosing: a write.
+        "manage_eks_stacks": frozenset({"describe"}),
+    },
+    notes={
+        "unreachable": (
+            "The cluster's API server could not be reached.",
+            ASK_AGAIN,
+            "Check KUBECONFIG / DEFAULT_CLUSTER (or AWS_REGION and the cluster name in IAM mode) and the "
+            "network; `sre-bot doctor` tests it.",
+        ),
+        "credentials": (
+            "The cluster refused the bot's credentials.",
+            TELL_ADMIN,
+            "Check the kubeconfig's user, or the bot role's EKS access entry and expired AWS credentials; "
+            "`sre-bot doctor` tests it.",
+        ),
+    },
+    description_limit=700,
+    # generate_app_manifest writes files on the bot's own disk (useless from Slack); the metrics guide is
+    # static documentation. Dropping both keeps IAM mode's specs under ~8k tokens per call.
+    excluded_tools=("generate_app_manifest", "get_eks_metrics_guidance"),
+)

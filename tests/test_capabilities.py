@@ -1,0 +1,185 @@
+"""The capability seam: a new capability is one object registered, and the rest of the bot follows.
+
+A toy capability over a tiny MCP server written here (real stdio, real Strands, real gate): the
+coordinator routes to it, its steps render in plain words, its write pauses at an approval and runs
+once when approved, and doctor checks its server, with no other module naming it.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from agents.capabilities import Capability, by_name, read_rules, register, registered, unregister
+from agents.coordinator import Assistant
+from agents.doctor import run_checks
+from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
+from agents.mcp_servers import ServerSpec, child_env
+from agents.runner import ConversationRunner, FileSessionStore
+from agents.settings import Settings, load_settings
+from agents.write_gate import classify
+from slackbot.renderer import Renderer
+from tests.fakes.scripted_model import ScriptedModels, ToolCall, Turn
+
+SERVER = textwrap.dedent(
+    '''
+    import pathlib
+    import sys
+
+    from mcp.server.mcpserver import MCPServer
+
+    WIDGETS = {"a": "red", "b": "blue", "c": "red"}
+    PAINTED = pathlib.Path(sys.argv[1])
+    mcp = MCPServer("widgets")
+
+
+    @mcp.tool()
+    def count_widgets(color: str) -> str:
+        """How many widgets have this color."""
+        return f"{sum(1 for c in WIDGETS.values() if c == color)} {color} widgets"
+
+
+    @mcp.tool()
+    def paint_widget(name: str, color: str) -> str:
+        """Paint one widget a color."""
+        with PAINTED.open("a") as f:
+            f.write(f"{name} {color}\\n")
+        return f"painted {name} {color}"
+
+
+    mcp.run()
+    '''
+)
+
+
+def toy(script: Path, painted: Path) -> Capability:
+    def server_spec(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
+        return ServerSpec(
+            name="widgets",
+            command=sys.executable,
+            args=[str(script), str(painted)],
+            env=child_env(base, {"PYTHONPATH": ":".join(sys.path)}),
+            log_file=settings.mcp_log_dir / "widgets.stderr.log",
+        )
+
+    return Capability(
+        name="widget_assistant",
+        server="widgets",
+        title="Widgets",
+        server_title="widgets",
+        asking="Asking the widget specialist",
+        route="Widgets (how many, painting them)",
+        description="Widget specialist: counts widgets by color and paints them.",
+        prompt="You are widget_assistant. Cluster {cluster}.",
+        tools=None,
+        server_spec=server_spec,
+        read_only_tools=frozenset({"count_widgets"}),
+    )
+
+
+def coordinator(turn: Turn) -> str | ToolCall:
+    if turn.tool_results:
+        return "Widgets: " + " ".join(turn.unfenced_results())
+    return ToolCall("widget_assistant", {"query": turn.user_text})
+
+
+def widget_brain(turn: Turn) -> str | ToolCall:
+    if turn.tool_results:
+        return " ".join(turn.tool_results)
+    if "paint" in turn.user_text:
+        return ToolCall("paint_widget", {"name": "a", "color": "green"})
+    return ToolCall("count_widgets", {"color": "red"})
+
+
+@pytest.fixture
+def widgets(agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The toy capability registered (and only it enabled), writes on; yields the server's paint log."""
+    script, painted = tmp_path / "widgets_server.py", tmp_path / "painted.txt"
+    script.write_text(SERVER)
+    register(toy(script, painted))
+    monkeypatch.setenv("MCP_SERVERS", "widgets")
+    monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")
+    try:
+        yield painted
+    finally:
+        unregister("widget_assistant")
+
+
+def painted(log: Path) -> str:
+    """What the toy server painted so far."""
+    return log.read_text() if log.exists() else ""
+
+
+async def collect(events) -> list[AgentEvent]:  # type: ignore[no-untyped-def]
+    return [e async for e in events]
+
+
+async def test_a_registered_capability_is_routed_to_rendered_gated_and_checked(widgets: Path) -> None:
+    models = ScriptedModels({"coordinator": coordinator, "widget_assistant": widget_brain})
+    settings = load_settings()
+    assistant = Assistant(settings, models=models, approvals_configured=True)
+    try:
+        assert [c.name for c in assistant.capabilities] == ["widget_assistant"]
+        runner = ConversationRunner(assistant, FileSessionStore(settings.session_storage_path))
+
+        # routed, with its steps in plain words
+        events = await collect(runner.ask("how many red widgets?", "W:1"))
+        final = [e for e in events if isinstance(e, FinalAnswer)][-1]
+        assert "2 red widgets" in final.text
+        [asked] = models.models["coordinator"].requests[:1]
+        assert "- Widgets (how many, painting them) → widget_assistant." in asked.system
+        assert "eks_assistant" not in asked.system  # only the enabled capabilities are routed to
+        renderer = Renderer(reply=None)  # type: ignore[arg-type]  # apply() only builds the steps
+        for event in events:
+            renderer.apply(event)
+        titles = [s.title for s in renderer.steps.values()]
+        assert titles == [
+            "Asking the widget specialist: how many red widgets?",
+            "Running count widgets: color=red",
+        ]
+        assert all(s.status == "complete" for s in renderer.steps.values())
+
+        # its write pauses at an approval, and runs once when approved
+        events = await collect(runner.ask("paint widget a green", "W:2"))
+        [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
+        assert pending.tool == "paint_widget" and pending.arguments == {"name": "a", "color": "green"}
+        assert painted(widgets) == ""  # nothing painted before a decision
+        response = {"approved": True, "hash": pending.call_hash, "by": "U2", "approval_id": "w1"}
+        resumed = await collect(runner.resume("W:2", {pending.interrupt_id: response}))
+        assert "painted a green" in [e for e in resumed if isinstance(e, FinalAnswer)][-1].text
+        assert painted(widgets) == "a green\n"
+        again = await collect(runner.resume("W:2", {pending.interrupt_id: response}))
+        assert painted(widgets) == "a green\n", again  # approved once, run once
+    finally:
+        assistant.close()
+
+    # doctor checks its server like any other, listing the tools it offers
+    checks = run_checks(settings, lambda s: Assistant(s, models=models, approvals_configured=True))
+    [server] = [c for c in checks if c.name == "mcp server widgets"]
+    assert server.status == "OK" and "2 tools offered: count_widgets, paint_widget" in server.detail
+    assert not [c for c in checks if c.name in ("kubernetes", "cluster")]  # no EKS checks without EKS
+
+
+def test_the_registry_drives_read_rules_settings_and_steps(widgets: Path) -> None:
+    """Classification, MCP_SERVERS and step lines follow registration, and forget it on removal."""
+    assert classify("count_widgets", {}).write is False
+    assert classify("paint_widget", {}).write is True  # not declared read-only: a write (fail closed)
+    assert "widget_assistant" in read_rules().tools  # handing a question on only reads
+    assert load_settings().enabled_servers == ["widgets"]
+    unregister("widget_assistant")
+    assert by_name("widget_assistant") is None
+    assert classify("count_widgets", {}).write is True  # an unregistered tool is not known to read
+    with pytest.raises(Exception, match="expected a comma-separated subset of eks, billing"):
+        load_settings()
+
+
+def test_two_capabilities_cannot_share_a_name_or_a_server(widgets: Path, tmp_path: Path) -> None:
+    existing = by_name("widget_assistant")
+    assert existing is not None
+    with pytest.raises(ValueError, match="already registered"):
+        register(existing)
+    assert [c.name for c in registered()].count("widget_assistant") == 1
