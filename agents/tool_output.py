@@ -214,12 +214,15 @@ def cut_text(text: str, budget: int) -> str:
     if "\n" in tail:
         tail = tail[tail.find("\n") + 1 :]
     omitted = text[len(head) : len(text) - len(tail)]
-    note = (
-        f"\n[sre-bot: cut {len(omitted):,} of {len(text):,} characters ({omitted.count(chr(10)):,} lines) from "
-        "the middle to stay within the output budget; narrow the query (namespace, selector, tail lines, "
-        "time range) to see them]\n"
+    return head + _cut_note(len(omitted), len(text), omitted.count("\n")) + tail
+
+
+def _cut_note(cut: int, total: int, lines: int) -> str:
+    """What `cut_text` says it left out of the middle (it adds this to the head and tail it keeps)."""
+    return (
+        f"\n[sre-bot: cut {cut:,} of {total:,} characters ({lines:,} lines) from the middle to stay within the "
+        "output budget; narrow the query (namespace, selector, tail lines, time range) to see them]\n"
     )
-    return head + note + tail
 
 
 def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
@@ -241,7 +244,10 @@ def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
         largest = max(range(len(texts)), key=lambda i: len(texts[i]))
         room = budget - (total - len(texts[largest]))
         if room > budget // 2:
-            texts[largest] = cut_text(texts[largest], room)
+            # The cut block's note must fit in the room too: otherwise the joined text is cut again below, and
+            # that second note counts only what it took from the already-cut text (a few lines of thousands).
+            size = len(texts[largest])
+            texts[largest] = cut_text(texts[largest], room - len(_cut_note(size, size, size)))
     joined = "\n".join(texts)
     if joined or not content:
         content.insert(0, {"text": fence(cut_text(joined, budget), source)})

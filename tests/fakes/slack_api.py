@@ -85,6 +85,7 @@ class FakeClock:
     every wait is recorded in `sleeps`, none is spent, so tests check waits exactly and never by time."""
 
     STILL_READS = 100_000  # reads with no time passing: the code waits on something else (a bug)
+    MAX_SLEEPS = 10_000  # waits in one test: the code waits for something that never comes (a bug)
 
     def __init__(self, start: float = 0.0) -> None:
         self.t = start
@@ -98,6 +99,8 @@ class FakeClock:
         return self.t
 
     async def sleep(self, seconds: float) -> None:
+        if len(self.sleeps) >= self.MAX_SLEEPS:
+            raise AssertionError(f"slept {self.MAX_SLEEPS:,} times on a fake clock: waiting forever")
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)  # let other tasks run, as a real sleep would
