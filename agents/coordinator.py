@@ -94,7 +94,11 @@ def server_specs(
         "FASTMCP_LOG_LEVEL": settings.fastmcp_log_level,
     }
     chosen = capabilities if capabilities is not None else enabled(settings)
-    return [c.server_spec(settings, base, common) for c in chosen]
+    specs = [c.server_spec(settings, base, common) for c in chosen]
+    for capability, spec in zip(chosen, specs, strict=True):
+        if spec.name != capability.server:  # the gate judges a server's tools by its capability's name
+            raise ValueError(f"{capability.name}'s server is named {spec.name!r}, not {capability.server!r}")
+    return specs
 
 
 class Assistant:
@@ -151,9 +155,9 @@ class Assistant:
             hooks=self.hooks,
             # Read-only mode offers only tools known to be read-only (fail closed: a tool a new server
             # version adds is not offered until it is classified).
-            tool_allowed=(lambda _name: True)
+            tool_allowed=(lambda _server, _name: True)
             if settings.eks_mcp_allow_write
-            else (lambda name: name in read_rules().tools),
+            else (lambda server, name: name in read_rules(server).tools),
         )
         self.specialists = [SpecialistTool(c, self.context) for c in self.capabilities]
 

@@ -43,7 +43,7 @@ def select_tools(
     server: McpServer,
     *,
     output_budget: int,
-    allowed: Callable[[str], bool] = lambda _name: True,
+    allowed: Callable[[str, str], bool] = lambda _server, _name: True,
 ) -> list[AgentTool]:
     """The specialist's curated tools that the server offers and the policy allows."""
     offered = server.tool_specs()
@@ -56,7 +56,7 @@ def select_tools(
             description_limit=spec.description_limits.get(n, spec.description_limit),
         )
         for n in names
-        if allowed(n) and n not in spec.excluded_tools
+        if allowed(server.spec.name, n) and n not in spec.excluded_tools
     ]
 
 
@@ -70,7 +70,7 @@ class SpecialistContext:
     output_budget: int
     max_wait_seconds: int
     hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list
-    tool_allowed: Callable[[str], bool] = lambda _name: True
+    tool_allowed: Callable[[str, str], bool] = lambda _server, _name: True  # (server, tool) offered?
 
 
 class SpecialistTool(AgentTool):

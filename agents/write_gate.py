@@ -25,7 +25,7 @@ from agents.arguments import ArgumentRefused, Target, manifest_targets, refusal_
 from agents.audit import AuditLog
 from agents.capabilities import BUILTIN, ReadRules, read_rules
 from agents.manifest_files import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
-from agents.mcp_tools import coerce_arguments
+from agents.mcp_tools import McpTool, coerce_arguments
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
 
@@ -53,10 +53,13 @@ class Verdict:
     why: str
 
 
-def classify(tool: str, arguments: Any) -> Verdict:
-    """Read or write, by tool name and operation; unknown tools and operations are writes."""
+def classify(tool: str, arguments: Any, server: str | None = None) -> Verdict:
+    """Read or write, by tool name and operation; unknown tools and operations are writes.
+
+    `server` is the MCP server the tool comes from: its capability's declarations alone judge it.
+    """
     args = coerce_arguments(arguments)
-    rules = read_rules()
+    rules = read_rules(server)
     if tool in rules.operations:
         operation = str(args.get("operation", "")).lower()
         if operation in rules.operations[tool]:
@@ -65,6 +68,11 @@ def classify(tool: str, arguments: Any) -> Verdict:
     if tool in rules.tools:
         return Verdict(False, f"{tool} only reads")
     return Verdict(True, f"{tool} is not known to be read-only")
+
+
+def server_of(tool: object) -> str | None:
+    """The MCP server a selected tool calls (None for the specialists, which call none themselves)."""
+    return tool.server.spec.name if isinstance(tool, McpTool) else None
 
 
 def call_hash(tool: str, arguments: Any) -> str:
@@ -227,7 +235,7 @@ class WriteGate(HookProvider):
         use = event.tool_use
         tool = use["name"]
         args = coerce_arguments(use.get("input"))
-        verdict = classify(tool, args)
+        verdict = classify(tool, args, server_of(event.selected_tool))
         base = {
             "tool": tool,
             "tool_use_id": use["toolUseId"],
@@ -356,7 +364,11 @@ class WriteGate(HookProvider):
             "tool_result",
             tool=event.tool_use["name"],
             tool_use_id=event.tool_use["toolUseId"],
-            access="write" if classify(event.tool_use["name"], event.tool_use.get("input")).write else "read",
+            access="write"
+            if classify(
+                event.tool_use["name"], event.tool_use.get("input"), server_of(event.selected_tool)
+            ).write
+            else "read",
             outcome=outcome,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
             **self.context(),

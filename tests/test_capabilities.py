@@ -10,11 +10,21 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from agents.capabilities import Capability, by_name, read_rules, register, registered, unregister
+from agents.capabilities import (
+    Capability,
+    ReadRules,
+    by_name,
+    enabled,
+    read_rules,
+    register,
+    registered,
+    unregister,
+)
 from agents.coordinator import Assistant
 from agents.doctor import run_checks
 from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
@@ -81,6 +91,27 @@ def toy(script: Path, painted: Path) -> Capability:
     )
 
 
+def clash() -> Capability:
+    """A capability whose own server's `paint_widget` only reads (not enabled: only declared)."""
+
+    def no_server(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
+        raise AssertionError("never started")
+
+    return Capability(
+        name="clash_assistant",
+        server="clash",
+        title="Clash",
+        server_title="clash",
+        asking="Asking the clash specialist",
+        route="nothing",
+        description="x",
+        prompt="x",
+        tools=None,
+        server_spec=no_server,
+        read_only_tools=frozenset({"paint_widget"}),
+    )
+
+
 def coordinator(turn: Turn) -> str | ToolCall:
     if turn.tool_results:
         return "Widgets: " + " ".join(turn.unfenced_results())
@@ -143,7 +174,9 @@ async def test_a_registered_capability_is_routed_to_rendered_gated_and_checked(w
         ]
         assert all(s.status == "complete" for s in renderer.steps.values())
 
-        # its write pauses at an approval, and runs once when approved
+        # its write pauses at an approval, and runs once when approved; another capability that calls a
+        # tool of the same name read-only changes nothing (a server's tools are judged by its own rules)
+        register(clash())
         events = await collect(runner.ask("paint widget a green", "W:2"))
         [pending] = [e for e in events if isinstance(e, ApprovalRequired)]
         assert pending.tool == "paint_widget" and pending.arguments == {"name": "a", "color": "green"}
@@ -155,6 +188,7 @@ async def test_a_registered_capability_is_routed_to_rendered_gated_and_checked(w
         again = await collect(runner.resume("W:2", {pending.interrupt_id: response}))
         assert painted(widgets) == "a green\n", again  # approved once, run once
     finally:
+        unregister("clash_assistant")
         assistant.close()
 
     # doctor checks its server like any other, listing the tools it offers
@@ -169,6 +203,14 @@ def test_the_registry_drives_read_rules_settings_and_steps(widgets: Path) -> Non
     assert classify("count_widgets", {}).write is False
     assert classify("paint_widget", {}).write is True  # not declared read-only: a write (fail closed)
     assert "widget_assistant" in read_rules().tools  # handing a question on only reads
+    register(clash())
+    try:  # the same tool name, read-only on another server: each server's own declarations judge it
+        assert classify("paint_widget", {}, server="widgets").write is True
+        assert classify("paint_widget", {}, server="clash").write is False
+        assert classify("count_widgets", {}, server="clash").write is True
+        assert classify("count_widgets", {}, server="nobody").write is True  # no capability: a write
+    finally:
+        unregister("clash_assistant")
     assert load_settings().enabled_servers == ["widgets"]
     unregister("widget_assistant")
     assert by_name("widget_assistant") is None
@@ -183,3 +225,35 @@ def test_two_capabilities_cannot_share_a_name_or_a_server(widgets: Path, tmp_pat
     with pytest.raises(ValueError, match="already registered"):
         register(existing)
     assert [c.name for c in registered()].count("widget_assistant") == 1
+
+
+def test_read_rules_join_each_capabilitys_tools_and_reading_operations() -> None:
+    """Over several capabilities, a tool's reading operations are the union of what each declares."""
+    one = replace(clash(), name="one", server="one", read_operations={"manage": frozenset({"get"})})
+    two = replace(
+        clash(),
+        name="two",
+        server="two",
+        read_only_tools=frozenset({"look"}),
+        read_operations={"manage": frozenset({"list"}), "other": frozenset({"show"})},
+    )
+    rules = ReadRules.of([one, two])
+    assert rules.tools == frozenset({"paint_widget", "look", "one", "two"})
+    assert rules.operations == {"manage": frozenset({"get", "list"}), "other": frozenset({"show"})}
+    assert ReadRules.of([one]).operations == {"manage": frozenset({"get"})}
+
+
+def test_the_enabled_capabilities_are_those_mcp_servers_names(
+    widgets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert [c.name for c in enabled(load_settings())] == ["widget_assistant"]
+    monkeypatch.setenv("MCP_SERVERS", "billing,widgets")
+    assert [c.name for c in enabled(load_settings())] == [
+        "finops_assistant",
+        "widget_assistant",
+    ]  # registry order
+    with pytest.raises(ValueError, match="already registered"):  # a new name on a taken server
+        register(replace(clash(), server="widgets"))
+    with pytest.raises(ValueError, match="already registered"):  # a taken name on a new server
+        register(replace(clash(), name="widget_assistant"))
+    assert by_name("clash_assistant") is None

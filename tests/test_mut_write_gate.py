@@ -75,8 +75,11 @@ class Paused(Exception):
 
 @dataclass
 class After:
+    """What the gate reads of Strands' AfterToolCallEvent."""
+
     tool_use: dict[str, Any]
     result: Any
+    selected_tool: Any = None
 
 
 @dataclass

@@ -1,0 +1,67 @@
+"""The registry of capabilities: register one, and everything that reads the registry follows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agents.capabilities.base import Capability, ReadRules
+from agents.capabilities.eks import EKS
+from agents.capabilities.finops import FINOPS
+
+if TYPE_CHECKING:
+    from agents.settings import Settings
+
+BUILTIN = (EKS, FINOPS)
+_REGISTRY: dict[str, Capability] = {}
+_rules: dict[str | None, ReadRules] = {}  # by server (None: all of them), rebuilt after a change
+
+
+def register(capability: Capability) -> Capability:
+    """Add a capability; its name and its server's name must be new (one server, one specialist)."""
+    global _rules
+    for other in _REGISTRY.values():
+        if capability.name == other.name or capability.server == other.server:
+            raise ValueError(
+                f"capability {capability.name} (server {capability.server}) is already registered"
+            )
+    _REGISTRY[capability.name] = capability
+    _rules = {}
+    return capability
+
+
+def unregister(name: str) -> None:
+    global _rules
+    _REGISTRY.pop(name, None)
+    _rules = {}
+
+
+def registered() -> tuple[Capability, ...]:
+    return tuple(_REGISTRY.values())
+
+
+def by_name(name: str) -> Capability | None:
+    return _REGISTRY.get(name)
+
+
+def server_names() -> list[str]:
+    """What MCP_SERVERS may list."""
+    return [c.server for c in _REGISTRY.values()]
+
+
+def enabled(settings: Settings) -> tuple[Capability, ...]:
+    """The capabilities whose server MCP_SERVERS turns on, in the registry's order."""
+    return tuple(c for c in _REGISTRY.values() if c.server in settings.enabled_servers)
+
+
+def read_rules(server: str | None = None) -> ReadRules:
+    """Which calls only read: of the capability whose MCP server is `server` (a tool of one server is
+    judged by that server's declarations alone: another server may offer a write under the same name),
+    or, with no server, over every registered capability. A call they do not name is a write."""
+    if server not in _rules:
+        chosen = [c for c in _REGISTRY.values() if server is None or c.server == server]
+        _rules[server] = ReadRules.of(chosen)
+    return _rules[server]
+
+
+for _builtin in BUILTIN:
+    register(_builtin)
