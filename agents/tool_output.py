@@ -214,13 +214,16 @@ def cut_text(text: str, budget: int) -> str:
     if "\n" in tail:
         tail = tail[tail.find("\n") + 1 :]
     omitted = text[len(head) : len(text) - len(tail)]
-    return head + _cut_note(len(omitted), len(text), omitted.count("\n")) + tail
+    # lines left out, whole or in part: the line breaks at its two edges belong to the kept lines
+    inner = omitted.strip("\n")
+    return head + _cut_note(len(omitted), len(text), inner.count("\n") + 1 if inner else 0) + tail
 
 
 def _cut_note(cut: int, total: int, lines: int) -> str:
     """What `cut_text` says it left out of the middle (it adds this to the head and tail it keeps)."""
     return (
-        f"\n[sre-bot: cut {cut:,} of {total:,} characters ({lines:,} lines) from the middle to stay within the "
+        f"\n[sre-bot: cut {cut:,} of {total:,} characters ({lines:,} line{'' if lines == 1 else 's'}) from the "
+        "middle to stay within the "
         "output budget; narrow the query (namespace, selector, tail lines, time range) to see them]\n"
     )
 

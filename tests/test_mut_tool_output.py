@@ -22,7 +22,8 @@ LINES = "\n".join(f"line{i}" for i in range(10))  # 59 characters
 
 def note(cut: int, of: int, lines: int) -> str:
     return (
-        f"\n[sre-bot: cut {cut:,} of {of:,} characters ({lines:,} lines) from the middle to stay within the "
+        f"\n[sre-bot: cut {cut:,} of {of:,} characters ({lines:,} line{'' if lines == 1 else 's'}) from the "
+        "middle to stay within the "
         "output budget; narrow the query (namespace, selector, tail lines, time range) to see them]\n"
     )
 
@@ -48,12 +49,16 @@ def compact(value: Any) -> str:
         (LINES, 1000, LINES),
         ("", 0, ""),
         # head: the first 30 characters (3/4) back to a line end; tail: the last 10 from a line start
-        (LINES, 40, "line0\nline1\nline2\nline3\nline4" + note(25, 59, 5) + "line9"),
+        (LINES, 40, "line0\nline1\nline2\nline3\nline4" + note(25, 59, 4) + "line9"),  # lines 5-8
         # head "line0\nline1\nlin" -> "line0\nline1"; tail "line9" has no line start: kept as it is
-        (LINES, 20, "line0\nline1" + note(43, 59, 8) + "line9"),
-        (LINES, 58, "line0\nline1\nline2\nline3\nline4\nline5\nline6" + note(7, 59, 2) + "line8\nline9"),
-        ("x" * 100, 40, "x" * 30 + note(60, 100, 0) + "x" * 10),  # no line to keep whole
-        ("ab" * 1000, 8, "ab" * 3 + note(1992, 2000, 0) + "ab"),  # counts with thousands separators
+        (LINES, 20, "line0\nline1" + note(43, 59, 7) + "line9"),  # lines 2-8
+        (
+            LINES,
+            58,
+            "line0\nline1\nline2\nline3\nline4\nline5\nline6" + note(7, 59, 1) + "line8\nline9",
+        ),  # line 7
+        ("x" * 100, 40, "x" * 30 + note(60, 100, 1) + "x" * 10),  # part of its one line
+        ("ab" * 1000, 8, "ab" * 3 + note(1992, 2000, 1) + "ab"),  # counts with thousands separators
     ],
 )
 def test_cut_text_keeps_an_exact_head_and_tail_and_counts_the_middle(
@@ -67,7 +72,7 @@ def test_cut_text_counts_the_lines_it_cut_with_thousands_separators() -> None:
     out = cut_text(text, 100)
     head, rest = out.split("\n[sre-bot: ", 1)
     assert head == "\n".join(f"{i:04d}" for i in range(15))  # 75 characters, then back to a line end
-    assert rest.startswith("cut 14,901 of 14,999 characters (2,981 lines) from the middle")
+    assert rest.startswith("cut 14,901 of 14,999 characters (2,980 lines) from the middle")  # 0015-2994
     assert out.endswith("to see them]\n" + "\n".join(f"{i:04d}" for i in range(2995, 3000)))
 
 
