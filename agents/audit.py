@@ -1,7 +1,8 @@
 """Append-only audit log: one JSON line per question, tool call, approval decision and execution.
 
 Local default is a file at AUDIT_LOG_PATH (ship it with the pod's logs or a sidecar); several replicas
-append to their own file or implement `AuditLog` over a shared sink. Arguments are redacted by callers.
+append to their own file or implement `AuditLog` over a shared sink. Every record is redacted here, whatever
+the caller already did: the log is a place secrets must never reach.
 """
 
 from __future__ import annotations
