@@ -97,16 +97,12 @@ def clash() -> Capability:
     def no_server(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
         raise AssertionError("never started")
 
-    return Capability(
+    toy_one = toy(Path("unused.py"), Path("unused.txt"))
+    return replace(
+        toy_one,
         name="clash_assistant",
         server="clash",
-        title="Clash",
-        server_title="clash",
-        asking="Asking the clash specialist",
         route="nothing",
-        description="x",
-        prompt="x",
-        tools=None,
         server_spec=no_server,
         read_only_tools=frozenset({"paint_widget"}),
     )
