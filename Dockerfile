@@ -16,6 +16,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3
 COPY agents ./agents
 COPY slackbot ./slackbot
+COPY frontends ./frontends
 RUN uv sync --locked --no-dev --no-editable --python /usr/local/bin/python3
 COPY scripts/install-mcp-servers ./scripts/
 COPY deploy/mcp ./deploy/mcp

@@ -38,7 +38,7 @@ EXIT_CODES = """exit codes:
 
 def _slack_checks() -> list[Any]:
     """`run`'s Slack settings, for doctor (agents/ knows nothing about Slack)."""
-    from agents.doctor import settings_checks
+    from frontends.doctor import settings_checks
     from slackbot.config import load_slack_settings
 
     return settings_checks(
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
     if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
-        from agents.doctor import main as doctor
+        from frontends.doctor import main as doctor
 
         setup_logging("WARNING")
         try:
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "ask":
-            from agents.terminal import ask
+            from frontends.terminal import ask
 
             return asyncio.run(ask(settings, question, args.conversation, args.verbose))
         from slackbot.app import run as run_slack

@@ -26,12 +26,12 @@ from agents.capabilities import (
     unregister,
 )
 from agents.coordinator import Assistant
-from agents.doctor import run_checks
 from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
 from agents.mcp_servers import ServerSpec, child_env
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import Settings, load_settings
 from agents.write_gate import classify
+from frontends.doctor import run_checks
 from slackbot.renderer import Renderer
 from tests.fakes.scripted_model import ScriptedModels, ToolCall, Turn
 

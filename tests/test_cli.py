@@ -72,7 +72,7 @@ def test_empty_question_says_what_to_type(tmp_path: Path) -> None:
 
 
 def test_help_says_what_each_exit_code_means(tmp_path: Path) -> None:
-    from agents import terminal
+    from frontends import terminal
 
     for argv in (("--help",), ("ask", "--help")):
         proc = sre_bot(*argv, cwd=tmp_path)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agents.coordinator import Assistant
-from agents.doctor import Check, diagnose, exit_code, format_table, settings_checks
 from agents.settings import Settings
 from agents.write_gate import READ_ONLY_TOOLS
+from frontends.doctor import Check, diagnose, exit_code, format_table, settings_checks
 from slackbot.config import SlackSettings, load_slack_settings
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI

@@ -128,7 +128,7 @@ def test_summaries_are_short_and_human() -> None:
 
 def test_terminal_renderer_writes_each_delta_as_it_comes_and_steps_to_stderr() -> None:
     from agents.events import ErrorEvent, FinalAnswer
-    from agents.terminal import TerminalRenderer
+    from frontends.terminal import TerminalRenderer
 
     out: list[str] = []
     err: list[str] = []

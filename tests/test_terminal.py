@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.events import ErrorEvent, FailureNote, FinalAnswer, TextDelta
 from agents.failures import note_markdown
-from agents.terminal import EXIT_ANSWERED, EXIT_FAILED, EXIT_INCOMPLETE, TerminalRenderer
+from frontends.terminal import EXIT_ANSWERED, EXIT_FAILED, EXIT_INCOMPLETE, TerminalRenderer
 
 NOTE = FailureNote(
     "The cluster's API server could not be reached.",
