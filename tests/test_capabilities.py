@@ -205,6 +205,10 @@ def test_the_registry_drives_read_rules_settings_and_steps(widgets: Path) -> Non
         assert classify("paint_widget", {}, server="clash").write is False
         assert classify("count_widgets", {}, server="clash").write is True
         assert classify("count_widgets", {}, server="nobody").write is True  # no capability: a write
+        # a specialist's name is a read only as the specialist (no server): a server's tool of that name
+        # is that server's own, and it declared none
+        assert classify("widget_assistant", {}, server="widgets").write is True
+        assert "widget_assistant" not in read_rules("widgets").tools
     finally:
         unregister("clash_assistant")
     assert load_settings().enabled_servers == ["widgets"]
@@ -237,6 +241,7 @@ def test_read_rules_join_each_capabilitys_tools_and_reading_operations() -> None
     assert rules.tools == frozenset({"paint_widget", "look", "one", "two"})
     assert rules.operations == {"manage": frozenset({"get", "list"}), "other": frozenset({"show"})}
     assert ReadRules.of([one]).operations == {"manage": frozenset({"get"})}
+    assert ReadRules.of([one, two], specialists=False).tools == frozenset({"paint_widget", "look"})
 
 
 def test_the_enabled_capabilities_are_those_mcp_servers_names(

@@ -63,12 +63,15 @@ class ReadRules:
     operations: Mapping[str, frozenset[str]]
 
     @classmethod
-    def of(cls, capabilities: tuple[Capability, ...] | list[Capability]) -> ReadRules:
+    def of(
+        cls, capabilities: tuple[Capability, ...] | list[Capability], *, specialists: bool = True
+    ) -> ReadRules:
+        """`specialists`: the specialists' own names count as reads (they only hand a question on; their
+        tools are gated inside them). Not in one server's rules: a server's tool of that name is its own."""
         tools: set[str] = set()
         operations: dict[str, frozenset[str]] = {}
         for cap in capabilities:
-            # the specialist itself only hands a question on: its own tools are gated inside it
-            tools |= cap.read_only_tools | {cap.name}
+            tools |= cap.read_only_tools | ({cap.name} if specialists else set())
             for tool, ops in cap.read_operations.items():
                 operations[tool] = operations.get(tool, frozenset()) | ops
         return cls(frozenset(tools), operations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from agents.capabilities.base import Capability, ReadRules
@@ -14,10 +15,17 @@ if TYPE_CHECKING:
 BUILTIN = (EKS, FINOPS)
 _REGISTRY: dict[str, Capability] = {}
 _rules: dict[str | None, ReadRules] = {}  # by server (None: all of them), rebuilt after a change
+_lock = threading.Lock()
 
 
 def register(capability: Capability) -> Capability:
     """Add a capability; its name and its server's name must be new (one server, one specialist)."""
+    with _lock:
+        _register(capability)
+    return capability
+
+
+def _register(capability: Capability) -> None:
     global _rules
     for other in _REGISTRY.values():
         if capability.name == other.name or capability.server == other.server:
@@ -26,13 +34,13 @@ def register(capability: Capability) -> Capability:
             )
     _REGISTRY[capability.name] = capability
     _rules = {}
-    return capability
 
 
 def unregister(name: str) -> None:
     global _rules
-    _REGISTRY.pop(name, None)
-    _rules = {}
+    with _lock:
+        _REGISTRY.pop(name, None)
+        _rules = {}
 
 
 def registered() -> tuple[Capability, ...]:
@@ -57,10 +65,12 @@ def read_rules(server: str | None = None) -> ReadRules:
     """Which calls only read: of the capability whose MCP server is `server` (a tool of one server is
     judged by that server's declarations alone: another server may offer a write under the same name),
     or, with no server, over every registered capability. A call they do not name is a write."""
-    if server not in _rules:
-        chosen = [c for c in _REGISTRY.values() if server is None or c.server == server]
-        _rules[server] = ReadRules.of(chosen)
-    return _rules[server]
+    with _lock:  # a registration meanwhile must not leave stale rules in the cache
+        rules = _rules.get(server)
+        if rules is None:
+            chosen = [c for c in _REGISTRY.values() if server is None or c.server == server]
+            rules = _rules[server] = ReadRules.of(chosen, specialists=server is None)
+        return rules
 
 
 for _builtin in BUILTIN:
