@@ -105,6 +105,7 @@ _ASSIGNMENT = re.compile(
     r"(?!\\{0,7}[\"']?(?:\[redacted|[{\[]|true\b|false\b|null\b))"  # nothing to hide: settled in the regex
 )
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_ESCAPES = frozenset({"\\n", "\\r", "\\t"})  # escaped newlines and tabs: `"user: app\\npassword: x"`
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _VALUE = re.compile(
     r"\\{0,7}\"(?P<dq>[^\"\\\r\n]{1,512}+)|\\{0,7}'(?P<sq>[^'\\\r\n]{1,512}+)|(?P<bare>[^\s\"'\\,;&]{1,512}+)"
@@ -635,7 +636,9 @@ def _redact_flags(text: str) -> str:
                 spans.append(m.span("pw"))
     if "-p" in text:
         low = text.lower()
-        if ("mysql" in low or "mariadb" in low) and len(low) == len(text):
+        if len(low) != len(text):  # a few non-ASCII letters lowercase to two characters
+            low = text.translate(_ASCII_LOWER)
+        if "mysql" in low or "mariadb" in low:
             in_client = False
             for m in _MYSQL_FLAG.finditer(low):
                 if m["nl"] is not None:
@@ -660,7 +663,8 @@ def _key_start(text: str, word: int) -> int:
     """Where the key holding the credential word at `word` starts (at most 64 characters back); -1 when
     no key boundary is that close."""
     start = word
-    while start > 0 and text[start - 1] in _KEY_CHARS:
+    # The letter of an escape (`\n`, `\t`, `\r` in JSON or a log) is not part of the key that follows it.
+    while start > 0 and text[start - 1] in _KEY_CHARS and text[start - 2 : start] not in _ESCAPES:
         start -= 1
         if word - start > 64:
             return -1
