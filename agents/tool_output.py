@@ -214,9 +214,10 @@ def cut_text(text: str, budget: int) -> str:
     if "\n" in tail:
         tail = tail[tail.find("\n") + 1 :]
     omitted = text[len(head) : len(text) - len(tail)]
-    # lines left out, whole or in part: the line breaks at its two edges belong to the kept lines
-    inner = omitted.strip("\n")
-    return head + _cut_note(len(omitted), len(text), inner.count("\n") + 1 if inner else 0) + tail
+    # lines left out, whole or in part (blank ones too): a line break at either edge ends or starts a
+    # kept line, so it opens no line of its own
+    lines = omitted.count("\n") + 1 - omitted.startswith("\n") - omitted.endswith("\n")
+    return head + _cut_note(len(omitted), len(text), max(lines, 0)) + tail
 
 
 def _cut_note(cut: int, total: int, lines: int) -> str:

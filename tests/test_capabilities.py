@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,9 +29,10 @@ from agents.capabilities import (
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
 from agents.mcp_servers import ServerSpec, child_env
+from agents.mcp_tools import McpTool
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import Settings, load_settings
-from agents.write_gate import classify
+from agents.write_gate import APPROVAL_INTERRUPT, call_hash, classify
 from frontends.doctor import run_checks
 from slackbot.renderer import Renderer
 from tests.fakes.scripted_model import ScriptedModels, ToolCall, Turn
@@ -258,3 +260,55 @@ def test_the_enabled_capabilities_are_those_mcp_servers_names(
     with pytest.raises(ValueError, match="already registered"):  # a taken name on a new server
         register(replace(clash(), name="widget_assistant"))
     assert by_name("clash_assistant") is None
+
+
+def mcp_tool(server: str, name: str) -> McpTool:
+    """A tool as a specialist gets it from `server` (never called here: the gate only reads it)."""
+    stub = SimpleNamespace(name=server, spec=SimpleNamespace(name=server))
+    properties = {"name": {"type": "string"}, "color": {"type": "string"}}
+    spec = {
+        "name": name,
+        "description": name,
+        "inputSchema": {"json": {"type": "object", "properties": properties}},
+    }
+    return McpTool(stub, spec, output_budget=1000)  # type: ignore[arg-type]
+
+
+def test_the_gate_judges_a_tool_by_its_own_servers_rules(widgets: Path) -> None:
+    """The gate hook itself, as Strands calls it: another capability's read-only `paint_widget` does not
+    make this server's `paint_widget` a read, before the call or in its audited result."""
+    from tests.test_mut_write_gate import After, Before, Paused, approved, gate, use
+
+    register(clash())
+    try:
+        g, audit = gate()
+        tool = mcp_tool("widgets", "paint_widget")
+        args = {"name": "a", "color": "green"}
+        asked = Before(use("paint_widget", args, "p1"), selected_tool=tool)
+        with pytest.raises(Paused):  # a write: the agent pauses for a card
+            g.before(asked)  # type: ignore[arg-type]
+        assert [name for name, _ in asked.interrupts] == [APPROVAL_INTERRUPT] and asked.cancel_tool is False
+        run = Before(
+            use("paint_widget", args, "p1"),
+            response=approved(call_hash("paint_widget", args)),
+            selected_tool=tool,
+        )
+        g.before(run)  # type: ignore[arg-type]
+        assert run.cancel_tool is False  # approved: it runs
+        g.after(After(use("paint_widget", args, "p1"), {"status": "success"}, selected_tool=tool))  # type: ignore[arg-type]
+        assert (audit.records[-1]["event"], audit.records[-1]["access"]) == ("tool_result", "write")
+        read = Before(use("paint_widget", args, "p2"), selected_tool=mcp_tool("clash", "paint_widget"))
+        g.before(read)  # type: ignore[arg-type]
+        assert read.interrupts == [] and read.cancel_tool is False  # the clash server's own: a read
+    finally:
+        unregister("clash_assistant")
+
+
+def test_cached_rules_of_all_servers_are_never_those_of_one(widgets: Path) -> None:
+    register(clash())
+    try:
+        assert "paint_widget" in read_rules().tools  # the union, cached first
+        assert "paint_widget" not in read_rules("widgets").tools  # then one server's: its own
+        assert read_rules("clash").tools == frozenset({"paint_widget"})
+    finally:
+        unregister("clash_assistant")

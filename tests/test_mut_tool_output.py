@@ -58,7 +58,18 @@ def compact(value: Any) -> str:
             "line0\nline1\nline2\nline3\nline4\nline5\nline6" + note(7, 59, 1) + "line8\nline9",
         ),  # line 7
         ("x" * 100, 40, "x" * 30 + note(60, 100, 1) + "x" * 10),  # part of its one line
-        ("ab" * 1000, 8, "ab" * 3 + note(1992, 2000, 1) + "ab"),  # counts with thousands separators
+        ("ab" * 1000, 8, "ab" * 3 + note(1992, 2000, 1) + "ab"),
+        # blank lines cut count as lines (3 here), and so does the part of the b line cut
+        ("a" * 30 + "\n\n\n\n" + "b" * 30, 40, "a" * 30 + note(24, 64, 4) + "b" * 10),
+        # a line of spaces is kept whole at the head's edge; cut: mid, the second one, part of the t line
+        ("l0\nl1\nl2\n  \nmid\n  \n" + "t" * 9, 20, "l0\nl1\nl2\n  " + note(12, 28, 3) + "t" * 5),
+        # only a line break cut: no line of its own; two of them: the blank line between
+        ("a" * 29 + "\n" + "b" * 10, 39, "a" * 29 + note(1, 40, 0) + "b" * 10),
+        (
+            "a" * 29 + "\n\n" + "b" * 9,
+            39,
+            "a" * 29 + note(2, 40, 1) + "b" * 9,
+        ),  # counts with thousands separators
     ],
 )
 def test_cut_text_keeps_an_exact_head_and_tail_and_counts_the_middle(
