@@ -32,6 +32,7 @@ from agents.redact import parse_documents, redact
 logger = logging.getLogger(__name__)
 
 APPROVAL_INTERRUPT = "sre-bot-approval"
+UNKNOWN_TOOL = "(unknown)"  # the metric label of calls to a tool that does not exist
 
 request_context: ContextVar[dict[str, Any] | None] = ContextVar("sre_bot_request", default=None)
 """Who asked, in which conversation: set by the runner per request, read by the audit records."""
@@ -265,6 +266,14 @@ class WriteGate(HookProvider):
             return block("read_only", self.policy.read_only_message())
         if not self.policy.approvals_configured:
             return block("no_approvers", self.policy.no_approvers_message())
+        if event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run, so no card
+            self.audit.write("tool_refused", reason="unknown_tool", **base)
+            TOOL_CALLS.labels(UNKNOWN_TOOL, "refused").inc()  # a made-up name is not a metric label
+            event.cancel_tool = (
+                f"Not run: there is no tool named {tool!r}. Call one of the tools you were given, spelled "
+                "exactly as listed."
+            )
+            return None
         frozen, unshowable = frozen_arguments(tool, args, self.manifest_dir)
         if unshowable is not None:
             return block(

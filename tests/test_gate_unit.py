@@ -24,7 +24,7 @@ class Event:
 
     def __init__(self, tool: str, args: dict[str, Any]) -> None:
         self.tool_use = {"name": tool, "toolUseId": "t1", "input": args}
-        self.selected_tool = None
+        self.selected_tool = object()  # a tool was found (none behind an MCP server here)
         self.agent = None
         self.cancel_tool: bool | str = False
 

@@ -22,6 +22,7 @@ from agents.redact import REDACTED
 from agents.write_gate import (
     APPROVAL_INTERRUPT,
     FILE_CONTENT,
+    UNKNOWN_TOOL,
     GatePolicy,
     WriteGate,
     call_hash,
@@ -57,7 +58,8 @@ class Before:
 
     tool_use: dict[str, Any]
     response: Any = None
-    selected_tool: Any = None
+    # a tool Strands found (no MCP server behind it unless a test gives one); None: no tool by that name
+    selected_tool: Any = field(default_factory=lambda: SelectedTool(None, None))
     agent: Any = field(default_factory=Agent)
     cancel_tool: bool | str = False
     interrupts: list[tuple[str, Any]] = field(default_factory=list)
@@ -702,3 +704,21 @@ def test_the_card_summary_lists_six_objects_and_counts_the_rest() -> None:
 def test_an_invalid_call_is_summarised_without_objects() -> None:
     summary = describe_call("manage_k8s_resource", {"operation": "delete", "kind": "Pod", "name": "../x"})
     assert summary == "Delete Pod"
+
+
+def test_a_tool_that_does_not_exist_is_refused_without_a_card() -> None:
+    """A misspelled tool (Strands found none by that name) would run nothing: no card is asked for it."""
+    g, audit = gate()
+    before = count(UNKNOWN_TOOL, "refused")
+    event = Before(use("Manage_K8s_Resource", DELETE), selected_tool=None)
+    g.before(event)  # type: ignore[arg-type]
+    assert event.interrupts == []
+    assert event.cancel_tool == (
+        "Not run: there is no tool named 'Manage_K8s_Resource'. Call one of the tools you were given, "
+        "spelled exactly as listed."
+    )
+    assert [(r["event"], r["reason"], r["tool"]) for r in audit.records] == [
+        ("tool_refused", "unknown_tool", "Manage_K8s_Resource")
+    ]
+    assert count(UNKNOWN_TOOL, "refused") == before + 1
+    assert count("Manage_K8s_Resource", "refused") == 0.0  # made-up names never become metric labels
