@@ -254,3 +254,22 @@ def test_the_store_can_be_used_from_several_threads(store: SqliteApprovalStore) 
     for thread in threads:
         thread.join(timeout=10)
     assert sorted(results) == [False] * 5 + [True]
+
+
+def test_expire_due_leaves_an_approval_a_click_decided_after_it_was_read(
+    store: SqliteApprovalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep reads the overdue ones, then claims each: a click that won in between keeps its decision."""
+    store.add(approval("raced", expires=100.0))
+    store.add(approval("due", expires=100.0))
+    real_claim = store.claim
+
+    def click_first(approval_id: str, status: str, by: str, now: float | None = None) -> bool:
+        if approval_id == "raced":  # an approver's click lands between the sweep's read and its claim
+            assert real_claim("raced", APPROVED, "U2", now=99.0)  # clicked just before its deadline
+        return real_claim(approval_id, status, by, now)
+
+    monkeypatch.setattr(store, "claim", click_first)
+    assert [a.id for a in store.expire_due(now=150.0)] == ["due"]
+    raced = store.get("raced")
+    assert raced is not None and (raced.status, raced.decided_by) == (APPROVED, "U2")
