@@ -16,11 +16,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
 
-from slackbot.conversations import Conversations, Question
+from slackbot.conversations import Conversations
 from slackbot.dedupe import EventDedupe
-from slackbot.replies import ReplyTarget
 from slackbot.safe_text import escape_mrkdwn, mention, unescape_slack
 from slackbot.slack_errors import slack_error
+from slackbot.threads import open_thread, question
 
 logger = logging.getLogger(__name__)
 
@@ -176,14 +176,13 @@ class Handlers:
         if problem:
             await self._say(client, event, problem)
             return
-        thread_ts = event.get("thread_ts") or event["ts"]
-        team = body.get("team_id") or event.get("team")
         self.conversations.submit(
-            Question(
-                text=text,
-                target=ReplyTarget(event["channel"], thread_ts, event.get("user"), team),
-                conversation_id=f"{team}:{event['channel']}:{thread_ts}",
-                user_id=event["user"],
+            question(
+                text,
+                channel=event["channel"],
+                thread_ts=event.get("thread_ts") or event["ts"],
+                user=event["user"],
+                team=body.get("team_id") or event.get("team"),
             )
         )
 
@@ -221,8 +220,7 @@ class Handlers:
         await ack()
         channel, user = command["channel_id"], command["user_id"]
         try:
-            await self.conversations.budget.take("chat.postMessage", channel)
-            root = await client.chat_postMessage(channel=channel, text=echo(user, text))
+            root_ts = await open_thread(client, self.conversations.budget, channel, echo(user, text))
         except SlackApiError as exc:
             error = slack_error(exc)
             hint = (
@@ -232,14 +230,8 @@ class Handlers:
             )
             await ephemeral(respond, f"I can't post in this channel: {hint}.")
             return
-        team = command.get("team_id")
         self.conversations.submit(
-            Question(
-                text=text,
-                target=ReplyTarget(channel, str(root["ts"]), user, team),
-                conversation_id=f"{team}:{channel}:{root['ts']}",
-                user_id=user,
-            )
+            question(text, channel=channel, thread_ts=root_ts, user=user, team=command.get("team_id"))
         )
 
 
