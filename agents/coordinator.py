@@ -19,16 +19,12 @@ from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
 from agents.audit import AuditLog, JsonlAuditLog
-from agents.capabilities import INSTALL_HINT, Capability, enabled, read_rules
-from agents.capabilities.eks import EXECUTABLE as EKS_EXECUTABLE
-from agents.capabilities.finops import EXECUTABLE as BILLING_EXECUTABLE
+from agents.capabilities import Capability, enabled, read_rules
 from agents.mcp_servers import McpServers, ServerSpec
 from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.settings import Settings
 from agents.specialists import SpecialistContext, SpecialistTool
 from agents.write_gate import GatePolicy, WriteGate
-
-__all__ = ["BILLING_EXECUTABLE", "EKS_EXECUTABLE", "INSTALL_HINT", "Assistant", "server_specs"]
 
 COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in Slack or a terminal.
 Route each question:

@@ -10,7 +10,7 @@ import re
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from agents.capabilities import base, by_name
+from agents.capabilities import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, by_name
 from agents.events import ErrorEvent, FailureNote
 
 if TYPE_CHECKING:
@@ -57,11 +57,6 @@ _UNAVAILABLE_MARKERS = (
 
 def _statuses(text: str) -> set[str]:
     return {a or b for a, b in _HTTP_STATUS.findall(text)}
-
-
-# What a person in Slack can do about a failure (defined with the capabilities, whose notes use them too).
-ASK_AGAIN, TELL_ADMIN = base.ASK_AGAIN, base.TELL_ADMIN
-INSTALL_HINT = base.INSTALL_HINT
 
 
 def _chain(exc: BaseException) -> str:
@@ -179,9 +174,6 @@ _TOOL_CREDENTIALS = (
 )
 _TOOL_SERVER_DOWN = ("MCP server stopped", "MCP server is not installed", "is unavailable right now")
 
-SETUP_HINT = INSTALL_HINT
-"""What installs the MCP servers (scripts/setup): the same words as the servers' own missing hint."""
-
 
 def classify_tool_error(text: str) -> str:
     """The kind of a failed tool call worth a fixed note ("" when the model's account is enough)."""
@@ -204,7 +196,7 @@ def _server_note(capability: str, detail: str) -> tuple[str, str, str]:
         return (
             f"The {capability} MCP server is not installed.",
             TELL_ADMIN,
-            f"{SETUP_HINT} `sre-bot doctor` checks it.",
+            f"{INSTALL_HINT} `sre-bot doctor` checks it.",
         )
     if "stopped during" in detail or "MCP server stopped" in detail:
         return (

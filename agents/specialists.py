@@ -19,27 +19,16 @@ from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
 
-from agents.capabilities import BUILTIN, Capability
-from agents.capabilities import EKS as EKS_CAPABILITY
-from agents.capabilities import FINOPS as FINOPS_CAPABILITY
+from agents.capabilities import Capability
 from agents.failures import describe_failure, specialist_failures
 from agents.mcp_servers import McpServer, ServerUnavailable
 from agents.mcp_tools import McpTool
 from agents.models import ModelFactory, retry_strategy
 from agents.tool_output import fence
 
-# What one specialist is lives in its capability (agents/capabilities/): one place per capability.
-SpecialistSpec = Capability
-EKS = EKS_CAPABILITY.name
-FINOPS = FINOPS_CAPABILITY.name
-FINOPS_TOOLS = FINOPS_CAPABILITY.tools
-EKS_PROMPT = EKS_CAPABILITY.prompt
-FINOPS_PROMPT = FINOPS_CAPABILITY.prompt
-SPECIALISTS = {c.name: c for c in BUILTIN}
-
 
 def select_tools(
-    spec: SpecialistSpec,
+    spec: Capability,
     server: McpServer,
     *,
     output_budget: int,
@@ -81,7 +70,7 @@ class SpecialistTool(AgentTool):
     call, and a clear answer when the specialist's server is unavailable.
     """
 
-    def __init__(self, spec: SpecialistSpec, context: SpecialistContext) -> None:
+    def __init__(self, spec: Capability, context: SpecialistContext) -> None:
         super().__init__()
         self.spec = spec
         self.context = context
@@ -128,7 +117,7 @@ class SpecialistTool(AgentTool):
     def unavailable_reason(self) -> str | None:
         server = self.context.servers.get(self.spec.server)
         if server is None:
-            return f"the {self.spec.capability} capability is not configured"
+            return f"the {self.spec.title} capability is not configured"
         try:
             server.ensure_started()
         except ServerUnavailable as exc:
@@ -141,14 +130,14 @@ class SpecialistTool(AgentTool):
     ) -> ToolGenerator:
         reason = await asyncio.to_thread(self.unavailable_reason)
         if reason is not None:
-            yield {"capability_unavailable": {"capability": self.spec.capability, "reason": reason}}
+            yield {"capability_unavailable": {"capability": self.spec.title, "reason": reason}}
             yield ToolResultEvent(
                 {
                     "toolUseId": tool_use["toolUseId"],
                     "status": "error",
                     "content": [
                         {
-                            "text": f"{self.spec.capability} is unavailable right now: {reason}. Tell the user "
+                            "text": f"{self.spec.title} is unavailable right now: {reason}. Tell the user "
                             "this capability is unavailable and why; answer what you can without it."
                         }
                     ],

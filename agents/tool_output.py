@@ -224,8 +224,8 @@ def _cut_note(cut: int, total: int, lines: int) -> str:
     """What `cut_text` says it left out of the middle (it adds this to the head and tail it keeps)."""
     return (
         f"\n[sre-bot: cut {cut:,} of {total:,} characters ({lines:,} line{'' if lines == 1 else 's'}) from the "
-        "middle to stay within the "
-        "output budget; narrow the query (namespace, selector, tail lines, time range) to see them]\n"
+        "middle to stay within the output budget; narrow the query (namespace, selector, tail lines, time "
+        "range) to see them]\n"
     )
 
 

@@ -23,9 +23,9 @@ from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider,
 
 from agents.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
 from agents.audit import AuditLog
-from agents.capabilities import BUILTIN, ReadRules, read_rules
+from agents.capabilities import read_rules
 from agents.manifest_files import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
-from agents.mcp_tools import McpTool, coerce_arguments
+from agents.mcp_tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
 
@@ -38,10 +38,7 @@ request_context: ContextVar[dict[str, Any] | None] = ContextVar("sre_bot_request
 """Who asked, in which conversation: set by the runner per request, read by the audit records."""
 
 # Which calls only read is declared by each capability (agents/capabilities/); anything else is a write
-# unless its operation says otherwise. These are the built-ins' rules; `classify` reads the registry.
-_BUILTIN_RULES = ReadRules.of(list(BUILTIN))
-READ_ONLY_TOOLS = _BUILTIN_RULES.tools
-READ_OPERATIONS = _BUILTIN_RULES.operations
+# unless its operation says otherwise. `classify` reads the registry.
 # apply_yaml and stack deploys read a file: the approval freezes the file's content, not only its path.
 MANIFEST_MAX_BYTES = 32 * 1024
 FILE_CONTENT = "file_content"  # the key under which a frozen call carries that content
@@ -69,11 +66,6 @@ def classify(tool: str, arguments: Any, server: str | None = None) -> Verdict:
     if tool in rules.tools:
         return Verdict(False, f"{tool} only reads")
     return Verdict(True, f"{tool} is not known to be read-only")
-
-
-def server_of(tool: object) -> str | None:
-    """The MCP server a selected tool calls (None for the specialists, which call none themselves)."""
-    return tool.server.spec.name if isinstance(tool, McpTool) else None
 
 
 def call_hash(tool: str, arguments: Any) -> str:
@@ -118,7 +110,8 @@ def describe_call(tool: str, arguments: Any, targets: list[Target] | None = None
 
 
 def tool_facts(tool: Any) -> dict[str, Any]:
-    """The server and declared parameters of a selected MCP tool, for `validate_call` (empty otherwise)."""
+    """The server and declared parameters of a selected MCP tool (empty otherwise): `validate_call` checks
+    the arguments by them, and `classify` judges the tool by that server's own rules."""
     server = getattr(tool, "server", None)
     if server is None:
         return {}  # an agent-as-tool or a plain function: no API path behind its arguments
@@ -236,7 +229,8 @@ class WriteGate(HookProvider):
         use = event.tool_use
         tool = use["name"]
         args = coerce_arguments(use.get("input"))
-        verdict = classify(tool, args, server_of(event.selected_tool))
+        facts = tool_facts(event.selected_tool)
+        verdict = classify(tool, args, facts.get("server"))
         base = {
             "tool": tool,
             "tool_use_id": use["toolUseId"],
@@ -245,7 +239,7 @@ class WriteGate(HookProvider):
             **self.context(),
         }
         try:  # every call, read or write, in every mode: names are names, never paths
-            targets = validate_call(tool, args, **tool_facts(event.selected_tool))
+            targets = validate_call(tool, args, **facts)
         except ArgumentRefused as exc:
             self.audit.write("tool_refused", reason="invalid_argument", detail=str(exc), **base)
             TOOL_CALLS.labels(tool, "refused").inc()
@@ -375,7 +369,9 @@ class WriteGate(HookProvider):
             tool_use_id=event.tool_use["toolUseId"],
             access="write"
             if classify(
-                event.tool_use["name"], event.tool_use.get("input"), server_of(event.selected_tool)
+                event.tool_use["name"],
+                event.tool_use.get("input"),
+                tool_facts(event.selected_tool).get("server"),
             ).write
             else "read",
             outcome=outcome,

@@ -25,12 +25,13 @@ from strands import Agent
 from strands.tools.mcp import MCPClient
 from strands.types.tools import AgentTool, ToolGenerator, ToolUse
 
+from agents.capabilities import EKS, FINOPS
 from agents.coordinator import Assistant, server_specs
 from agents.events import FinalAnswer
 from agents.mcp_servers import McpServer
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
-from agents.specialists import EKS, FINOPS, SPECIALISTS, SpecialistTool, select_tools
+from agents.specialists import SpecialistTool, select_tools
 from bench.common import fake_world
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
@@ -108,9 +109,9 @@ def main() -> int:
     if errors.get("eks"):
         raise SystemExit(f"EKS server did not start: {errors['eks']}")
     cold = Assistant(settings, models=ScriptedModels(default_brains()))
-    seed_tool = SpawnPerQuestionTool(SPECIALISTS[EKS], cold.context)
+    seed_tool = SpawnPerQuestionTool(EKS, cold.context)
     seed_tool.context_settings = settings
-    cold.specialists = [seed_tool, *[s for s in cold.specialists if s.tool_name != EKS]]
+    cold.specialists = [seed_tool, *[s for s in cold.specialists if s.tool_name != EKS.name]]
 
     async def run() -> tuple[list[float], list[float]]:
         warm_runner = ConversationRunner(warm, None)
@@ -148,7 +149,7 @@ def main() -> int:
         f"  coordinator              : {spec_tokens(coordinator_tools)[0]:2d} tools, ~{spec_tokens(coordinator_tools)[1]:6d} tokens"
     )
     eks_server = warm.servers["eks"]
-    eks_tools = select_tools(SPECIALISTS[EKS], eks_server, output_budget=settings.tool_result_max_chars)
+    eks_tools = select_tools(EKS, eks_server, output_budget=settings.tool_result_max_chars)
     print(
         f"  eks_assistant (kubeconfig): {spec_tokens(eks_tools)[0]:2d} tools, ~{spec_tokens(eks_tools)[1]:6d} tokens"
     )
@@ -161,7 +162,7 @@ def main() -> int:
     iam_spec.env.pop("KUBECONFIG", None)
     iam_server = McpServer(iam_spec)
     iam_server.start()
-    iam_tools = select_tools(SPECIALISTS[EKS], iam_server, output_budget=settings.tool_result_max_chars)
+    iam_tools = select_tools(EKS, iam_server, output_budget=settings.tool_result_max_chars)
     print(
         f"  eks_assistant (IAM)       : {spec_tokens(iam_tools)[0]:2d} tools, ~{spec_tokens(iam_tools)[1]:6d} tokens"
     )
@@ -171,7 +172,7 @@ def main() -> int:
     iam_server.close()
     billing = warm.servers["billing"]
     if billing.available:
-        fin_tools = select_tools(SPECIALISTS[FINOPS], billing, output_budget=settings.tool_result_max_chars)
+        fin_tools = select_tools(FINOPS, billing, output_budget=settings.tool_result_max_chars)
         print(
             f"  finops_assistant          : {spec_tokens(fin_tools)[0]:2d} tools, ~{spec_tokens(fin_tools)[1]:6d} tokens"
         )

@@ -19,8 +19,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.capabilities import ASK_AGAIN
 from agents.events import AgentEvent, ErrorEvent
-from agents.failures import ASK_AGAIN
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
 from slackbot.rate_budget import RateBudget

@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from strands.types.exceptions import ModelThrottledException
 
+from agents.capabilities import BUILTIN
 from agents.coordinator import Assistant
 from agents.events import (
     CapabilityNotice,
@@ -31,7 +32,7 @@ from agents.events import (
 )
 from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
-from agents.specialists import SPECIALISTS, select_tools
+from agents.specialists import select_tools
 from agents.tool_output import FENCE_CLOSE, UNTRUSTED_RULE
 from tests.conftest import PROJECT_ROOT, seed_costs
 from tests.fakes.brains import default_brains
@@ -302,7 +303,7 @@ async def test_tool_specs_sent_per_specialist_call_stay_under_8k_tokens(
     assistant = Assistant(settings, models=ScriptedModels(default_brains()))
     try:
         assert all(error is None for error in (await asyncio.to_thread(assistant.start)).values())
-        for spec in SPECIALISTS.values():
+        for spec in BUILTIN:
             server = assistant.servers[spec.server]
             tools = select_tools(
                 spec,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.capabilities import read_rules
 from agents.coordinator import Assistant
 from agents.settings import Settings
-from agents.write_gate import READ_ONLY_TOOLS
 from frontends.doctor import Check, diagnose, exit_code, format_table, settings_checks
 from slackbot.config import SlackSettings, load_slack_settings
 from tests.fakes.brains import default_brains
@@ -140,7 +140,7 @@ def test_kubeconfig_ollama_eks_only_needs_no_aws_credentials(
     )
     [eks] = by_name(checks, "mcp server eks")
     listed = set(eks.detail.split(": ", 1)[1].split(";")[0].split(", "))
-    assert {"list_k8s_resources", "get_pod_logs", "get_k8s_events"} <= listed <= READ_ONLY_TOOLS
+    assert {"list_k8s_resources", "get_pod_logs", "get_k8s_events"} <= listed <= read_rules("eks").tools
     assert not WRITE_TOOLS & set(eks.detail.replace(",", " ").replace(";", " ").split())
     assert "more not offered (write tools in read-only mode" in eks.detail
 

@@ -12,6 +12,7 @@ import pytest
 
 from agents.approvals import Approval, SqliteApprovalStore
 from agents.audit import JsonlAuditLog
+from agents.capabilities import read_rules
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
 from agents.mcp_servers import McpServer
@@ -20,7 +21,6 @@ from agents.runner import ConversationRunner, FileSessionStore
 from agents.settings import load_settings
 from agents.write_gate import (
     FILE_CONTENT,
-    READ_ONLY_TOOLS,
     call_hash,
     classify,
     describe_call,
@@ -238,7 +238,7 @@ async def test_read_only_mode_offers_no_write_tools_and_refuses(
         assistant.close()
     offered = set(models.models["eks_assistant"].requests[0].tools)
     assert "list_k8s_resources" in offered and "get_pod_logs" in offered
-    assert offered <= READ_ONLY_TOOLS  # an allow list: only tools known to be read-only
+    assert offered <= read_rules("eks").tools  # an allow list: only tools the eks capability declares
     assert not {"manage_k8s_resource", "apply_yaml", "generate_app_manifest"} & offered
     assert not {"manage_eks_stacks", "add_inline_policy", "exec_in_pod"} & offered
     assert "--allow-write" not in assistant.servers["eks"].spec.args

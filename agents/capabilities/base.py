@@ -49,11 +49,6 @@ class Capability:
     excluded_tools: tuple[str, ...] = ()
     description_limits: Mapping[str, int] = field(default_factory=dict)  # per-tool overrides
 
-    @property
-    def capability(self) -> str:
-        """The domain's title (the name the specialist code has always used for it)."""
-        return self.title
-
 
 @dataclass(frozen=True)
 class ReadRules:
