@@ -49,6 +49,7 @@ from slackbot.conversations import Question
 from slackbot.formatting import SAFE_TEXT, clip, split_markdown, to_mrkdwn
 from slackbot.rate_budget import RateBudget
 from slackbot.replies import ReplyTarget, StepView, markdown_blocks
+from tests.fakes.audit import Audit
 from tests.fakes.slack_api import FakeClock
 
 NOW = 2_000_000_000.0  # the desk's time (2033): later than the real time the store's claims read
@@ -152,14 +153,6 @@ class Conversations:
 
     def resume(self, question: Question, responses: dict[str, Any], after: Any = None) -> None:
         self.resumed.append(Resumed(question, responses, after))
-
-
-class Audit:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def write(self, event: str, **fields: Any) -> None:
-        self.records.append({"event": event, **fields})
 
 
 @dataclass

@@ -32,19 +32,12 @@ from agents.write_gate import (
     request_context,
     tool_facts,
 )
+from tests.fakes.audit import Audit
 
 OPEN = GatePolicy(writes_enabled=True, approvals_configured=True)
 DELETE = {"operation": "delete", "kind": "Deployment", "api_version": "apps/v1", "name": "web"}
 DELETE_HASH = call_hash("manage_k8s_resource", DELETE)
 READ_WEB = {"operation": "read", "kind": "Deployment", "api_version": "apps/v1", "name": "web"}
-
-
-class Audit:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def write(self, event: str, **fields: Any) -> None:
-        self.records.append({"event": event, **fields})
 
 
 @dataclass
