@@ -18,13 +18,13 @@ from strands import Agent
 from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
-from agents.audit import AuditLog, JsonlAuditLog
 from agents.capabilities import Capability, enabled, read_rules
-from agents.mcp_servers import McpServers, ServerSpec
+from agents.gate.audit import AuditLog, JsonlAuditLog
+from agents.gate.write_gate import GatePolicy, WriteGate
+from agents.mcp.servers import McpServers, ServerSpec
 from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.settings import Settings
 from agents.specialists import SpecialistContext, SpecialistTool
-from agents.write_gate import GatePolicy, WriteGate
 
 COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in Slack or a terminal.
 Route each question:

@@ -1,24 +1,19 @@
-"""Conversation runner: one conversation per id (a Slack thread, a CLI session), with memory.
+"""Conversation runner: one conversation per id (a front end's thread or session), with memory.
 
 Questions in one conversation run in order (a lock per id); different conversations run concurrently.
-Memory lives behind `SessionStore` so several replicas can share it (S3, DynamoDB) without touching the
-front ends or the agents; the local default is Strands' FileSessionManager.
+Memory lives behind `SessionStore` (agents/state/sessions.py), so replicas can share it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, Protocol
-
-from strands.session import FileSessionManager, SessionManager
+from typing import Any
 
 from agents.coordinator import Assistant
 from agents.events import (
@@ -32,33 +27,12 @@ from agents.events import (
     ToolFinished,
 )
 from agents.failures import describe_failure, note_markdown, specialist_failures, tool_failure_note
+from agents.gate.write_gate import APPROVAL_INTERRUPT, request_context
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
+from agents.state.sessions import SessionStore
 from agents.stream import translate
-from agents.write_gate import APPROVAL_INTERRUPT, request_context
 
 logger = logging.getLogger(__name__)
-
-
-class SessionStore(Protocol):
-    """Where conversation memory lives; one SessionManager per conversation id."""
-
-    def manager(self, conversation_id: str) -> SessionManager: ...
-
-
-class FileSessionStore:
-    """Local default: Strands' FileSessionManager under SESSION_STORAGE_PATH (survives restarts)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def manager(self, conversation_id: str) -> SessionManager:
-        return FileSessionManager(session_id=safe_id(conversation_id), storage_dir=str(self.root))
-
-
-def safe_id(conversation_id: str) -> str:
-    """Slack ids such as "C123:1700000000.000100" → a file-name-safe, still readable id."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", conversation_id)[:200] or "default"
 
 
 def new_correlation_id() -> str:

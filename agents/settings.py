@@ -323,7 +323,7 @@ class Settings(BaseSettings):
             except ConfigError as exc:
                 found.append(exc)
         if self.eks_mcp_allow_write and not any(p.variable == "APPROVALS_DB_PATH" for p in found):
-            from agents.manifest_files import ApprovedCopyError, private_dir
+            from agents.gate.manifests import ApprovedCopyError, private_dir
 
             try:  # found broken at start, not at the first approved apply
                 private_dir(self.approved_manifest_dir, manifest_dir=self.manifest_dir)

@@ -21,10 +21,10 @@ from typing_extensions import override
 
 from agents.capabilities import Capability
 from agents.failures import describe_failure, specialist_failures
-from agents.mcp_servers import McpServer, ServerUnavailable
-from agents.mcp_tools import McpTool
+from agents.mcp.output import fence
+from agents.mcp.servers import McpServer, ServerUnavailable
+from agents.mcp.tools import McpTool
 from agents.models import ModelFactory, retry_strategy
-from agents.tool_output import fence
 
 
 def select_tools(

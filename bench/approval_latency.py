@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import fake_world
-from slackbot.approval_cards import APPROVE_ACTION
+from slackbot.approvals.cards import APPROVE_ACTION
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels

@@ -28,7 +28,7 @@ from strands.types.tools import AgentTool, ToolGenerator, ToolUse
 from agents.capabilities import EKS, FINOPS
 from agents.coordinator import Assistant, server_specs
 from agents.events import FinalAnswer
-from agents.mcp_servers import McpServer
+from agents.mcp.servers import McpServer
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.specialists import SpecialistTool, select_tools

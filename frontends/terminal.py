@@ -25,8 +25,9 @@ from agents.events import (
     ToolStarted,
 )
 from agents.failures import note_markdown
-from agents.runner import ConversationRunner, FileSessionStore
+from agents.runner import ConversationRunner
 from agents.settings import Settings
+from agents.state.sessions import FileSessionStore
 
 EXIT_ANSWERED = 0
 EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)

@@ -28,16 +28,17 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.approvals import ApprovalStore, SqliteApprovalStore
 from agents.coordinator import Assistant, default_cluster
-from agents.mcp_servers import ServerUnavailable
-from agents.runner import ConversationRunner, FileSessionStore, SessionStore
+from agents.mcp.servers import ServerUnavailable
+from agents.runner import ConversationRunner
 from agents.settings import ConfigError, Settings
-from slackbot.approval_desk import ApprovalDesk
-from slackbot.approval_desk import register as register_approvals
+from agents.state.approvals import ApprovalStore, SqliteApprovalStore
+from agents.state.claims import EventDedupe, SqliteDedupe
+from agents.state.sessions import FileSessionStore, SessionStore
+from slackbot.approvals.desk import ApprovalDesk
+from slackbot.approvals.desk import register as register_approvals
 from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
 from slackbot.conversations import Conversations
-from slackbot.dedupe import EventDedupe, SqliteDedupe
 from slackbot.handlers import Handlers, ModeInfo
 from slackbot.health import health_app, start_health_server
 from slackbot.outbound import SafeWebClient, use_safe_client

@@ -16,8 +16,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
 
+from agents.state.claims import EventDedupe
 from slackbot.conversations import Conversations
-from slackbot.dedupe import EventDedupe
 from slackbot.safe_text import escape_mrkdwn, mention, unescape_slack
 from slackbot.slack_errors import slack_error
 from slackbot.threads import open_thread, question

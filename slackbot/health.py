@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agents.mcp_servers import McpServers
+from agents.mcp.servers import McpServers
 from agents.metrics import REGISTRY
 
 logger = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ from typing import Any
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.approvals import SqliteApprovalStore
 from agents.coordinator import Assistant
 from agents.settings import load_settings
+from agents.state.approvals import SqliteApprovalStore
+from agents.state.claims import SqliteDedupe
 from slackbot.app import SlackBot, build_bot, slack_assistant
 from slackbot.config import SlackSettings
-from slackbot.dedupe import SqliteDedupe
 from tests.fakes.scripted_model import ScriptedModel, ScriptedModels
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
 

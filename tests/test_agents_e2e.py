@@ -30,10 +30,11 @@ from agents.events import (
     ToolStarted,
     Transcript,
 )
-from agents.runner import ConversationRunner, FileSessionStore
+from agents.mcp.output import FENCE_CLOSE, UNTRUSTED_RULE
+from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.specialists import select_tools
-from agents.tool_output import FENCE_CLOSE, UNTRUSTED_RULE
+from agents.state.sessions import FileSessionStore
 from tests.conftest import PROJECT_ROOT, seed_costs
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
@@ -269,7 +270,7 @@ async def test_unavailable_capability_is_named_and_the_other_still_works(
 async def test_follow_up_keeps_context_across_a_restart(
     agent_env: object, assistant: Assistant, models: ScriptedModels, tmp_path: object
 ) -> None:
-    from agents.runner import FileSessionStore
+    from agents.state.sessions import FileSessionStore
 
     store = load_settings().session_storage_path
     runner = ConversationRunner(assistant, FileSessionStore(store))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.approvals import SqliteApprovalStore
 from agents.settings import load_settings
+from agents.state.approvals import SqliteApprovalStore
+from agents.state.claims import SqliteDedupe
 from slackbot.app import build_bot, slack_assistant
 from slackbot.config import SlackSettings
-from slackbot.dedupe import SqliteDedupe
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from agents.approvals import Approval
-from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION, pending_card
+from agents.state.approvals import Approval
+from slackbot.approvals.cards import APPROVE_ACTION, DENY_ACTION, pending_card
 
 
 def approval(operation: str, tool: str = "manage_k8s_resource", summary: str = "") -> Approval:

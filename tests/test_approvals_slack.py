@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from agents import write_gate
-from agents.approvals import SqliteApprovalStore
-from agents.audit import JsonlAuditLog
+from agents.gate import write_gate
+from agents.gate.audit import JsonlAuditLog
 from agents.metrics import REGISTRY
 from agents.settings import load_settings
-from slackbot.approval_cards import APPROVE_ACTION, DENY_ACTION
+from agents.state.approvals import SqliteApprovalStore
+from slackbot.approvals.cards import APPROVE_ACTION, DENY_ACTION
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -408,8 +408,8 @@ async def test_members_of_the_approver_group_may_approve(
 
 
 def test_the_card_never_shows_secret_values() -> None:
-    from agents.approvals import Approval
-    from slackbot.approval_cards import decided_card, pending_card
+    from agents.state.approvals import Approval
+    from slackbot.approvals.cards import decided_card, pending_card
 
     body = {
         "apiVersion": "v1",

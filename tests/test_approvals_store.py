@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from agents.approvals import APPROVED, DENIED, EXECUTING, EXPIRED, PENDING, Approval, SqliteApprovalStore
+from agents.state.approvals import (
+    APPROVED,
+    DENIED,
+    EXECUTING,
+    EXPIRED,
+    PENDING,
+    Approval,
+    SqliteApprovalStore,
+)
 
 HASH = "a" * 64
 RACERS = 4

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agents.arguments import (
+from agents.coordinator import server_specs
+from agents.gate.arguments import (
     LOGS_MAX_ENTRIES,
     LOGS_MAX_MINUTES,
     ArgumentRefused,
@@ -27,9 +28,8 @@ from agents.arguments import (
     manifest_targets,
     validate_call,
 )
-from agents.coordinator import server_specs
-from agents.mcp_servers import McpServer
-from agents.mcp_tools import McpTool
+from agents.mcp.servers import McpServer
+from agents.mcp.tools import McpTool
 from agents.settings import PROJECT_ROOT, Settings
 from tests.fakes.fake_cluster import BY_KIND, FakeKubeAPI, seed_demo
 

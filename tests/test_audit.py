@@ -6,7 +6,7 @@ import json
 import threading
 from pathlib import Path
 
-from agents.audit import JsonlAuditLog
+from agents.gate.audit import JsonlAuditLog
 from agents.redact import REDACTED
 
 SLACK_TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"

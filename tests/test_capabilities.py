@@ -28,11 +28,12 @@ from agents.capabilities import (
 )
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
-from agents.mcp_servers import ServerSpec, child_env
-from agents.mcp_tools import McpTool
-from agents.runner import ConversationRunner, FileSessionStore
+from agents.gate.write_gate import APPROVAL_INTERRUPT, call_hash, classify
+from agents.mcp.servers import ServerSpec, child_env
+from agents.mcp.tools import McpTool
+from agents.runner import ConversationRunner
 from agents.settings import Settings, load_settings
-from agents.write_gate import APPROVAL_INTERRUPT, call_hash, classify
+from agents.state.sessions import FileSessionStore
 from frontends.doctor import run_checks
 from slackbot.renderer import Renderer
 from tests.fakes.scripted_model import ScriptedModels, ToolCall, Turn

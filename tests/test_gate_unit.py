@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agents.audit import JsonlAuditLog
-from agents.write_gate import GatePolicy, WriteGate
+from agents.gate.audit import JsonlAuditLog
+from agents.gate.write_gate import GatePolicy, WriteGate
 
 
 class Asked(Exception):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import manifest_files
-from agents.manifest_files import (
+from agents.gate import manifests as manifest_files
+from agents.gate.manifests import (
     ApprovedCopyError,
     ManifestRefused,
     approved_copy_name,

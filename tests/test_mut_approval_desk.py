@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from agents.approvals import (
+from agents.events import ApprovalRequired
+from agents.metrics import REGISTRY
+from agents.settings import Settings
+from agents.state.approvals import (
     APPROVED,
     DENIED,
     EXECUTED,
@@ -32,11 +35,8 @@ from agents.approvals import (
     Approval,
     SqliteApprovalStore,
 )
-from agents.events import ApprovalRequired
-from agents.metrics import REGISTRY
-from agents.settings import Settings
-from slackbot import approval_desk
-from slackbot.approval_cards import (
+from slackbot.approvals import desk as approval_desk
+from slackbot.approvals.cards import (
     APPROVE_ACTION,
     DENY_ACTION,
     call_markdown,
@@ -44,7 +44,7 @@ from slackbot.approval_cards import (
     decided_card,
     pending_card,
 )
-from slackbot.approval_desk import CUT_OFF, STALE, UNRECORDED, ApprovalDesk, register
+from slackbot.approvals.desk import CUT_OFF, STALE, UNRECORDED, ApprovalDesk, register
 from slackbot.conversations import Question
 from slackbot.formatting import SAFE_TEXT, clip, split_markdown, to_mrkdwn
 from slackbot.rate_budget import RateBudget
@@ -57,7 +57,7 @@ TTL = 900
 DAY = 24 * 3600.0
 HASH = "f" * 64
 DELETE = {"operation": "delete", "kind": "Deployment", "api_version": "apps/v1", "name": "web"}
-LOGGER = "slackbot.approval_desk"
+LOGGER = "slackbot.approvals.desk"
 OUTCOMES = ("approved", "denied", "expired", "executed", "failed")
 NOT_KNOWN = "This approval is not known to me; nothing was changed."
 NOT_APPROVER = (

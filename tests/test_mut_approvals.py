@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.approvals import (
+from agents.state.approvals import (
     APPROVED,
     DENIED,
     EXECUTED,

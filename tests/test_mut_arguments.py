@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agents.arguments import (
+from agents.gate.arguments import (
     LOGS_MAX_ENTRIES,
     LOGS_MAX_MINUTES,
     ArgumentRefused,

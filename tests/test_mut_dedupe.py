@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from slackbot import dedupe as dedupe_module
-from slackbot.dedupe import SqliteDedupe
+from agents.state import claims as dedupe_module
+from agents.state.claims import SqliteDedupe
 
 
 class Clock:

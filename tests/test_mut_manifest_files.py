@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from agents import manifest_files
-from agents.manifest_files import (
+from agents.gate import manifests as manifest_files
+from agents.gate.manifests import (
     ApprovedCopyError,
     ManifestRefused,
     _check_private,

@@ -1,4 +1,4 @@
-"""Tool results shaped for the model (agents/tool_output.py), character by character: where a long text
+"""Tool results shaped for the model (agents/mcp/output.py), character by character: where a long text
 is cut and what the note says, how many JSON items are kept, how blocks share the budget, and which spans
 of a fenced text are defused.
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from strands.types.tools import ToolResult
 
-from agents.tool_output import DEFUSED, FENCE_CLOSE, cut_text, fence, shape_result
+from agents.mcp.output import DEFUSED, FENCE_CLOSE, cut_text, fence, shape_result
 
 LINES = "\n".join(f"line{i}" for i in range(10))  # 59 characters
 

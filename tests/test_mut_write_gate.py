@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from agents.metrics import REGISTRY
-from agents.redact import REDACTED
-from agents.write_gate import (
+from agents.gate.write_gate import (
     APPROVAL_INTERRUPT,
     FILE_CONTENT,
     UNKNOWN_TOOL,
@@ -32,6 +30,8 @@ from agents.write_gate import (
     request_context,
     tool_facts,
 )
+from agents.metrics import REGISTRY
+from agents.redact import REDACTED
 from tests.fakes.audit import Audit
 
 OPEN = GatePolicy(writes_enabled=True, approvals_configured=True)
@@ -199,7 +199,7 @@ def test_the_read_operation_of_a_write_tool_runs_as_a_read_and_its_result_is_a_r
 
 
 def test_the_duration_of_a_call_is_audited_in_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents import write_gate
+    from agents.gate import write_gate
 
     clock = iter([100.0, 100.12345])
     monkeypatch.setattr(write_gate.time, "monotonic", lambda: next(clock))
@@ -654,7 +654,7 @@ def test_an_approved_copy_is_never_written_inside_manifest_dir(manifest_dir: Pat
 
 
 def test_a_file_call_without_its_path_cannot_be_shown(manifest_dir: Path) -> None:
-    from agents.write_gate import frozen_arguments
+    from agents.gate.write_gate import frozen_arguments
 
     assert frozen_arguments("apply_yaml", {}, manifest_dir) == (
         {},
@@ -665,7 +665,7 @@ def test_a_file_call_without_its_path_cannot_be_shown(manifest_dir: Path) -> Non
 def test_a_manifest_that_does_not_parse_is_refused_with_the_first_120_characters_of_why(
     manifest_dir: Path,
 ) -> None:
-    from agents.write_gate import frozen_arguments
+    from agents.gate.write_gate import frozen_arguments
 
     bad = manifest_dir / "tag.yaml"
     bad.write_text("a: !" + "x" * 200 + " 1\n")
@@ -679,7 +679,7 @@ def test_a_manifest_that_does_not_parse_is_refused_with_the_first_120_characters
 
 
 def test_the_card_summary_lists_six_objects_and_counts_the_rest() -> None:
-    from agents.arguments import Target
+    from agents.gate.arguments import Target
 
     targets = [Target("ConfigMap", "v1", f"c{i}", "default") for i in range(8)]
     summary = describe_call("apply_yaml", {"yaml_path": "/m/all.yaml"}, targets)

@@ -204,8 +204,8 @@ async def test_an_approval_card_keeps_planted_fences_and_pings_inside_its_code_b
 
 
 def test_planted_values_on_a_card_are_shown_not_acted_on() -> None:
-    from agents.approvals import FAILED, Approval
-    from slackbot.approval_cards import card_text, decided_card, outcome_line, pending_card
+    from agents.state.approvals import FAILED, Approval
+    from slackbot.approvals.cards import card_text, decided_card, outcome_line, pending_card
 
     approval = Approval(
         id="a",

@@ -216,7 +216,7 @@ def test_step_lines_never_show_secret_values() -> None:
 
 
 def test_token_shaped_secrets_in_tool_results_never_reach_the_model() -> None:
-    from agents.tool_output import shape_result
+    from agents.mcp.output import shape_result
 
     result = {
         "toolUseId": "t1",

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strands.types.tools import ToolResult
 
+from agents.mcp.output import DEFUSED, FENCE_CLOSE, cut_text, fence, shape_result
 from agents.redact import REDACTED
-from agents.tool_output import DEFUSED, FENCE_CLOSE, cut_text, fence, shape_result
 
 
 def pod(i: int) -> dict[str, object]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit import JsonlAuditLog
+from agents.gate.audit import JsonlAuditLog
 from agents.settings import load_settings
 from tests.fakes.brains import cluster_from, coordinator
 from tests.fakes.fake_cluster import FakeKubeAPI

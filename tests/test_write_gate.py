@@ -10,22 +10,23 @@ from typing import Any
 
 import pytest
 
-from agents.approvals import Approval, SqliteApprovalStore
-from agents.audit import JsonlAuditLog
 from agents.capabilities import read_rules
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
-from agents.mcp_servers import McpServer
-from agents.redact import REDACTED, redact
-from agents.runner import ConversationRunner, FileSessionStore
-from agents.settings import load_settings
-from agents.write_gate import (
+from agents.gate.audit import JsonlAuditLog
+from agents.gate.write_gate import (
     FILE_CONTENT,
     call_hash,
     classify,
     describe_call,
     frozen_arguments,
 )
+from agents.mcp.servers import McpServer
+from agents.redact import REDACTED, redact
+from agents.runner import ConversationRunner
+from agents.settings import load_settings
+from agents.state.approvals import Approval, SqliteApprovalStore
+from agents.state.sessions import FileSessionStore
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels

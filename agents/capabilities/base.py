@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agents.mcp_servers import ServerSpec
+    from agents.mcp.servers import ServerSpec
     from agents.settings import Settings
 
 # (what failed, what the asker can do, the operator's detail): the three parts of a FailureNote.

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability
-from agents.mcp_servers import ServerSpec, child_env
-from agents.tool_output import UNTRUSTED_RULE
+from agents.mcp.output import UNTRUSTED_RULE
+from agents.mcp.servers import ServerSpec, child_env
 
 if TYPE_CHECKING:
     from agents.settings import Settings

@@ -15,9 +15,9 @@ from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
 from typing_extensions import override
 
-from agents.arguments import ArgumentRefused, refusal_message, validate_call
-from agents.mcp_servers import McpServer
-from agents.tool_output import shape_result
+from agents.gate.arguments import ArgumentRefused, refusal_message, validate_call
+from agents.mcp.output import shape_result
+from agents.mcp.servers import McpServer
 
 
 def trim_description(text: str, limit: int) -> str:

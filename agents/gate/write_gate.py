@@ -21,11 +21,11 @@ from typing import Any
 
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
-from agents.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
-from agents.audit import AuditLog
 from agents.capabilities import read_rules
-from agents.manifest_files import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
-from agents.mcp_tools import coerce_arguments
+from agents.gate.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
+from agents.gate.audit import AuditLog
+from agents.gate.manifests import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
+from agents.mcp.tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
 
@@ -143,7 +143,7 @@ def frozen_arguments(
     if manifest_dir is None:
         return args, "no MANIFEST_DIR is set, so no file can be read for approval"
     path = str(args.get(name) or "")
-    try:  # one descriptor, no symlink followed, never a device or a pipe (see agents.manifest_files)
+    try:  # one descriptor, no symlink followed, never a device or a pipe (see agents.gate.manifests)
         text = read_for_approval(manifest_dir, path, max_bytes=MANIFEST_MAX_BYTES, suffixes=MANIFEST_SUFFIXES)
     except ManifestRefused as exc:
         return args, f"{name}: {exc}"

@@ -16,9 +16,9 @@ import json
 import time
 from typing import Any
 
-from agents.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAILED, Approval
+from agents.gate.write_gate import FILE_CONTENT
 from agents.redact import redact
-from agents.write_gate import FILE_CONTENT
+from agents.state.approvals import APPROVED, DENIED, EXECUTED, EXECUTING, EXPIRED, FAILED, Approval
 from slackbot.formatting import clip
 from slackbot.safe_text import code_block, escape_mrkdwn, fence_safe, inline_code, mention
 

@@ -19,7 +19,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.approvals import (
+from agents.gate.audit import AuditLog
+from agents.metrics import APPROVALS
+from agents.settings import Settings
+from agents.state.approvals import (
     APPROVED,
     DENIED,
     EXECUTED,
@@ -31,10 +34,7 @@ from agents.approvals import (
     ApprovalStore,
     new_approval_id,
 )
-from agents.audit import AuditLog
-from agents.metrics import APPROVALS
-from agents.settings import Settings
-from slackbot.approval_cards import (
+from slackbot.approvals.cards import (
     APPROVE_ACTION,
     DENY_ACTION,
     call_fits,

@@ -1,4 +1,4 @@
-"""Event dedupe: Slack redelivers events (same event_id, retry_attempt ≥ 1); answer each once.
+"""One-time claims: front ends redeliver (Slack retries an event, Alertmanager resends); handle each once.
 
 Behind a one-method interface so replicas can share a store (DynamoDB conditional put, Redis SET NX);
 the local default is a SQLite file whose primary key makes the claim atomic across processes on a host.
