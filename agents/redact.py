@@ -17,6 +17,10 @@ What an approver needs stays visible: keys, names, types, booleans, references t
 may hold secret values the text layers cannot see (Secret data, a block value under a secret key) but
 cannot be parsed is hidden whole. The frozen call kept for execution is never redacted: only what people,
 logs and the model see.
+
+Why one module of ~700 lines: the three layers share the word lists and the budgets, and each layer's
+rule is read beside the others when a leak is found; split, a new key word would be added in one place
+and missed in another.
 """
 
 from __future__ import annotations

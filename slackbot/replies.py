@@ -12,6 +12,9 @@ posted as a new message.
 
 `show` and `finish` take the answer as the model and tools wrote it; everything they post went through
 `slackbot.outbound` first (redacted, neutralized, a growing answer only as far as it is settled).
+
+Why one module of ~330 lines: the two replies are one interface with two implementations that must
+behave the same (pacing, budget, the final text always delivered); they are read side by side.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ The path comes from the model and the folders may be shared, so:
   between the approval and the moment the server reads it.
 
 Both raise an exception whose text says, in a sentence, what is wrong and with which path.
+
+Why one module of ~370 lines: the reading and the writing side share the descriptor walk and its checks,
+and a race is found by reading both against each other.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ session answers a call in a few ms. Strands' MCPClient keeps one session on a ba
 thread-safe, but it never reconnects: after the server dies every call says "Connection closed". So each
 server is launched through `sh -c 'echo $$ > pidfile; exec server'` (same pid, no extra process), and a
 call first checks that pid and restarts a dead server, so the next call succeeds.
+
+Why one module of ~340 lines: a server's lifecycle (launch, pid file, health, restart, close) is one state
+machine; its pieces are only correct together.
 """
 
 from __future__ import annotations

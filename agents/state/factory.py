@@ -1,0 +1,33 @@
+"""One place that picks the state implementations, so a front end never constructs a store itself.
+
+Today every store is local (files and SQLite under var/, shared by the processes of one host). Shared
+backends for several replicas (DynamoDB, S3) plug in here, chosen by settings; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.settings import Settings
+from agents.state.approvals import ApprovalStore, SqliteApprovalStore
+from agents.state.claims import EventDedupe, SqliteDedupe
+from agents.state.sessions import FileSessionStore, SessionStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The bot's state: conversation memory, approvals, and one-time claims (redelivered events)."""
+
+    sessions: SessionStore
+    approvals: ApprovalStore
+    claims: EventDedupe
+
+
+def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stores:
+    """The stores `settings` ask for. `claims_path` defaults to beside the approvals database."""
+    return Stores(
+        sessions=FileSessionStore(settings.session_storage_path),
+        approvals=SqliteApprovalStore(settings.approvals_db_path),
+        claims=SqliteDedupe(claims_path or settings.approvals_db_path.parent / "claims.sqlite3"),
+    )
