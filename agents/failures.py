@@ -7,21 +7,27 @@ correlation id, never to the user.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from agents.capabilities import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, by_name
-from agents.events import ErrorEvent, FailureNote
+from agents.events import ErrorEvent, ErrorKind, FailureNote
 
 if TYPE_CHECKING:
     from agents.settings import Settings
 
 # Model failures inside a specialist (throttled, unreachable, bad credentials): Strands' agent-as-tool
-# adapter turns them into a tool error, so the specialist records them here and the runner reports them
-# as what they are instead of letting the coordinator improvise. A list per answer, set by the runner.
-specialist_failures: ContextVar[list[BaseException] | None] = ContextVar(
-    "sre_bot_specialist_failures", default=None
-)
+# adapter turns them into a tool error, so the specialist reports them in a list the runner puts in the
+# coordinator's invocation state under this key, and the runner reports them as what they are instead of
+# letting the coordinator improvise.
+MODEL_FAILURES = "sre_bot_model_failures"
+
+
+def model_failures(invocation_state: Mapping[str, Any]) -> list[BaseException] | None:
+    """The answer's list of specialists' model failures (None outside a runner's request)."""
+    failures = invocation_state.get(MODEL_FAILURES)
+    return failures if isinstance(failures, list) else None
+
 
 _CREDENTIAL_MARKERS = (
     "NoCredentialsError",
@@ -76,78 +82,89 @@ def describe_failure(exc: BaseException, correlation_id: str, settings: Settings
     With `settings`, model failures name the endpoint that was called and the wait actually allowed
     (MODEL_MAX_WAIT_SECONDS): "could not be reached" alone leaves the reader guessing which one.
     """
+    text = _chain(exc)
+    kind, message, hint, action = _explain(_failure_of(exc, text), correlation_id, settings)
+    return ErrorEvent(kind, message, hint, correlation_id, text[:500], action)
+
+
+def _failure_of(exc: BaseException, text: str) -> str:
+    """Which failure an exception is, by its type and its chain's text (first match wins)."""
     from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
-    text = _chain(exc)
-    cause = text[:500]
-    waited = f"about {settings.model_max_wait_seconds} seconds" if settings is not None else "a while"
     if (
         isinstance(exc, ModelThrottledException)
         or "Throttl" in text
         or "RateLimit" in text
         or "429" in _statuses(text)
     ):
-        return ErrorEvent(
+        return "model_throttled"
+    if isinstance(exc, ContextWindowOverflowException):
+        return "context_overflow"
+    if "AccessDenied" in text:
+        return "access_denied"
+    if any(marker in text for marker in _CREDENTIAL_MARKERS) or "401" in _statuses(text):
+        return "credentials"
+    if any(marker in text for marker in _UNAVAILABLE_MARKERS):
+        return "model_unavailable"
+    return "internal"
+
+
+def _explain(failure: str, correlation_id: str, settings: Settings | None) -> tuple[ErrorKind, str, str, str]:
+    """(kind, message, hint, action) of a failure, as `describe_failure` reports it."""
+    waited = f"about {settings.model_max_wait_seconds} seconds" if settings is not None else "a while"
+    if failure == "model_throttled":
+        return (
             "model_throttled",
             f"The model is throttled right now; I retried for {waited}.",
             "If it keeps happening, raise the model's quota (Bedrock: Service Quotas for the model).",
-            correlation_id,
-            cause,
             ASK_AGAIN,
         )
-    if isinstance(exc, ContextWindowOverflowException):
-        return ErrorEvent(
+    if failure == "context_overflow":
+        return (
             "context_overflow",
             "This conversation no longer fits in the model's context.",
             "",
-            correlation_id,
-            cause,
             "Start a new thread, or ask a narrower question.",
         )
-    if "AccessDenied" in text:
-        return ErrorEvent(
+    if failure == "access_denied":
+        return (
             "credentials",
             "AWS denied the bot access to the model (AccessDenied).",
             "Grant the bot's role bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream for the model, "
             "and enable the model under Bedrock → Model access.",
-            correlation_id,
-            cause,
             TELL_ADMIN,
         )
-    if any(marker in text for marker in _CREDENTIAL_MARKERS) or "401" in _statuses(text):
-        return ErrorEvent(
+    if failure == "credentials":
+        return (
             "credentials",
             "The model or AWS rejected the credentials (missing, expired or invalid).",
             "Check AWS_PROFILE / AWS credentials (or the API key of MODEL_PROVIDER) and run `sre-bot doctor`.",
-            correlation_id,
-            cause,
             TELL_ADMIN,
         )
-    if any(marker in text for marker in _UNAVAILABLE_MARKERS):
-        if settings is None:
-            where, setting = "", "the endpoint (OPENAI_BASE_URL / OLLAMA_HOST / AWS_REGION)"
-        else:
-            from agents.models import model_endpoint
-
-            endpoint = model_endpoint(settings)
-            where, setting = f" at {endpoint.url}", endpoint.setting
-        return ErrorEvent(
-            "model_unavailable",
-            f"The model service{where} could not be reached or refused the request; "
-            f"I kept trying for up to {waited}.",
-            f"Check MODEL_PROVIDER, MODEL_ID and {setting} (a slow model may need MODEL_MAX_WAIT_SECONDS "
-            "raised); `sre-bot doctor` tests it.",
-            correlation_id,
-            cause,
-            ASK_AGAIN,
-        )
-    return ErrorEvent(
+    if failure == "model_unavailable":
+        return ("model_unavailable", *_unavailable(settings, waited), ASK_AGAIN)
+    return (
         "internal",
         "Something went wrong while answering.",
         f"The bot's log has the details under id {correlation_id}.",
-        correlation_id,
-        cause,
         ASK_AGAIN,
+    )
+
+
+def _unavailable(settings: Settings | None, waited: str) -> tuple[str, str]:
+    """The message and hint of an unreachable model, naming its endpoint and setting when known."""
+    if settings is None:
+        where, setting = "", "the endpoint (OPENAI_BASE_URL / OLLAMA_HOST / AWS_REGION)"
+    else:
+        from agents.models import model_endpoint
+
+        endpoint = model_endpoint(settings)
+        where, setting = f" at {endpoint.url}", endpoint.setting
+    return (
+        f"The model service{where} could not be reached or refused the request; "
+        f"I kept trying for up to {waited}.",
+        f"Check MODEL_PROVIDER, MODEL_ID and {setting} (a slow model may need MODEL_MAX_WAIT_SECONDS "
+        "raised); `sre-bot doctor` tests it.",
     )
 
 
@@ -227,7 +244,8 @@ def tool_failure_note(kind: str, agent: str, tool: str, detail: str = "") -> Fai
 
 
 def note_markdown(note: FailureNote) -> str:
-    """A note as Slack shows it under an answer: what failed and what to do, then the admin's line."""
+    """A note in markdown under an answer, as chat front ends show it: what failed and what to do, then
+    the admin's line on its own."""
     return (
         f"\n\n> ⚠️ **{note.what}** {note.action} Reference: `{note.correlation_id}`"
         f"\n> _For the bot's admin: {note.admin}_"

@@ -12,25 +12,18 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.coordinator import Assistant
-from agents.events import (
-    COORDINATOR,
-    AgentEvent,
-    ApprovalRequired,
-    ErrorEvent,
-    FailureNote,
-    FinalAnswer,
-    TextDelta,
-    ToolFinished,
-)
-from agents.failures import describe_failure, note_markdown, specialist_failures, tool_failure_note
-from agents.gate.write_gate import APPROVAL_INTERRUPT, request_context
+from agents.events import AgentEvent, ErrorEvent
+from agents.failures import MODEL_FAILURES, describe_failure
+from agents.gate.write_gate import REQUEST_FACTS
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.state.sessions import SessionStore
-from agents.stream import translate
+from agents.turn import answer_events
+
+if TYPE_CHECKING:
+    from strands.session import SessionManager
 
 logger = logging.getLogger(__name__)
 
@@ -106,98 +99,30 @@ class ConversationRunner:
     async def _run(
         self, prompt: Any, conversation_id: str | None, correlation_id: str, user: str | None
     ) -> AsyncIterator[AgentEvent]:
-        names: dict[str, str] = {}
+        """One answer (or a resume) on a fresh coordinator Agent; any failure ends it as an ErrorEvent."""
         started = time.monotonic()
-        token = request_context.set(
-            {
-                # one-shot questions (the terminal) are keyed like their "question" audit record
-                "conversation_id": conversation_id or f"oneshot-{correlation_id}",
-                "correlation_id": correlation_id,
-                "user": user,
-            }
-        )
-        failures: list[BaseException] = []
-        failures_token = specialist_failures.set(failures)
         try:
-            manager = (
-                self.sessions.manager(conversation_id)
-                if self.sessions is not None and conversation_id
-                else None
-            )
-            agent = self.assistant.build_agent(session_manager=manager)
-            if not isinstance(prompt, str):  # a resume: its steps finish calls started in an earlier run
-                names.update(_tool_names(agent.messages, prompt))
+            agent = self.assistant.build_agent(session_manager=self._session(conversation_id))
             if isinstance(prompt, str) and _paused_on(agent):
                 # The conversation is paused on an approval: a new question cannot run until it is
                 # decided (and the change shown on the card must stay exactly what runs).
-                yield ErrorEvent(
-                    "approval_pending",
-                    "A change in this conversation is waiting for a decision on its approval card.",
-                    "",
-                    correlation_id,
-                    action="Approve or deny it (or let it expire), then ask again.",
-                )
+                yield _approval_pending(correlation_id)
                 return
-            result: Any = None
-            text = ""
-            turn_ended = False
-            notes: dict[str, FailureNote] = {}
-            async for raw in agent.stream_async(prompt):
-                if "result" in raw:
-                    result = raw["result"]
-                    continue
-                if isinstance(raw.get("message"), dict) and raw["message"].get("role") == "assistant":
-                    turn_ended = True
-                for event in translate(raw, names=names):
-                    if isinstance(event, ToolFinished) and event.failure:
-                        logger.warning(
-                            "tool failed [correlation_id=%s] %s %s (%s): %s",
-                            correlation_id,
-                            event.agent,
-                            event.tool,
-                            event.failure,
-                            event.detail,
-                        )
-                        note = tool_failure_note(event.failure, event.agent, event.tool, event.detail)
-                        if note is not None:
-                            notes[_note_key(event)] = note
-                    elif isinstance(event, ToolFinished) and event.ok:
-                        notes.pop(_note_key(event), None)  # it worked on a later try: no note
-                    if isinstance(event, TextDelta) and event.agent == COORDINATOR:
-                        if turn_ended and text and not text.endswith("\n\n"):
-                            # A new model turn after tools: keep it a paragraph apart, in the stream too.
-                            separator = "\n\n" if not text.endswith("\n") else "\n"
-                            text += separator
-                            yield TextDelta(separator, COORDINATOR)
-                        turn_ended = False
-                        text += event.text
-                    yield event
-            if result is not None and getattr(result, "stop_reason", None) == "interrupt":
-                for interrupt in result.interrupts or []:
-                    reason = interrupt.reason if isinstance(interrupt.reason, dict) else {}
-                    if interrupt.name != APPROVAL_INTERRUPT or not reason:
-                        continue
-                    yield ApprovalRequired(
-                        interrupt.id,
-                        str(reason.get("agent", "")),
-                        str(reason["tool"]),
-                        dict(reason["arguments"]),
-                        str(reason["hash"]),
-                        str(reason["summary"]),
-                        str(reason.get("tool_use_id", "")),
-                    )
-                yield FinalAnswer(text.strip(), paused=True)
-                return
-            if failures:
-                raise failures[-1]
-            # The answer is everything the coordinator said, as streamed (a preamble before a tool call
-            # included), so the message that grew in place is the final message.
-            final = text.strip() or (str(result).strip() if result is not None else "")
-            # what failed and what to do, whatever the model made of it; front ends also get them apart
-            found = tuple(replace(n, correlation_id=correlation_id) for n in dict.fromkeys(notes.values()))
-            for note in found:
-                final += note_markdown(note)
-            yield FinalAnswer(final.strip() or "(no answer)", notes=found)
+            # a resume's steps finish calls started in an earlier run: their names are in the history
+            names = {} if isinstance(prompt, str) else _tool_names(agent.messages, prompt)
+            failures: list[BaseException] = []
+            state = {
+                # one-shot questions (the terminal) are keyed like their "question" audit record
+                REQUEST_FACTS: {
+                    "conversation_id": conversation_id or f"oneshot-{correlation_id}",
+                    "correlation_id": correlation_id,
+                    "user": user,
+                },
+                MODEL_FAILURES: failures,
+            }
+            raw = agent.stream_async(prompt, invocation_state=state)
+            async for event in answer_events(raw, correlation_id, names, failures):
+                yield event
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -207,12 +132,31 @@ class ConversationRunner:
             yield failure
         finally:
             ANSWER.observe(time.monotonic() - started)
-            request_context.reset(token)
-            specialist_failures.reset(failures_token)
+
+    def _session(self, conversation_id: str | None) -> SessionManager | None:
+        """The conversation's memory (none for one-shot questions or without a session store)."""
+        if self.sessions is None or not conversation_id:
+            return None
+        return self.sessions.manager(conversation_id)
+
+
+def _approval_pending(correlation_id: str) -> ErrorEvent:
+    return ErrorEvent(
+        "approval_pending",
+        "A change in this conversation is waiting for a decision on its approval card.",
+        "",
+        correlation_id,
+        action="Approve or deny it (or let it expire), then ask again.",
+    )
 
 
 def _paused_on(agent: Any) -> set[str]:
-    """The interrupt ids an agent restored from its session is paused on (empty when it is not)."""
+    """The interrupt ids an agent restored from its session is paused on (empty when it is not).
+
+    strands-agents 1.62 has no public accessor for an agent's interrupt state (only `take_snapshot`,
+    whose "interrupt_state" entry is the same private object serialized), so this one function reads
+    the private `_interrupt_state`; check it when upgrading Strands.
+    """
     state = agent._interrupt_state
     return set(state.interrupts) if state.activated else set()
 
@@ -229,8 +173,3 @@ def _tool_names(messages: Any, blocks: Any) -> dict[str, str]:
         if isinstance(response, dict) and response.get("tool_use_id") and response.get("tool"):
             names[str(response["tool_use_id"])] = str(response["tool"])
     return names
-
-
-def _note_key(event: ToolFinished) -> str:
-    """Whose failure a note is about: a specialist's cluster or account, or a specialist itself."""
-    return f"{COORDINATOR}:{event.tool}" if event.agent == COORDINATOR else event.agent

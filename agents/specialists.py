@@ -9,18 +9,25 @@ their tools are shared.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from strands import Agent
-from strands.hooks import HookCallback, HookProvider
+from strands.hooks import (
+    AfterModelCallEvent,
+    BeforeInvocationEvent,
+    HookCallback,
+    HookProvider,
+    HookRegistry,
+)
 from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
 
 from agents.capabilities import Capability
-from agents.failures import describe_failure, specialist_failures
+from agents.failures import describe_failure, model_failures
+from agents.gate.write_gate import REQUEST_FACTS, request_facts
 from agents.mcp.output import fence
 from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.mcp.tools import McpTool
@@ -159,22 +166,17 @@ class SpecialistTool(AgentTool):
             "name": self.spec.name,
             "input": {"input": query},
         }
-        failures: list[BaseException] = []
-        original = agent.stream_async
-
-        async def recording(*args: Any, **kw: Any) -> AsyncIterator[Any]:
-            try:
-                async for item in original(*args, **kw):
-                    yield item
-            except Exception as exc:
-                failures.append(exc)
-                raise
-
-        agent.stream_async = recording  # type: ignore[method-assign]
+        # Hooks of this call only (the agent is built per call): Strands' adapter neither hands the
+        # coordinator's invocation state on to the specialist nor tells a model failure from a tool error.
+        watch = ModelFailureWatch()
+        agent.hooks.add_hook(watch)
+        agent.hooks.add_hook(HandOnRequest(request_facts(invocation_state)))
         async for event in inner.stream(mapped, invocation_state, **kwargs):
             if isinstance(event, ToolResultEvent):
-                if failures and describe_failure(failures[-1], "").kind != "internal":
-                    self._report_model_failure(failures[-1], invocation_state)
+                failure = watch.failure
+                if failure is not None and event.tool_result.get("status") == "error":
+                    if describe_failure(failure, "").kind != "internal":
+                        self._report_model_failure(failure, invocation_state)
                 elif event.tool_result.get("status") == "success":
                     # The specialist's answer quotes cluster and account text: it stays marked as data.
                     event = ToolResultEvent(
@@ -187,7 +189,7 @@ class SpecialistTool(AgentTool):
 
     def _report_model_failure(self, exc: BaseException, invocation_state: dict[str, Any]) -> None:
         """A model failure in the specialist ends the whole answer with the error that caused it."""
-        recorded = specialist_failures.get()
+        recorded = model_failures(invocation_state)
         if recorded is not None:
             recorded.append(exc)
         parent = invocation_state.get("agent")
@@ -195,6 +197,42 @@ class SpecialistTool(AgentTool):
             # With a closing assistant message, so the saved conversation still alternates user/assistant
             # (Bedrock refuses two user turns in a row) and the thread's next question works.
             parent.cancel(after_current_tools=True, message=f"(stopped: the {self.spec.name} model failed)")
+
+
+class ModelFailureWatch(HookProvider):
+    """The exception of a specialist's last model call, if it failed (a later success clears it).
+
+    Strands' agent-as-tool adapter reports a failed sub-agent as a tool error, whatever failed; this
+    tells a model failure (throttled, unreachable, refused credentials) from the rest.
+    """
+
+    def __init__(self) -> None:
+        self.failure: BaseException | None = None
+
+    def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
+        registry.add_callback(AfterModelCallEvent, self.record)
+
+    def record(self, event: AfterModelCallEvent) -> None:
+        self.failure = event.exception
+
+
+class HandOnRequest(HookProvider):
+    """Puts the coordinator's request facts in the specialist's own invocation state.
+
+    Strands 1.62's agent-as-tool adapter calls the specialist's `stream_async` without the coordinator's
+    invocation state, so the write gate inside the specialist would not know who asked. Set at every
+    invocation, a resume included (its facts are the resuming request's, not the interrupted one's).
+    """
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        self.facts = facts
+
+    def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
+        registry.add_callback(BeforeInvocationEvent, self.hand_on)
+
+    def hand_on(self, event: BeforeInvocationEvent) -> None:
+        if self.facts:
+            event.invocation_state[REQUEST_FACTS] = self.facts
 
 
 def _fenced(content: list[ToolResultContent], source: str) -> list[ToolResultContent]:

@@ -162,7 +162,7 @@ def translate(
             if "toolUse" in block:
                 use = block["toolUse"]
                 names[use["toolUseId"]] = use["name"]
-                shown = redact(coerce_arguments(use.get("input")))  # step lines are seen in Slack
+                shown = redact(coerce_arguments(use.get("input")))  # step lines are shown to people
                 yield ToolStarted(use["toolUseId"], agent, use["name"], summarize_call(use["name"], shown))
             elif "toolResult" in block:
                 res = block["toolResult"]

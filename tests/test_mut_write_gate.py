@@ -20,6 +20,7 @@ import pytest
 from agents.gate.write_gate import (
     APPROVAL_INTERRUPT,
     FILE_CONTENT,
+    REQUEST_FACTS,
     UNKNOWN_TOOL,
     GatePolicy,
     WriteGate,
@@ -27,7 +28,6 @@ from agents.gate.write_gate import (
     classify,
     describe_call,
     file_argument,
-    request_context,
     tool_facts,
 )
 from agents.metrics import REGISTRY
@@ -56,6 +56,7 @@ class Before:
     agent: Any = field(default_factory=Agent)
     cancel_tool: bool | str = False
     interrupts: list[tuple[str, Any]] = field(default_factory=list)
+    invocation_state: dict[str, Any] = field(default_factory=dict)
 
     def interrupt(self, name: str, reason: Any = None) -> Any:
         self.interrupts.append((name, reason))
@@ -75,6 +76,7 @@ class After:
     tool_use: dict[str, Any]
     result: Any
     selected_tool: Any = None
+    invocation_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -518,17 +520,20 @@ def test_results_of_refused_or_blocked_calls_are_not_audited_as_results() -> Non
     assert [r["event"] for r in audit.records] == ["tool_blocked"]
 
 
-def test_the_default_context_is_the_request_context_of_the_runner() -> None:
+def test_by_default_the_request_facts_come_from_the_invocation_state() -> None:
     audit = Audit()
     g = WriteGate(OPEN, audit)
-    token = request_context.set({"user": "U5", "conversation_id": "C9:1"})
-    try:
-        g.before(Before(use("list_k8s_resources", {"kind": "Pod"})))  # type: ignore[arg-type]
-    finally:
-        request_context.reset(token)
-    g.before(Before(use("list_k8s_resources", {"kind": "Pod"})))  # type: ignore[arg-type]
-    assert audit.records[0]["user"] == "U5" and audit.records[0]["conversation_id"] == "C9:1"
-    assert "user" not in audit.records[1]
+    state = {REQUEST_FACTS: {"user": "U5", "conversation_id": "C9:1"}, "agent": object()}
+    g.before(Before(use("list_k8s_resources", {"kind": "Pod"}), invocation_state=state))  # type: ignore[arg-type]
+    result = After(use("list_k8s_resources", {"kind": "Pod"}), {"status": "success"}, invocation_state=state)
+    g.after(result)  # type: ignore[arg-type]
+    g.before(Before(use("list_k8s_resources", {"kind": "Pod"}, "t2")))  # type: ignore[arg-type]
+    odd = Before(use("list_k8s_resources", {"kind": "Pod"}, "t3"), invocation_state={REQUEST_FACTS: "odd"})
+    g.before(odd)  # type: ignore[arg-type]
+    for record in audit.records[:2]:
+        assert record["user"] == "U5" and record["conversation_id"] == "C9:1" and "agent" not in record
+    assert "user" not in audit.records[2] and "user" not in audit.records[3]
+    assert len(audit.records) == 4
 
 
 def test_the_gate_hooks_before_and_after_every_tool_call() -> None:

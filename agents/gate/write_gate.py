@@ -13,8 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,9 @@ logger = logging.getLogger(__name__)
 APPROVAL_INTERRUPT = "sre-bot-approval"
 UNKNOWN_TOOL = "(unknown)"  # the metric label of calls to a tool that does not exist
 
-request_context: ContextVar[dict[str, Any] | None] = ContextVar("sre_bot_request", default=None)
-"""Who asked, in which conversation: set by the runner per request, read by the audit records."""
+REQUEST_FACTS = "sre_bot_request"
+"""The key in Strands' invocation state of who asked, in which conversation: the runner sets it per
+request, the specialists hand it on to their own agents, and the gate copies it into its audit records."""
 
 # Which calls only read is declared by each capability (agents/capabilities/); anything else is a write
 # unless its operation says otherwise. `classify` reads the registry.
@@ -154,6 +154,12 @@ def frozen_arguments(
     return {**args, FILE_CONTENT: text}, None
 
 
+def request_facts(invocation_state: Mapping[str, Any]) -> dict[str, Any]:
+    """The request facts in an invocation state (none outside a runner's request)."""
+    facts = invocation_state.get(REQUEST_FACTS)
+    return dict(facts) if isinstance(facts, dict) else {}
+
+
 def _claim_once_in_memory() -> Callable[[str, str], bool]:
     claimed: set[str] = set()
     lock = threading.Lock()
@@ -216,14 +222,17 @@ class WriteGate(HookProvider):
         # (approval id, call hash) → True once: the approved call runs at most once, whatever resumes.
         # Without a shared store (tests, one process) it is claimed in memory, once per process.
         self.claim_execution = claim_execution or _claim_once_in_memory()
-        self.context: Callable[[], dict[str, Any]] = (
-            context if context is not None else (lambda: request_context.get() or {})
-        )
+        # Who asked: the request facts in the call's invocation state, unless given here (tests).
+        self.context = context
         self._started: dict[str, float] = {}
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         registry.add_callback(BeforeToolCallEvent, self.before)
         registry.add_callback(AfterToolCallEvent, self.after)
+
+    def request(self, event: BeforeToolCallEvent | AfterToolCallEvent) -> dict[str, Any]:
+        """Who asked, in which conversation: the fields every audit record of this call carries."""
+        return self.context() if self.context is not None else request_facts(event.invocation_state)
 
     def before(self, event: BeforeToolCallEvent) -> None:
         use = event.tool_use
@@ -236,105 +245,140 @@ class WriteGate(HookProvider):
             "tool_use_id": use["toolUseId"],
             "access": "write" if verdict.write else "read",
             "arguments": redact(args),
-            **self.context(),
+            **self.request(event),
         }
+        call = _Call(event, tool, args, base)
         try:  # every call, read or write, in every mode: names are names, never paths
             targets = validate_call(tool, args, **facts)
         except ArgumentRefused as exc:
-            self.audit.write("tool_refused", reason="invalid_argument", detail=str(exc), **base)
-            TOOL_CALLS.labels(tool, "refused").inc()
-            event.cancel_tool = refusal_message(tool, exc)
-            return None
-        if not verdict.write:
-            self._started[use["toolUseId"]] = time.monotonic()
-            self.audit.write("tool_call", **base)
-            return
+            return self._refuse(call, "invalid_argument", exc)
+        if verdict.write:
+            return self._gate_write(call, targets)
+        return self._run(call)
 
-        def block(reason: str, message: str, **extra: Any) -> None:
-            """Cancel the call with `message` for the model; audit and count it."""
-            self.audit.write("tool_blocked", reason=reason, **extra, **base)
-            TOOL_CALLS.labels(tool, "blocked").inc()
-            event.cancel_tool = message
+    def _run(self, call: _Call, **approval: Any) -> None:
+        """Let the call run: audited now, its duration measured until `after`."""
+        self._started[call.tool_use_id] = time.monotonic()
+        self.audit.write("tool_call", **approval, **call.base)
 
+    def _refuse(self, call: _Call, reason: str, exc: ArgumentRefused) -> None:
+        """Cancel a call whose arguments (or manifest) break a rule, telling the model which one."""
+        self.audit.write("tool_refused", reason=reason, detail=str(exc), **call.base)
+        TOOL_CALLS.labels(call.tool, "refused").inc()
+        call.event.cancel_tool = refusal_message(call.tool, exc)
+
+    def _block(self, call: _Call, reason: str, message: str, **extra: Any) -> None:
+        """Cancel the call with `message` for the model; audit and count it."""
+        self.audit.write("tool_blocked", reason=reason, **extra, **call.base)
+        TOOL_CALLS.labels(call.tool, "blocked").inc()
+        call.event.cancel_tool = message
+
+    def _gate_write(self, call: _Call, targets: list[Target]) -> None:
+        """A write: blocked by policy, refused, or paused for a decision and run only as approved."""
         if not self.policy.writes_enabled:
-            return block("read_only", self.policy.read_only_message())
+            return self._block(call, "read_only", self.policy.read_only_message())
         if not self.policy.approvals_configured:
-            return block("no_approvers", self.policy.no_approvers_message())
-        if event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run, so no card
-            self.audit.write("tool_refused", reason="unknown_tool", **base)
-            TOOL_CALLS.labels(UNKNOWN_TOOL, "refused").inc()  # a made-up name is not a metric label
-            event.cancel_tool = (
-                f"Not run: there is no tool named {tool!r}. Call one of the tools you were given, spelled "
-                "exactly as listed."
-            )
-            return None
-        frozen, unshowable = frozen_arguments(tool, args, self.manifest_dir)
+            return self._block(call, "no_approvers", self.policy.no_approvers_message())
+        if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
+            return self._unknown_tool(call)
+        frozen, unshowable = frozen_arguments(call.tool, call.args, self.manifest_dir)
         if unshowable is not None:
-            return block(
+            return self._block(
+                call,
                 "cannot_show",
                 f"Not executed: this change cannot be shown for approval ({unshowable}), so it cannot be "
                 "approved. Nothing was changed; tell the user.",
                 detail=unshowable,
             )
-        if FILE_CONTENT in frozen and tool == "apply_yaml":  # a stack template holds no Kubernetes objects
+        if FILE_CONTENT in frozen and call.tool == "apply_yaml":  # a stack template holds no K8s objects
             try:  # the objects the manifest applies are checked like arguments, and named on the card
-                targets = manifest_targets(parse_documents(frozen[FILE_CONTENT]), args.get("namespace"))
+                targets = manifest_targets(parse_documents(frozen[FILE_CONTENT]), call.args.get("namespace"))
             except ArgumentRefused as exc:
-                self.audit.write("tool_refused", reason="invalid_manifest", detail=str(exc), **base)
-                TOOL_CALLS.labels(tool, "refused").inc()
-                event.cancel_tool = refusal_message(tool, exc)
-                return None
-        digest = call_hash(tool, frozen)
+                return self._refuse(call, "invalid_manifest", exc)
+        digest = call_hash(call.tool, frozen)
+        decision = self._ask_approval(call, frozen, digest, targets)
+        if decision.get("approved") is True and decision.get("hash") == digest:
+            return self._run_approved(call, decision, digest, frozen)
+        return self._not_approved(call, decision)
+
+    def _unknown_tool(self, call: _Call) -> None:
+        """No tool by that name: no card for a call that could not run."""
+        self.audit.write("tool_refused", reason="unknown_tool", **call.base)
+        TOOL_CALLS.labels(UNKNOWN_TOOL, "refused").inc()  # a made-up name is not a metric label
+        call.event.cancel_tool = (
+            f"Not run: there is no tool named {call.tool!r}. Call one of the tools you were given, spelled "
+            "exactly as listed."
+        )
+
+    def _ask_approval(
+        self, call: _Call, frozen: dict[str, Any], digest: str, targets: list[Target]
+    ) -> dict[str, Any]:
+        """Pause for a person's decision on exactly this call: Strands raises until someone decides."""
         reason = {
-            "tool": tool,
+            "tool": call.tool,
             "arguments": frozen,
             "hash": digest,
-            "summary": describe_call(tool, args, targets),
-            "agent": getattr(event.agent, "name", ""),
-            "tool_use_id": use["toolUseId"],
+            "summary": describe_call(call.tool, call.args, targets),
+            "agent": getattr(call.event.agent, "name", ""),
+            "tool_use_id": call.tool_use_id,
         }
-        response = event.interrupt(APPROVAL_INTERRUPT, reason=reason)  # raises until someone decides
-        decision = response if isinstance(response, dict) else {}
-        approved = decision.get("approved") is True
-        if approved and decision.get("hash") == digest:
-            if not self._claimed(decision, digest):
-                return block(
-                    "already_run",
-                    "Not executed again: this approved change already ran, or was cut off by a restart while "
-                    "it ran. Tell the user to check the current state before asking for it again.",
-                    approval_id=decision.get("approval_id"),
-                )
-            name = file_argument(tool, args)
-            if name is not None:
-                # The server reads the file when the call runs: hand it the approved content, in a new
-                # file in a folder private to the bot, so an edit or a swapped link after approval
-                # changes nothing. A failure here uses up the approval: fail closed, run at most once.
-                try:
-                    if self.approved_dir is None:
-                        raise ApprovedCopyError("no folder for approved copies is configured")
-                    path = write_approved_copy(
-                        self.approved_dir,
-                        str(decision.get("approval_id")),
-                        str(args[name]),
-                        str(frozen[FILE_CONTENT]),
-                        manifest_dir=self.manifest_dir,
-                    )
-                except ApprovedCopyError as exc:
-                    return block(
-                        "approved_copy_failed",
-                        f"Not executed: the approved file could not be handed over safely ({exc}). Nothing "
-                        "was changed; tell the user.",
-                        detail=str(exc),
-                    )
-                event.tool_use = {**use, "input": {**args, name: str(path)}}
-            self._started[use["toolUseId"]] = time.monotonic()
-            self.audit.write(
-                "tool_call", approved_by=decision.get("by"), approval_id=decision.get("approval_id"), **base
+        response = call.event.interrupt(APPROVAL_INTERRUPT, reason=reason)
+        return response if isinstance(response, dict) else {}
+
+    def _run_approved(
+        self, call: _Call, decision: dict[str, Any], digest: str, frozen: dict[str, Any]
+    ) -> None:
+        """Run the approved call, once, with the approved content of any file it reads."""
+        if not self._claimed(decision, digest):
+            return self._block(
+                call,
+                "already_run",
+                "Not executed again: this approved change already ran, or was cut off by a restart while "
+                "it ran. Tell the user to check the current state before asking for it again.",
+                approval_id=decision.get("approval_id"),
             )
+        name = file_argument(call.tool, call.args)
+        if name is not None and not self._hand_over_file(call, name, decision, frozen):
             return None
+        return self._run(call, approved_by=decision.get("by"), approval_id=decision.get("approval_id"))
+
+    def _hand_over_file(
+        self, call: _Call, name: str, decision: dict[str, Any], frozen: dict[str, Any]
+    ) -> bool:
+        """Point the call at a copy of the approved file; False (and blocked) when that cannot be done.
+
+        The server reads the file when the call runs: it gets the approved content, in a new file in a
+        folder private to the bot, so an edit or a swapped link after approval changes nothing. A
+        failure here uses up the approval: fail closed, run at most once.
+        """
+        try:
+            if self.approved_dir is None:
+                raise ApprovedCopyError("no folder for approved copies is configured")
+            path = write_approved_copy(
+                self.approved_dir,
+                str(decision.get("approval_id")),
+                str(call.args[name]),
+                str(frozen[FILE_CONTENT]),
+                manifest_dir=self.manifest_dir,
+            )
+        except ApprovedCopyError as exc:
+            self._block(
+                call,
+                "approved_copy_failed",
+                f"Not executed: the approved file could not be handed over safely ({exc}). Nothing "
+                "was changed; tell the user.",
+                detail=str(exc),
+            )
+            return False
+        call.event.tool_use = {**call.event.tool_use, "input": {**call.args, name: str(path)}}
+        return True
+
+    def _not_approved(self, call: _Call, decision: dict[str, Any]) -> None:
+        """Denied, expired, or approved for a different call: nothing runs, and the model is told why."""
         decided_by = decision.get("by")
-        if approved:  # approved, but not this call: the call or its manifest differs from what was shown
-            return block(
+        if decision.get("approved") is True:  # approved, but not this call: it differs from the card's
+            return self._block(
+                call,
                 "changed_since_approval",
                 "Not executed: the change was changed since it was approved (it differs from what the "
                 "approval card showed, e.g. its manifest file was edited). Nothing was changed; tell the user "
@@ -342,7 +386,8 @@ class WriteGate(HookProvider):
                 approved_by=decided_by,
             )
         why = decision.get("reason", "denied")
-        return block(
+        return self._block(
+            call,
             why,
             str(decision["message"])
             if decision.get("message")
@@ -376,5 +421,19 @@ class WriteGate(HookProvider):
             else "read",
             outcome=outcome,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
-            **self.context(),
+            **self.request(event),
         )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One tool call as the gate judges it: the event it may cancel, and its audit records' common fields."""
+
+    event: BeforeToolCallEvent
+    tool: str
+    args: dict[str, Any]
+    base: dict[str, Any]
+
+    @property
+    def tool_use_id(self) -> str:
+        return self.event.tool_use["toolUseId"]
