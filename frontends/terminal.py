@@ -93,20 +93,23 @@ def _write(stream: object) -> Callable[[str], object]:
 
 
 class _quiet_runner_log:
-    """The runner logs each failure for the bot's log; in the terminal the renderer already says it.
+    """The runner and the answer's stream log each failure for the bot's log; here the renderer says it.
 
     Without this, every error is printed twice (an ERROR log line, then the error block). At DEBUG the
     log lines stay, with their tracebacks.
     """
 
+    NAMES = ("agents.runner", "agents.turn")
+
     def __enter__(self) -> None:
-        self.logger = logging.getLogger("agents.runner")
-        self.level = self.logger.level
+        self.levels = {name: logging.getLogger(name).level for name in self.NAMES}
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
-            self.logger.setLevel(logging.CRITICAL)
+            for name in self.NAMES:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
 
     def __exit__(self, *exc: object) -> None:
-        self.logger.setLevel(self.level)
+        for name, level in self.levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 async def ask(settings: Settings, question: str, conversation: str | None, verbose: bool) -> int:

@@ -90,7 +90,8 @@ def test_unreachable_cluster_shows_the_note_and_exits_3(
     assert "warning: The cluster's API server could not be reached.\n  Check KUBECONFIG" in proc.stderr
     assert "`sre-bot doctor` tests it." in proc.stderr
     assert "⚠️" not in proc.stdout and "Traceback" not in proc.stderr
-    assert " WARNING agents.runner" not in proc.stderr  # the ✗ line and the note say it already
+    # the ✗ line and the note say it already
+    assert " WARNING agents.runner" not in proc.stderr and " WARNING agents.turn" not in proc.stderr
 
 
 def test_mcp_servers_not_installed_is_a_note_and_exit_3(agent_env: Path, tmp_path: Path) -> None:
