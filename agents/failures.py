@@ -227,7 +227,8 @@ def tool_failure_note(kind: str, agent: str, tool: str, detail: str = "") -> Fai
 
 
 def note_markdown(note: FailureNote) -> str:
-    """A note as Slack shows it under an answer: what failed and what to do, then the admin's line."""
+    """A note as a chat shows it under an answer (a Markdown quote): what failed and what to do, then the
+    admin's line. Front ends with room for their own form (the terminal) show the note's fields instead."""
     return (
         f"\n\n> ⚠️ **{note.what}** {note.action} Reference: `{note.correlation_id}`"
         f"\n> _For the bot's admin: {note.admin}_"
