@@ -7,7 +7,6 @@ one line and exit 2 instead of a traceback deep inside a model client or an MCP 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, MutableMapping
@@ -89,10 +88,7 @@ class Settings(BaseSettings):
     audit_log_path: Path = Path("var/audit.jsonl")
     manifest_dir: Path = Path("var/manifests")
 
-    # Who may approve writes (Slack user ids / a user group id)
-    approver_user_ids: str = ""
-    approver_usergroup: str = ""
-    require_separate_approver: bool = False
+    # Who may approve a change is the front end's setting (it knows its people): slackbot/config.py.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", mode="before")
@@ -132,30 +128,6 @@ class Settings(BaseSettings):
     def _empty_bin_dir_is_default(cls, value: Any) -> Any:
         return DEFAULT_MCP_BIN_DIR if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("approver_user_ids", "approver_usergroup", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("approver_user_ids")
-    @classmethod
-    def _user_ids_shape(cls, value: str) -> str:
-        for user in filter(None, (u.strip() for u in value.split(","))):
-            if not re.fullmatch(r"[UW][A-Z0-9]+", user):
-                raise ValueError(
-                    f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
-                )
-        return value
-
-    @field_validator("approver_usergroup")
-    @classmethod
-    def _usergroup_shape(cls, value: str) -> str:
-        if value and not re.fullmatch(r"S[A-Z0-9]+", value):
-            raise ValueError(
-                f"expected a Slack user group id such as S0123ABCD (not its @handle); {value!r} is not one"
-            )
-        return value
-
     @field_validator("mcp_servers")
     @classmethod
     def _known_servers(cls, value: str) -> str:
@@ -176,14 +148,6 @@ class Settings(BaseSettings):
     def approved_manifest_dir(self) -> Path:
         """Approved copies of manifests: private to the bot, beside its approvals, never in MANIFEST_DIR."""
         return self.approvals_db_path.parent / "approved-manifests"
-
-    @property
-    def approvers(self) -> list[str]:
-        return [u.strip() for u in self.approver_user_ids.split(",") if u.strip()]
-
-    @property
-    def approvals_configured(self) -> bool:
-        return bool(self.approvers or self.approver_usergroup)
 
     # Derived values -----------------------------------------------------------------------------
 
