@@ -26,7 +26,7 @@ from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.settings import Settings
 from agents.specialists import SpecialistContext, SpecialistTool
 
-COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in Slack or a terminal.
+COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in a chat or a terminal.
 Route each question:
 {routes}
 - Questions spanning several → call each, then combine.
@@ -107,6 +107,8 @@ class Assistant:
         models: ModelFactory | None = None,
         *,
         approvals_configured: bool = False,
+        read_only_text: str = "",
+        no_approvers_text: str = "",
         audit: AuditLog | None = None,
         claim_execution: Callable[[str, str], bool] | None = None,
         capabilities: tuple[Capability, ...] | None = None,
@@ -116,10 +118,9 @@ class Assistant:
         self.servers = servers or McpServers(server_specs(settings, capabilities=self.capabilities))
         self.models = models or model_factory(settings)
         self.audit: AuditLog = audit if audit is not None else JsonlAuditLog(settings.audit_log_path)
+        # The front end says whether it can get a person's approval, and words the refusals its own way.
         self.policy = GatePolicy(
-            settings.eks_mcp_allow_write,
-            approvals_configured,
-            approvers_elsewhere=not approvals_configured and settings.approvals_configured,
+            settings.eks_mcp_allow_write, approvals_configured, read_only_text, no_approvers_text
         )
         gate = WriteGate(
             self.policy,

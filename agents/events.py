@@ -1,4 +1,4 @@
-"""Typed events of one answer, shared by every front end (CLI now, Slack next).
+"""Typed events of one answer, shared by every front end (the terminal, a chat).
 
 The agents emit Strands' raw stream dicts; `runner` turns them into these small frozen records so a
 renderer never has to know Strands' event shapes (which also hold non-JSON objects).
@@ -40,7 +40,7 @@ class ToolFinished:
     ok: bool
     detail: str = ""  # for errors: the start of the error text (logs, the terminal, failure notes)
     failure: str = ""  # for errors: unreachable, credentials, server_down, or "" (see agents.failures)
-    reason: str = ""  # for errors: why, in a few plain words (the step line people see in Slack)
+    reason: str = ""  # for errors: why, in a few plain words (the step line people see in a chat)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class FailureNote:
     """A failed tool call the answer must not hide, added by code rather than left to the model.
 
     `what` failed and what the asker can do (`action`) are for everyone; `admin` (variables, commands)
-    is the operator's detail, which Slack shows on its own line and the terminal shows instead.
+    is the operator's detail, which a chat shows on its own line and the terminal shows instead.
     """
 
     what: str
@@ -62,7 +62,7 @@ class FinalAnswer:
     """The complete answer text of the coordinator: what a front end must show in the end.
 
     `paused` means the answer stops here until the ApprovalRequired events before it are decided.
-    `notes` are the failures already appended to `text` (in Slack's form), for front ends that show
+    `notes` are the failures already appended to `text` (as `note_markdown` writes them), for front ends that show
     them their own way and for exit codes: an answer with notes is incomplete.
     """
 
@@ -100,14 +100,14 @@ class ErrorEvent:
     """A failure the user must hear about: short message, what to check, and an id for the logs.
 
     As with FailureNote, `action` is what the asker can do (everyone sees it); `hint` is the operator's
-    detail (variables, commands), which Slack shows on its own admin line and the terminal shows as is.
+    detail (variables, commands), which a chat shows on its own admin line and the terminal shows as is.
     """
 
     kind: ErrorKind
     message: str
     hint: str = ""
     correlation_id: str = ""
-    cause: str = ""  # the exception chain, for operators (terminal, logs); never shown in Slack
+    cause: str = ""  # the exception chain, for operators (terminal, logs); never shown in a chat
     action: str = ""
 
 

@@ -244,8 +244,8 @@ def tool_failure_note(kind: str, agent: str, tool: str, detail: str = "") -> Fai
 
 
 def note_markdown(note: FailureNote) -> str:
-    """A note in markdown under an answer, as chat front ends show it: what failed and what to do, then
-    the admin's line on its own."""
+    """A note as a chat shows it under an answer (a Markdown quote): what failed and what to do, then the
+    admin's line. Front ends with room for their own form (the terminal) show the note's fields instead."""
     return (
         f"\n\n> ⚠️ **{note.what}** {note.action} Reference: `{note.correlation_id}`"
         f"\n> _For the bot's admin: {note.admin}_"

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the bot (served on /metrics by the Slack front end's health server).
+"""Prometheus metrics of the bot (served on /metrics by the health server of `sre-bot run`).
 
 One private registry, so tests and several bots in one process never collide with the default one.
 """
@@ -17,7 +17,7 @@ ERRORS = Counter("sre_bot_errors", "Answers that ended in an error, by kind", ["
 APPROVALS = Counter("sre_bot_approvals", "Approval outcomes", ["outcome"], registry=REGISTRY)
 FIRST_REPLY = Histogram(
     "sre_bot_first_reply_seconds",
-    "From a Slack event to the first visible reply",
+    "From a question's arrival to the first visible reply",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5),
     registry=REGISTRY,
 )

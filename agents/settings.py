@@ -7,7 +7,6 @@ one line and exit 2 instead of a traceback deep inside a model client or an MCP 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, MutableMapping
@@ -89,10 +88,7 @@ class Settings(BaseSettings):
     audit_log_path: Path = Path("var/audit.jsonl")
     manifest_dir: Path = Path("var/manifests")
 
-    # Who may approve writes (Slack user ids / a user group id)
-    approver_user_ids: str = ""
-    approver_usergroup: str = ""
-    require_separate_approver: bool = False
+    # Who may approve a change is the front end's setting (it knows its people): slackbot/config.py.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", mode="before")
@@ -132,30 +128,6 @@ class Settings(BaseSettings):
     def _empty_bin_dir_is_default(cls, value: Any) -> Any:
         return DEFAULT_MCP_BIN_DIR if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("approver_user_ids", "approver_usergroup", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("approver_user_ids")
-    @classmethod
-    def _user_ids_shape(cls, value: str) -> str:
-        for user in filter(None, (u.strip() for u in value.split(","))):
-            if not re.fullmatch(r"[UW][A-Z0-9]+", user):
-                raise ValueError(
-                    f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
-                )
-        return value
-
-    @field_validator("approver_usergroup")
-    @classmethod
-    def _usergroup_shape(cls, value: str) -> str:
-        if value and not re.fullmatch(r"S[A-Z0-9]+", value):
-            raise ValueError(
-                f"expected a Slack user group id such as S0123ABCD (not its @handle); {value!r} is not one"
-            )
-        return value
-
     @field_validator("mcp_servers")
     @classmethod
     def _known_servers(cls, value: str) -> str:
@@ -176,14 +148,6 @@ class Settings(BaseSettings):
     def approved_manifest_dir(self) -> Path:
         """Approved copies of manifests: private to the bot, beside its approvals, never in MANIFEST_DIR."""
         return self.approvals_db_path.parent / "approved-manifests"
-
-    @property
-    def approvers(self) -> list[str]:
-        return [u.strip() for u in self.approver_user_ids.split(",") if u.strip()]
-
-    @property
-    def approvals_configured(self) -> bool:
-        return bool(self.approvers or self.approver_usergroup)
 
     # Derived values -----------------------------------------------------------------------------
 
@@ -262,6 +226,19 @@ class Settings(BaseSettings):
 
         Rules about Kubernetes access apply only when the eks server runs: a billing-only bot needs none.
         """
+        found = [
+            *self._model_problems(),
+            *self._kubernetes_problems(),
+            *self._aws_profile_problems(),
+            *self._state_problems(),
+            *self._cluster_problems(),  # last: a more basic problem is the one a command reports first
+        ]
+        first: dict[str, ConfigError] = {}
+        for problem in found:  # one line per variable (AWS_REGION can be needed twice over)
+            first.setdefault(problem.variable, problem)
+        return list(first.values())
+
+    def _model_problems(self) -> list[ConfigError]:
         found: list[ConfigError] = []
         provider = self.model_provider
         if provider == "anthropic" and not self.anthropic_api_key:
@@ -281,6 +258,10 @@ class Settings(BaseSettings):
             found.append(ConfigError("OLLAMA_HOST", f"expected an http(s) URL, got {self.ollama_host!r}"))
         if provider == "bedrock" and not self.aws_region:
             found.append(ConfigError("AWS_REGION", "required when MODEL_PROVIDER=bedrock (e.g. us-east-1)"))
+        return found
+
+    def _kubernetes_problems(self) -> list[ConfigError]:
+        found: list[ConfigError] = []
         for path in self.kubeconfig_paths() if self.kubeconfig else []:
             if not path.is_file():
                 found.append(
@@ -299,19 +280,27 @@ class Settings(BaseSettings):
                     f"required for the EKS server in IAM mode ({why}); or set KUBECONFIG for kubeconfig mode",
                 )
             )
-        if self.aws_profile:
-            import botocore.session
+        return found
 
-            profiles = botocore.session.Session().available_profiles
-            if self.aws_profile not in profiles:
-                have = ", ".join(sorted(profiles)) or "none"
-                found.append(
-                    ConfigError(
-                        "AWS_PROFILE",
-                        f"no profile {self.aws_profile!r} in ~/.aws/config or ~/.aws/credentials "
-                        f"(found: {have})",
-                    )
-                )
+    def _aws_profile_problems(self) -> list[ConfigError]:
+        if not self.aws_profile:
+            return []
+        import botocore.session
+
+        profiles = botocore.session.Session().available_profiles
+        if self.aws_profile in profiles:
+            return []
+        have = ", ".join(sorted(profiles)) or "none"
+        return [
+            ConfigError(
+                "AWS_PROFILE",
+                f"no profile {self.aws_profile!r} in ~/.aws/config or ~/.aws/credentials (found: {have})",
+            )
+        ]
+
+    def _state_problems(self) -> list[ConfigError]:
+        """The state folders must be writable (and the approved manifests' one private) before a question."""
+        found: list[ConfigError] = []
         for variable, directory in (
             ("SESSION_STORAGE_PATH", self.session_storage_path),
             ("APPROVALS_DB_PATH", self.approvals_db_path.parent),
@@ -337,21 +326,21 @@ class Settings(BaseSettings):
             check_writable("MCP_LOG_DIR", self.mcp_log_dir)
         except ConfigError as exc:
             found.append(exc)
-        # Last, so a more basic problem is the one a command reports first. The EKS tools need a
-        # cluster *name* in IAM mode and the prompts pin one cluster: a placeholder there only gets sent
-        # as a name (a kubeconfig context, often an ARN, is not one either).
-        if uses_eks and mode == "iam" and not self.default_cluster:
-            found.append(
-                ConfigError(
-                    "DEFAULT_CLUSTER",
-                    f"required in IAM mode ({why}): the EKS cluster's name, as `aws eks list-clusters` "
-                    "shows it; or set KUBECONFIG for kubeconfig mode",
-                )
+        return found
+
+    def _cluster_problems(self) -> list[ConfigError]:
+        """The EKS tools need a cluster *name* in IAM mode and the prompts pin one cluster: a placeholder
+        there only gets sent as a name (a kubeconfig context, often an ARN, is not one either)."""
+        mode, why = self.auth_mode_and_reason
+        if "eks" not in self.enabled_servers or mode != "iam" or self.default_cluster:
+            return []
+        return [
+            ConfigError(
+                "DEFAULT_CLUSTER",
+                f"required in IAM mode ({why}): the EKS cluster's name, as `aws eks list-clusters` "
+                "shows it; or set KUBECONFIG for kubeconfig mode",
             )
-        first: dict[str, ConfigError] = {}
-        for problem in found:  # one line per variable (AWS_REGION can be needed twice over)
-            first.setdefault(problem.variable, problem)
-        return list(first.values())
+        ]
 
 
 def default_kubeconfig() -> Path | None:

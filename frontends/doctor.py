@@ -27,6 +27,7 @@ from agents.settings import (
     export_aws_environment,
 )
 from agents.specialists import select_tools
+from slackbot.config import ApproverSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 SETTINGS_FIX = "Change {variable} in .env or the environment (.env.example explains each setting)."
@@ -133,7 +134,9 @@ def kubernetes_check(settings: Settings) -> Check:
 
 
 def _approvals(settings: Settings) -> Check:
-    if settings.eks_mcp_allow_write and not settings.approvals_configured:
+    """Who can approve a change: Slack's approver settings (bad values are the slack check's to report)."""
+    approvers, _problems = read_settings(ApproverSettings)
+    if settings.eks_mcp_allow_write and not approvers.approvals_configured:
         return Check(
             "approvals",
             "WARN",
@@ -141,7 +144,7 @@ def _approvals(settings: Settings) -> Check:
             "Set APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id).",
         )
     if settings.eks_mcp_allow_write:
-        who = ", ".join(settings.approvers) or f"group {settings.approver_usergroup}"
+        who = ", ".join(approvers.approvers) or f"group {approvers.approver_usergroup}"
         return Check("approvals", "OK", f"changes need an approval by {who}")
     return Check("approvals", "OK", "read-only mode (EKS_MCP_ALLOW_WRITE=false): write tools are not offered")
 

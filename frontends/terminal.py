@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from agents.coordinator import Assistant
 from agents.events import (
@@ -28,11 +29,18 @@ from agents.failures import note_markdown
 from agents.runner import ConversationRunner
 from agents.settings import Settings
 from agents.state.sessions import FileSessionStore
+from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT, load_approver_settings
 
 EXIT_ANSWERED = 0
 EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)
 EXIT_INCOMPLETE = 3  # an answer, but a tool failed (cluster unreachable, MCP server not installed, …)
 # (slackbot/cli.py's --help explains these codes; tests keep the two in step)
+
+# Where approvers are configured, a change is approved on a card in Slack; a terminal shows none.
+CARDS_ELSEWHERE_TEXT = (
+    "Changes need an approval card in Slack, which this terminal cannot show, so nothing was "
+    "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
+)
 
 
 class TerminalRenderer:
@@ -112,9 +120,22 @@ class _quiet_runner_log:
             logging.getLogger(name).setLevel(level)
 
 
+def terminal_assistant(settings: Settings, **kwargs: Any) -> Assistant:
+    """The agents as `sre-bot ask` runs them: no approvals here, so a change is refused, saying where to
+    ask for it (Slack, when approvers are configured) or how to enable approvals."""
+    elsewhere = load_approver_settings().approvals_configured
+    return Assistant(
+        settings,
+        approvals_configured=False,
+        read_only_text=READ_ONLY_TEXT,
+        no_approvers_text=CARDS_ELSEWHERE_TEXT if elsewhere else NO_APPROVERS_TEXT,
+        **kwargs,
+    )
+
+
 async def ask(settings: Settings, question: str, conversation: str | None, verbose: bool) -> int:
     """Answer one question; returns the exit code (EXIT_ANSWERED, EXIT_FAILED or EXIT_INCOMPLETE)."""
-    assistant = Assistant(settings)
+    assistant = terminal_assistant(settings)
     # Start the servers while the coordinator's first model call runs; a specialist waits for its server.
     threading.Thread(target=assistant.start, daemon=True).start()
     runner = ConversationRunner(assistant, FileSessionStore(settings.session_storage_path))

@@ -35,9 +35,18 @@ from agents.settings import ConfigError, Settings
 from agents.state.approvals import ApprovalStore, SqliteApprovalStore
 from agents.state.claims import EventDedupe, SqliteDedupe
 from agents.state.sessions import FileSessionStore, SessionStore
+from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
-from slackbot.config import SlackSettings, load_slack_settings, verify_tokens
+from slackbot.config import (
+    NO_APPROVERS_TEXT,
+    READ_ONLY_TEXT,
+    ApproverSettings,
+    SlackSettings,
+    load_approver_settings,
+    load_slack_settings,
+    verify_tokens,
+)
 from slackbot.conversations import Conversations
 from slackbot.handlers import Handlers, ModeInfo
 from slackbot.health import health_app, start_health_server
@@ -120,11 +129,17 @@ class SlackBot:
     approvals: ApprovalDesk
 
 
-def slack_assistant(settings: Settings, approvals: ApprovalStore, **kwargs: Any) -> Assistant:
-    """The agents as Slack runs them: approvals possible, each approved call claimed once in `approvals`."""
+def slack_assistant(
+    settings: Settings, approvals: ApprovalStore, approvers: ApproverSettings | None = None, **kwargs: Any
+) -> Assistant:
+    """The agents as Slack runs them: approvals possible when approvers are configured (read from the
+    environment unless given), each approved call claimed once in `approvals`, refusals in Slack's words."""
+    approvers = approvers if approvers is not None else load_approver_settings()
     return Assistant(
         settings,
-        approvals_configured=settings.approvals_configured,
+        approvals_configured=approvers.approvals_configured,
+        read_only_text=READ_ONLY_TEXT,
+        no_approvers_text=NO_APPROVERS_TEXT,
         claim_execution=approvals.start_execution,
         **kwargs,
     )
@@ -170,6 +185,7 @@ def build_bot(
         budget,
         conversations,
         assistant.audit,
+        Approvers(slack, client, budget),
     )
     register_approvals(app, desk)
 
@@ -193,7 +209,7 @@ async def serve(
     auth = await verify_tokens(slack)
     logger.info("Slack accepted both tokens: bot %s in %s", auth.get("user"), auth.get("team"))
     approvals = SqliteApprovalStore(settings.approvals_db_path)
-    assistant = slack_assistant(settings, approvals)
+    assistant = slack_assistant(settings, approvals, approvers=slack)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

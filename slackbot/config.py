@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -21,12 +22,76 @@ MANIFEST_HINT = "create the app from deploy/slack/manifest.yaml (README: Slack s
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
-class SlackSettings(BaseSettings):
-    """Settings of the Slack front end (environment and .env, like the agents' settings)."""
+# What the write gate says when it refuses a change, in the words of this front end: approvals happen in
+# Slack and are enabled by the approver settings below (the terminal says the same, see frontends/terminal).
+READ_ONLY_TEXT = (
+    "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+    "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
+)
+NO_APPROVERS_TEXT = (
+    "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
+    "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."
+)
+
+
+class ApproverSettings(BaseSettings):
+    """Who may approve writes in Slack: Slack user ids and/or a Slack user group id.
+
+    A class of its own so the terminal and `doctor` can read them (to say where changes get approved)
+    without the Slack tokens the rest of `SlackSettings` is about.
+    """
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
     )
+
+    approver_user_ids: str = ""
+    approver_usergroup: str = ""
+    require_separate_approver: bool = False
+
+    @field_validator("approver_user_ids", "approver_usergroup", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("approver_user_ids")
+    @classmethod
+    def _user_ids_shape(cls, value: str) -> str:
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            if not re.fullmatch(r"[UW][A-Z0-9]+", user):
+                raise ValueError(
+                    f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
+                )
+        return value
+
+    @field_validator("approver_usergroup")
+    @classmethod
+    def _usergroup_shape(cls, value: str) -> str:
+        if value and not re.fullmatch(r"S[A-Z0-9]+", value):
+            raise ValueError(
+                f"expected a Slack user group id such as S0123ABCD (not its @handle); {value!r} is not one"
+            )
+        return value
+
+    @property
+    def approvers(self) -> list[str]:
+        return [u.strip() for u in self.approver_user_ids.split(",") if u.strip()]
+
+    @property
+    def approvals_configured(self) -> bool:
+        return bool(self.approvers or self.approver_usergroup)
+
+
+def load_approver_settings() -> ApproverSettings:
+    """Read the approver settings alone; raises ConfigError naming the variable."""
+    try:
+        return ApproverSettings()
+    except ValidationError as exc:
+        raise describe_validation_error(dict(exc.errors()[0]), ApproverSettings) from None
+
+
+class SlackSettings(ApproverSettings):
+    """Settings of the Slack front end (environment and .env, like the agents' settings)."""
 
     slack_bot_token: str = ""
     slack_app_token: str = ""

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from agents.settings import Settings
+from slackbot.config import SlackSettings
 
-SETTING_VARS = [name.upper() for name in Settings.model_fields] + [
+SETTING_VARS = [name.upper() for name in (*Settings.model_fields, *SlackSettings.model_fields)] + [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

@@ -11,7 +11,7 @@ from agents.settings import load_settings
 from agents.state.approvals import SqliteApprovalStore
 from agents.state.claims import SqliteDedupe
 from slackbot.app import build_bot, slack_assistant
-from slackbot.config import SlackSettings
+from slackbot.config import ApproverSettings, SlackSettings
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER
@@ -46,3 +46,37 @@ def test_no_token_skipped_warning_when_the_token_is_in_the_environment(
         assistant.close()
     assert not [r for r in caplog.records if "token` will be unused" in r.getMessage()]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("slack_bolt")]
+
+
+@pytest.mark.parametrize(
+    ("approvers", "configured"),
+    [({"approver_user_ids": "U2"}, True), ({"approver_usergroup": "S0ONCALL"}, True), ({}, False)],
+)
+def test_slack_gets_approvals_where_approvers_are_set_and_refuses_in_its_own_words(
+    agent_env: Path, tmp_path: Path, approvers: dict[str, str], configured: bool
+) -> None:
+    settings = load_settings()
+    store = SqliteApprovalStore(settings.approvals_db_path)
+    given = ApproverSettings(_env_file=None, **approvers)  # type: ignore[call-arg]
+    assistant = slack_assistant(settings, store, approvers=given, models=ScriptedModels(default_brains()))
+    assistant.close()
+    assert assistant.policy.approvals_configured is configured
+    assert assistant.policy.read_only_message() == (
+        "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+        "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
+    )
+    assert assistant.policy.no_approvers_message() == (
+        "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
+        "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."
+    )
+
+
+def test_slack_reads_its_approvers_from_the_environment_unless_given(
+    agent_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings()
+    store = SqliteApprovalStore(settings.approvals_db_path)
+    monkeypatch.setenv("APPROVER_USER_IDS", "U2")
+    assistant = slack_assistant(settings, store, models=ScriptedModels(default_brains()))
+    assistant.close()
+    assert assistant.policy.approvals_configured is True

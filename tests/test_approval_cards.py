@@ -21,8 +21,7 @@ def approval(operation: str, tool: str = "manage_k8s_resource", summary: str = "
         "a" * 64,
         summary or f"{operation.title()} Deployment web (apps/v1) in namespace default on cluster prod",
         "U1",
-        "C1",
-        "1.0",
+        {"channel": "C1", "thread_ts": "1.0"},
         0.0,
         1_764_685_800.0,  # 2025-12-02 14:30 UTC
     )

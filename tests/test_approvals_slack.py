@@ -434,8 +434,7 @@ def test_the_card_never_shows_secret_values() -> None:
         call_hash="f" * 64,
         summary="Create Secret db in namespace prod",
         requester="U1",
-        channel="C1",
-        thread_ts="1.0",
+        place={"channel": "C1", "thread_ts": "1.0"},
         created_at=0,
         expires_at=900,
     )

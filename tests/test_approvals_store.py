@@ -37,8 +37,7 @@ def pending(approval_id: str = "ap1", expires_at: float = 4e9) -> Approval:
         HASH,
         "Delete Deployment web",
         "U1",
-        "C1",
-        "1.0",
+        {"room": "C1", "thread": "1.0"},
         0.0,
         expires_at,
     )

@@ -36,6 +36,7 @@ from agents.state.approvals import (
     SqliteApprovalStore,
 )
 from slackbot.approvals import desk as approval_desk
+from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.cards import (
     APPROVE_ACTION,
     DENY_ACTION,
@@ -45,6 +46,7 @@ from slackbot.approvals.cards import (
     pending_card,
 )
 from slackbot.approvals.desk import CUT_OFF, STALE, UNRECORDED, ApprovalDesk, register
+from slackbot.config import ApproverSettings
 from slackbot.conversations import Question
 from slackbot.formatting import SAFE_TEXT, clip, split_markdown, to_mrkdwn
 from slackbot.rate_budget import RateBudget
@@ -180,10 +182,12 @@ def counts() -> dict[str, float]:
     return {o: REGISTRY.get_sample_value("sre_bot_approvals_total", {"outcome": o}) or 0.0 for o in OUTCOMES}
 
 
-def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"approver_user_ids": "U2,U3", "approval_ttl_seconds": TTL}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def settings(**overrides: Any) -> tuple[Settings, ApproverSettings]:
+    """The agents' settings and Slack's approver settings, each from its own part of `overrides`."""
+    values: dict[str, Any] = {"approver_user_ids": "U2,U3", "approval_ttl_seconds": TTL, **overrides}
+    own = {k: v for k, v in values.items() if k in ApproverSettings.model_fields}
+    rest = {k: v for k, v in values.items() if k not in own}
+    return Settings(_env_file=None, **rest), ApproverSettings(_env_file=None, **own)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -199,13 +203,15 @@ def make(tmp_path: Path, desk_time: DeskTime) -> Any:
         real = SqliteApprovalStore(tmp_path / "approvals.sqlite3")
         slack, clock, conversations, audit = Slack(), FakeClock(), Conversations(), Audit()
         budget = RateBudget(clock=clock)
+        agents, approvers = settings(**overrides)
         desk = ApprovalDesk(
-            settings(**overrides),
+            agents,
             store if store is not None else real,
             slack,  # type: ignore[arg-type]
             budget,
             conversations,  # type: ignore[arg-type]
             audit,
+            Approvers(approvers, slack, budget),  # type: ignore[arg-type]
         )
         return World(desk, real, slack, budget, clock, conversations, audit, desk_time, counts())
 
@@ -241,8 +247,7 @@ def add(
         call_hash=HASH,
         summary="Delete Deployment web (apps/v1) in namespace default",
         requester=requester,
-        channel=channel,
-        thread_ts="1.0",
+        place={"channel": channel, "thread_ts": "1.0"},
         created_at=created,
         expires_at=expires,
         agent="eks_assistant",
@@ -368,12 +373,11 @@ async def test_a_paused_answer_gets_one_stored_approval_an_audit_record_and_a_ca
             call_hash=f"{n}" * 64,
             summary=f"Delete Deployment web{n}",
             requester="U1",
-            channel="C1",
-            thread_ts="1.0",
+            place={"channel": "C1", "thread_ts": "1.0"},
             created_at=NOW,
             expires_at=NOW + TTL,
             status=PENDING,
-            card_ts=f"{99 + n}.000",
+            card=f"{99 + n}.000",
             agent="eks_assistant",
             extra={"tool_use_id": f"tu-{n}", "team_id": "T1"},
         )
@@ -392,7 +396,7 @@ async def test_a_paused_answer_gets_one_stored_approval_an_audit_record_and_a_ca
         for a in stored
     ]
     for a in stored:  # the cards were posted before their ts was known
-        a.card_ts = ""
+        a.card = ""
     assert w.slack.calls == [
         (
             "chat.postMessage",
@@ -420,7 +424,7 @@ async def test_a_call_too_long_for_its_card_is_posted_in_full_just_above_it(w: W
     full = f"*Exact call for approval* (hash `{'1' * 12}`, secrets redacted):\n{call_markdown(approval)}"
     parts = split_markdown(full)
     assert len(parts) == 3  # one long line, cut in pieces
-    approval.card_ts = ""
+    approval.card = ""
     assert w.slack.calls == [
         *(
             (
@@ -446,7 +450,7 @@ async def test_a_call_too_long_for_its_card_is_posted_in_full_just_above_it(w: W
     ]
     assert w.clock.sleeps == [30.0]  # the parts and the card spend C1's budget
     assert w.granted() == {"chat.postMessage": 4}
-    assert status(w, approval.id) == PENDING and w.store.get(approval.id).card_ts == "103.000"  # type: ignore[union-attr]
+    assert status(w, approval.id) == PENDING and w.store.get(approval.id).card == "103.000"  # type: ignore[union-attr]
 
 
 async def test_refreshing_a_card_shows_the_approval_as_it_is_now(w: World) -> None:
@@ -491,45 +495,6 @@ async def test_a_card_that_cannot_be_updated_is_logged_and_nothing_else_fails(
         (LOGGER, logging.WARNING, "could not update approval card ap1: message_not_found")
     ]
     assert w.granted() == {"chat.update": 1}
-
-
-# --- who may approve --------------------------------------------------------------------------------------
-
-
-async def test_a_listed_approver_may_approve_without_any_lookup(make: Any) -> None:
-    w = make(approver_usergroup="S123")
-    assert await w.desk.may_approve("U3") is True
-    assert w.slack.calls == []
-
-
-async def test_without_a_group_only_listed_approvers_may_approve(w: World) -> None:
-    assert await w.desk.may_approve("U9") is False
-    assert await w.desk.may_approve("") is False
-    assert w.slack.calls == []
-
-
-@pytest.mark.parametrize(("users", "allowed"), [(["U8", "U9"], True), (["U8"], False), (None, False)])
-async def test_the_approver_group_is_looked_up_at_each_decision(make: Any, users: Any, allowed: bool) -> None:
-    w = make(approver_user_ids="", approver_usergroup="S123")
-    w.slack.group = users
-    assert await w.desk.may_approve("U9") is allowed
-    assert await w.desk.may_approve("U9") is allowed
-    assert w.slack.calls == [("usergroups.users.list", {"usergroup": "S123"})] * 2
-    assert w.granted() == {"usergroups.users.list": 2}
-
-
-async def test_an_unreadable_group_is_a_reason_not_a_refusal(
-    make: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    w = make(approver_usergroup="S123")
-    w.slack.fail["usergroups.users.list"] = slack_error("missing_scope")
-    with caplog.at_level(logging.ERROR, logger=LOGGER):
-        reason = await w.desk.may_approve("U9")
-    assert reason == (
-        "I could not read the approver group S123 (Slack said `missing_scope`; the app needs the "
-        "usergroups:read scope and APPROVER_USERGROUP must be the group's id). Nothing was changed."
-    )
-    assert caplog.record_tuples == [(LOGGER, logging.ERROR, "cannot read approver group S123: missing_scope")]
 
 
 # --- clicks: each check in order --------------------------------------------------------------------------

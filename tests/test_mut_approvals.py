@@ -44,8 +44,7 @@ def approval(
         call_hash=HASH,
         summary="Delete Deployment web",
         requester="U1",
-        channel="C1",
-        thread_ts="1.0",
+        place={"room": "C1", "thread": "1.0"},
         created_at=created,
         expires_at=expires,
     )
@@ -70,7 +69,7 @@ def test_the_states_are_stored_as_the_words_other_replicas_and_versions_read() -
 
 def test_a_new_approval_is_pending_and_undecided() -> None:
     a = approval()
-    assert (a.status, a.card_ts, a.decided_by, a.decided_at, a.detail, a.agent, a.extra) == (
+    assert (a.status, a.card, a.decided_by, a.decided_at, a.detail, a.agent, a.extra) == (
         "pending",
         "",
         "",
@@ -96,9 +95,11 @@ def test_everything_added_is_read_back_after_a_restart(tmp_path: Path) -> None:
     a.arguments = {"body": {"metadata": {"name": "web"}}, "when": dt.date(2026, 12, 2)}
     a.extra = {"tool_use_id": "t1", "team_id": "T1", "asked": dt.date(2026, 12, 1)}
     a.agent = "eks_assistant"
+    a.place = {"room": "C9", "thread": "17.5"}
     SqliteApprovalStore(path).add(a)
     again = SqliteApprovalStore(path).get("ap1")
     assert again is not None
+    assert again.place == {"room": "C9", "thread": "17.5"}
     assert again.arguments == {"body": {"metadata": {"name": "web"}}, "when": "2026-12-02"}
     assert again.extra == {"tool_use_id": "t1", "team_id": "T1", "asked": "2026-12-01"}
     assert (again.agent, again.status, again.call_hash, again.interrupt_id) == (
@@ -122,8 +123,8 @@ def test_the_card_is_recorded_for_its_approval_only(store: SqliteApprovalStore) 
     store.add(approval("ap1"))
     store.add(approval("ap2"))
     store.set_card("ap1", "1700000000.1")
-    assert store.get("ap1").card_ts == "1700000000.1"  # type: ignore[union-attr]
-    assert store.get("ap2").card_ts == ""  # type: ignore[union-attr]
+    assert store.get("ap1").card == "1700000000.1"  # type: ignore[union-attr]
+    assert store.get("ap2").card == ""  # type: ignore[union-attr]
 
 
 def test_a_claim_records_the_decision_who_and_when(store: SqliteApprovalStore) -> None:
@@ -273,3 +274,157 @@ def test_expire_due_leaves_an_approval_a_click_decided_after_it_was_read(
     assert [a.id for a in store.expire_due(now=150.0)] == ["due"]
     raced = store.get("raced")
     assert raced is not None and (raced.status, raced.decided_by) == (APPROVED, "U2")
+
+
+# --- a file written by an older version ------------------------------------------------------------------
+
+# The table as versions before `place` and `card` wrote it (where the card is, in the Slack front end's
+# columns), verbatim, with its index.
+OLD_TABLE = (
+    "CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, turn_id TEXT, conversation_id TEXT, "
+    "interrupt_id TEXT, tool TEXT, arguments TEXT, call_hash TEXT, summary TEXT, requester TEXT, "
+    "channel TEXT, thread_ts TEXT, created_at REAL, expires_at REAL, status TEXT, card_ts TEXT, "
+    "decided_by TEXT, decided_at REAL, detail TEXT, agent TEXT, extra TEXT)"
+)
+OLD_COLUMNS = (
+    "id, turn_id, conversation_id, interrupt_id, tool, arguments, call_hash, summary, requester, channel, "
+    "thread_ts, created_at, expires_at, status, card_ts, decided_by, decided_at, detail, agent, extra"
+)
+NEW_COLUMNS = [
+    "id",
+    "turn_id",
+    "conversation_id",
+    "interrupt_id",
+    "tool",
+    "arguments",
+    "call_hash",
+    "summary",
+    "requester",
+    "place",
+    "created_at",
+    "expires_at",
+    "status",
+    "card",
+    "decided_by",
+    "decided_at",
+    "detail",
+    "agent",
+    "extra",
+]
+
+
+def old_file(path: Path) -> None:
+    """An approvals file as the previous version left it: one approval pending, one approved."""
+    with sqlite3.connect(path) as db:
+        db.execute(OLD_TABLE)
+        db.execute("CREATE INDEX IF NOT EXISTS approvals_turn ON approvals (turn_id)")
+        rows = [
+            ("old1", "pending", "", "", 0.0, "50.000", '{"tool_use_id": "t1", "team_id": "T1"}'),
+            ("old2", "approved", "U2", "", 5.0, "51.000", None),
+        ]
+        for approval_id, state, by, detail, decided_at, card, extra in rows:
+            db.execute(
+                f"INSERT INTO approvals ({OLD_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                (
+                    approval_id,
+                    "turn",
+                    "C1:1.0",
+                    f"int-{approval_id}",
+                    "manage_k8s_resource",
+                    '{"operation": "delete", "name": "web"}',
+                    HASH,
+                    "Delete Deployment web",
+                    "U1",
+                    "C1",
+                    "1.0",
+                    1.0 if approval_id == "old1" else 2.0,
+                    4e9,
+                    state,
+                    card,
+                    by,
+                    decided_at,
+                    detail,
+                    "eks_assistant",
+                    extra,
+                ),
+            )
+
+
+def columns(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:  # another connection: sees only what the store committed
+        return [row[1] for row in db.execute("PRAGMA table_info(approvals)")]
+
+
+def test_a_new_file_has_the_front_end_neutral_columns(tmp_path: Path) -> None:
+    SqliteApprovalStore(tmp_path / "approvals.sqlite3")
+    assert columns(tmp_path / "approvals.sqlite3") == NEW_COLUMNS
+
+
+def test_an_older_file_is_upgraded_and_its_pending_approval_can_still_be_decided(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite3"
+    old_file(path)
+    store = SqliteApprovalStore(path)
+    assert columns(path) == NEW_COLUMNS
+    with sqlite3.connect(path) as db:
+        tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        [index] = db.execute("SELECT sql FROM sqlite_master WHERE name = 'approvals_turn'").fetchall()
+    assert tables == ["approvals"]  # no table left over from the upgrade
+    assert index == ("CREATE INDEX approvals_turn ON approvals (turn_id)",)  # the index is back
+    got = store.get("old1")
+    assert got == Approval(
+        id="old1",
+        turn_id="turn",
+        conversation_id="C1:1.0",
+        interrupt_id="int-old1",
+        tool="manage_k8s_resource",
+        arguments={"operation": "delete", "name": "web"},
+        call_hash=HASH,
+        summary="Delete Deployment web",
+        requester="U1",
+        place={"channel": "C1", "thread_ts": "1.0"},  # the old columns, under their own names
+        created_at=1.0,
+        expires_at=4e9,
+        status=PENDING,
+        card="50.000",
+        agent="eks_assistant",
+        extra={"tool_use_id": "t1", "team_id": "T1"},
+    )
+    assert [a.id for a in store.turn("turn")] == ["old1", "old2"]
+    assert store.claim("old1", APPROVED, "U3", now=10.0)
+    assert not store.claim("old1", DENIED, "U2", now=11.0)
+    old2 = store.get("old2")
+    assert old2 is not None and (old2.status, old2.decided_by, old2.card, old2.extra) == (
+        APPROVED,
+        "U2",
+        "51.000",
+        {},
+    )
+    assert store.start_execution("old2", HASH)
+    store.set_card("old1", "52.000")
+    assert store.get("old1").card == "52.000"  # type: ignore[union-attr]
+
+
+def test_an_upgraded_file_is_left_as_it_is_when_opened_again(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite3"
+    old_file(path)
+    SqliteApprovalStore(path).claim("old1", DENIED, "U2", now=10.0)
+    again = SqliteApprovalStore(path)
+    assert columns(path) == NEW_COLUMNS
+    got = again.get("old1")
+    assert got is not None and (got.status, got.place, got.card) == (
+        DENIED,
+        {"channel": "C1", "thread_ts": "1.0"},
+        "50.000",
+    )
+    again.add(approval("new", created=3.0))
+    assert [a.id for a in again.turn("turn")] == ["old1", "old2", "new"]
+
+
+def test_an_empty_older_file_is_upgraded_too(tmp_path: Path) -> None:
+    path = tmp_path / "approvals.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(OLD_TABLE)
+    store = SqliteApprovalStore(path)
+    assert columns(path) == NEW_COLUMNS
+    store.add(approval())
+    assert store.get("ap1").place == {"room": "C1", "thread": "1.0"}  # type: ignore[union-attr]

@@ -32,6 +32,7 @@ from agents.gate.write_gate import (
 )
 from agents.metrics import REGISTRY
 from agents.redact import REDACTED
+from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT
 from tests.fakes.audit import Audit
 
 OPEN = GatePolicy(writes_enabled=True, approvals_configured=True)
@@ -215,12 +216,13 @@ def test_the_duration_of_a_call_is_audited_in_milliseconds(monkeypatch: pytest.M
 
 
 def test_read_only_mode_blocks_a_write_with_how_to_enable_writes() -> None:
-    g, audit = gate(GatePolicy(writes_enabled=False, approvals_configured=True))
+    policy = GatePolicy(writes_enabled=False, approvals_configured=True, read_only_text=READ_ONLY_TEXT)
+    g, audit = gate(policy)
     before = count("manage_k8s_resource", "blocked")
     event = Before(use("manage_k8s_resource", DELETE))
     g.before(event)  # type: ignore[arg-type]
     assert event.interrupts == []
-    assert event.cancel_tool == (
+    assert event.cancel_tool == (  # Slack's words, as `sre-bot run` and `sre-bot ask` pass them
         "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
         "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
     )
@@ -231,7 +233,8 @@ def test_read_only_mode_blocks_a_write_with_how_to_enable_writes() -> None:
 
 
 def test_without_approvers_a_write_is_blocked_with_the_settings_to_set() -> None:
-    g, audit = gate(GatePolicy(writes_enabled=True, approvals_configured=False))
+    policy = GatePolicy(writes_enabled=True, approvals_configured=False, no_approvers_text=NO_APPROVERS_TEXT)
+    g, audit = gate(policy)
     event = Before(use("manage_k8s_resource", DELETE))
     g.before(event)  # type: ignore[arg-type]
     assert event.cancel_tool == (
@@ -241,13 +244,19 @@ def test_without_approvers_a_write_is_blocked_with_the_settings_to_set() -> None
     assert audit.records[0]["reason"] == "no_approvers" and event.interrupts == []
 
 
-def test_the_terminal_says_to_ask_in_slack_where_approvers_are() -> None:
-    policy = GatePolicy(writes_enabled=True, approvals_configured=False, approvers_elsewhere=True)
-    assert policy.no_approvers_message() == (
-        "Changes need an approval card in Slack, which this terminal cannot show, so nothing was "
-        "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
+def test_a_front_end_that_words_nothing_gets_the_gates_neutral_refusals() -> None:
+    policy = GatePolicy(writes_enabled=False, approvals_configured=False)
+    assert policy.read_only_message() == (
+        "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+        "EKS_MCP_ALLOW_WRITE=true (each change then needs a person's approval)."
     )
-    assert GatePolicy(writes_enabled=True, approvals_configured=True).approvers_elsewhere is False
+    assert policy.no_approvers_message() == (
+        "Changes are enabled but nobody can approve them here, so nothing was changed."
+    )
+    g, _audit = gate(GatePolicy(writes_enabled=True, approvals_configured=False))
+    event = Before(use("manage_k8s_resource", DELETE))
+    g.before(event)  # type: ignore[arg-type]
+    assert event.cancel_tool == policy.no_approvers_message()
 
 
 # --- the approval interrupt and the resume ----------------------------------------------------------------

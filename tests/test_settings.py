@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.settings import ConfigError, Settings, load_settings
+from slackbot.config import load_approver_settings, load_slack_settings
 
 
 @pytest.fixture(autouse=True)
@@ -74,18 +75,7 @@ def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
         ("TOOL_RESULT_MAX_CHARS", "10", "TOOL_RESULT_MAX_CHARS: expected a number >= 1000"),
         ("OPENAI_BASE_URL", "localhost:8000", "OPENAI_BASE_URL: expected an http(s) URL"),
         ("MCP_SERVERS", "eks,grafana", "MCP_SERVERS: expected a comma-separated subset of eks, billing"),
-        (
-            "APPROVER_USER_IDS",
-            "U012AB,@alice",
-            "APPROVER_USER_IDS: expected Slack user ids such as U012ABCDEF",
-        ),
         ("APPROVAL_TTL_SECONDS", "5", "APPROVAL_TTL_SECONDS: expected a number >= 30"),
-        (
-            "APPROVER_USERGROUP",
-            "@oncall",
-            "APPROVER_USERGROUP: expected a Slack user group id such as S0123ABCD",
-        ),
-        ("REQUIRE_SEPARATE_APPROVER", "sometimes", "REQUIRE_SEPARATE_APPROVER: expected true or false"),
         ("OLLAMA_HOST", "ollama:11434", "OLLAMA_HOST: expected an http(s) URL"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR"),
         ("MODEL_MAX_WAIT_SECONDS", "0", "MODEL_MAX_WAIT_SECONDS: expected a number >= 1"),
@@ -100,6 +90,57 @@ def test_bad_values_name_the_variable(
         load_settings()
     assert str(err.value).startswith(expected)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "APPROVER_USER_IDS",
+            "U012AB,@alice",
+            "APPROVER_USER_IDS: expected Slack user ids such as U012ABCDEF, comma-separated; '@alice' is not one",
+        ),
+        (
+            "APPROVER_USERGROUP",
+            "@oncall",
+            "APPROVER_USERGROUP: expected a Slack user group id such as S0123ABCD (not its @handle); "
+            "'@oncall' is not one",
+        ),
+        ("REQUIRE_SEPARATE_APPROVER", "sometimes", "REQUIRE_SEPARATE_APPROVER: expected true or false"),
+    ],
+)
+def test_bad_approver_settings_name_the_variable_wherever_they_are_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    """Who may approve is the Slack front end's setting: `sre-bot run` and `sre-bot ask` both stop on it."""
+    ok_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    monkeypatch.setenv(variable, value)
+    load_settings()  # the agents' settings do not read it
+    for load in (load_slack_settings, load_approver_settings):
+        with pytest.raises(ConfigError) as err:
+            load()
+        assert str(err.value).startswith(expected)
+        assert "\n" not in str(err.value)
+
+
+def test_approvers_are_ids_from_a_list_or_a_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVER_USER_IDS", " U2, W3 ,,")
+    assert (load_approver_settings().approvers, load_approver_settings().approvals_configured) == (
+        ["U2", "W3"],
+        True,
+    )
+    monkeypatch.setenv("APPROVER_USER_IDS", " ")
+    monkeypatch.setenv("APPROVER_USERGROUP", " S0ONCALL ")
+    approvers = load_approver_settings()
+    assert (approvers.approvers, approvers.approver_usergroup, approvers.approvals_configured) == (
+        [],
+        "S0ONCALL",
+        True,
+    )
+    monkeypatch.delenv("APPROVER_USERGROUP")
+    assert load_approver_settings().approvals_configured is False
 
 
 @pytest.mark.parametrize(

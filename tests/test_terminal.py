@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from agents.events import ErrorEvent, FailureNote, FinalAnswer, TextDelta
 from agents.failures import note_markdown
-from frontends.terminal import EXIT_ANSWERED, EXIT_FAILED, EXIT_INCOMPLETE, TerminalRenderer
+from agents.gate.write_gate import GatePolicy
+from agents.settings import load_settings
+from frontends.terminal import (
+    EXIT_ANSWERED,
+    EXIT_FAILED,
+    EXIT_INCOMPLETE,
+    TerminalRenderer,
+    terminal_assistant,
+)
+from tests.fakes.brains import default_brains
+from tests.fakes.scripted_model import ScriptedModels
 
 NOTE = FailureNote(
     "The cluster's API server could not be reached.",
@@ -50,3 +64,33 @@ def test_exit_codes_say_how_the_answer_ended() -> None:
     assert "cause: APIConnectionError: x" in render(error, verbose=True)[1]
     internal = ErrorEvent("internal", "Something went wrong while answering.", "", "c2", "KeyError: 'x'")
     assert "cause: KeyError: 'x'" in render(internal)[1]
+
+
+def test_the_terminal_cannot_approve_and_refuses_changes_saying_where_to_ask(
+    agent_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's refusals in the terminal's words: Slack's, or "ask in Slack" where approvers are set."""
+
+    def policy() -> GatePolicy:
+        assistant = terminal_assistant(load_settings(), models=ScriptedModels(default_brains()))
+        assistant.close()
+        return assistant.policy
+
+    nobody = policy()
+    assert nobody.approvals_configured is False
+    assert nobody.read_only_message() == (
+        "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+        "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
+    )
+    assert nobody.no_approvers_message() == (
+        "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
+        "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."
+    )
+    monkeypatch.setenv("APPROVER_USERGROUP", "S0ONCALL")
+    elsewhere = policy()
+    assert elsewhere.approvals_configured is False  # still no approval card in a terminal
+    assert elsewhere.no_approvers_message() == (
+        "Changes need an approval card in Slack, which this terminal cannot show, so nothing was "
+        "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
+    )
+    assert elsewhere.read_only_message() == nobody.read_only_message()

@@ -27,6 +27,7 @@ from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.state.approvals import Approval, SqliteApprovalStore
 from agents.state.sessions import FileSessionStore
+from frontends.terminal import terminal_assistant
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -250,7 +251,7 @@ async def test_read_only_mode_offers_no_write_tools_and_refuses(
 async def test_writes_without_approvers_are_refused_with_how_to_enable(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI
 ) -> None:
-    assistant = make(models, approvers=False)
+    assistant = terminal_assistant(load_settings(), models=models)  # `sre-bot run` says the same
     try:
         events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
     finally:
@@ -263,7 +264,7 @@ async def test_the_terminal_cannot_approve_and_says_where_to_ask(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPROVER_USER_IDS", "U0APPROVER")
-    assistant = make(models, approvers=False)  # as `sre-bot ask` builds it: no approval cards there
+    assistant = terminal_assistant(load_settings(), models=models)  # as `sre-bot ask` builds it
     try:
         events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
     finally:
@@ -339,8 +340,7 @@ async def test_an_approved_call_runs_at_most_once_whatever_resumes_it(
                 pending.call_hash,
                 pending.summary,
                 "U1",
-                "C1",
-                "1.0",
+                {"channel": "C1", "thread_ts": "1.0"},
                 0.0,
                 4e9,
             )

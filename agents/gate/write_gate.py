@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
@@ -176,29 +176,31 @@ def _claim_once_in_memory() -> Callable[[str, str], bool]:
 
 @dataclass(frozen=True)
 class GatePolicy:
-    """What the gate allows; `approvals_configured` is False when nobody could approve."""
+    """What the gate allows, and the words of its refusals.
+
+    `approvals_configured` is False when nobody could approve here. A refusal says what to do about it
+    (which setting, where approvals happen), which only the front end knows: it passes its own words in
+    `read_only_text` and `no_approvers_text`; empty ones fall back to the neutral words below.
+    """
+
+    READ_ONLY: ClassVar[str] = (
+        "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
+        "EKS_MCP_ALLOW_WRITE=true (each change then needs a person's approval)."
+    )
+    NO_APPROVERS: ClassVar[str] = (
+        "Changes are enabled but nobody can approve them here, so nothing was changed."
+    )
 
     writes_enabled: bool
     approvals_configured: bool
-    # Approvers are configured, but this front end cannot show an approval card (the terminal).
-    approvers_elsewhere: bool = False
+    read_only_text: str = ""
+    no_approvers_text: str = ""
 
     def read_only_message(self) -> str:
-        return (
-            "Read-only mode: this bot cannot change the cluster. An operator can enable changes with "
-            "EKS_MCP_ALLOW_WRITE=true (each change then needs an approval in Slack)."
-        )
+        return self.read_only_text or self.READ_ONLY
 
     def no_approvers_message(self) -> str:
-        if self.approvers_elsewhere:
-            return (
-                "Changes need an approval card in Slack, which this terminal cannot show, so nothing was "
-                "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
-            )
-        return (
-            "Changes are enabled but nobody is configured to approve them, so nothing was changed. Set "
-            "APPROVER_USER_IDS (Slack user ids) or APPROVER_USERGROUP (a user group id) to enable approvals."
-        )
+        return self.no_approvers_text or self.NO_APPROVERS
 
 
 class WriteGate(HookProvider):

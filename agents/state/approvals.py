@@ -1,7 +1,8 @@
 """Pending approvals: the frozen call and its hash, kept server-side; claimed atomically, exactly once.
 
-A Slack button carries only the opaque approval id. The store holds what was shown (tool, arguments,
-hash), who asked, where the card is, and the decision. `claim` is one conditional UPDATE, so a double
+A front end's button carries only the opaque approval id. The store holds what was shown (tool,
+arguments, hash), who asked, where the card is (`place` and `card`: the front end's own references,
+opaque here), and the decision. `claim` is one conditional UPDATE, so a double
 click or two approvers at once yield one winner, and an expired approval can no longer be claimed. The
 local default is SQLite (survives restarts); replicas can share a DynamoDB table with the same conditions.
 """
@@ -39,12 +40,11 @@ class Approval:
     call_hash: str
     summary: str
     requester: str
-    channel: str
-    thread_ts: str
+    place: dict[str, str]  # where the front end shows the conversation (its own keys; opaque here)
     created_at: float
     expires_at: float
     status: str = PENDING
-    card_ts: str = ""
+    card: str = ""  # the front end's reference to the card it showed
     decided_by: str = ""
     decided_at: float = 0.0
     detail: str = ""
@@ -55,7 +55,7 @@ class Approval:
 class ApprovalStore(Protocol):
     def add(self, approval: Approval) -> None: ...
     def get(self, approval_id: str) -> Approval | None: ...
-    def set_card(self, approval_id: str, card_ts: str) -> None: ...
+    def set_card(self, approval_id: str, card: str) -> None: ...
     def claim(self, approval_id: str, status: str, by: str, now: float | None = None) -> bool: ...
     def finish(self, approval_id: str, status: str, detail: str = "") -> bool: ...
     def turn(self, turn_id: str) -> list[Approval]: ...
@@ -79,12 +79,11 @@ COLUMNS = (
     "call_hash",
     "summary",
     "requester",
-    "channel",
-    "thread_ts",
+    "place",
     "created_at",
     "expires_at",
     "status",
-    "card_ts",
+    "card",
     "decided_by",
     "decided_at",
     "detail",
@@ -93,32 +92,66 @@ COLUMNS = (
 )
 
 
+JSON_COLUMNS = ("arguments", "place", "extra")  # stored as JSON text
+CREATE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, turn_id TEXT, conversation_id TEXT, "
+    "interrupt_id TEXT, tool TEXT, arguments TEXT, call_hash TEXT, summary TEXT, requester TEXT, "
+    "place TEXT, created_at REAL, expires_at REAL, status TEXT, card TEXT, "
+    "decided_by TEXT, decided_at REAL, detail TEXT, agent TEXT, extra TEXT)"
+)
+RENAMED = {"card_ts": "card"}  # old column → new, in tables written before `place` and `card`
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring a table written by an older version to today's columns, keeping every row; else do nothing.
+
+    Older tables kept where the card is in columns of their own, named by the one front end there was:
+    each column that is no longer one of COLUMNS (and not renamed) becomes an entry of `place` under its
+    own name, so that front end reads an old row as it reads a new one. Pending approvals stay claimable.
+    """
+    old = [row[1] for row in db.execute("PRAGMA table_info(approvals)")]
+    if "place" in old:
+        return
+    legacy = [c for c in old if c not in COLUMNS and c not in RENAMED]
+    rows = db.execute(f"SELECT {', '.join(old)} FROM approvals").fetchall()
+    db.execute(CREATE_TABLE.format(table="approvals_upgraded"))
+    for row in rows:
+        data = dict(zip(old, row, strict=True))
+        data["place"] = json.dumps({c: data.pop(c) for c in legacy})
+        for before, after in RENAMED.items():
+            data[after] = data.pop(before)
+        db.execute(
+            f"INSERT INTO approvals_upgraded ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [data[c] for c in COLUMNS],
+        )
+    db.execute("DROP TABLE approvals")
+    db.execute("ALTER TABLE approvals_upgraded RENAME TO approvals")
+
+
 class SqliteApprovalStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, turn_id TEXT, conversation_id TEXT, "
-            "interrupt_id TEXT, tool TEXT, arguments TEXT, call_hash TEXT, summary TEXT, requester TEXT, "
-            "channel TEXT, thread_ts TEXT, created_at REAL, expires_at REAL, status TEXT, card_ts TEXT, "
-            "decided_by TEXT, decided_at REAL, detail TEXT, agent TEXT, extra TEXT)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS approvals_turn ON approvals (turn_id)")
+        with self._db:  # one transaction: another process opening the same file sees the old or the new table
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(CREATE_TABLE.format(table="approvals"))
+            upgrade(self._db)
+            self._db.execute("CREATE INDEX IF NOT EXISTS approvals_turn ON approvals (turn_id)")
         self._lock = threading.Lock()
 
     def _row(self, row: tuple[Any, ...] | None) -> Approval | None:
         if row is None:
             return None
         data = dict(zip(COLUMNS, row, strict=True))
-        data["arguments"] = json.loads(data["arguments"])
-        data["extra"] = json.loads(data["extra"] or "{}")
+        for column in JSON_COLUMNS:
+            data[column] = json.loads(data[column] or "{}")
         return Approval(**data)
 
     def add(self, approval: Approval) -> None:
         values = [getattr(approval, c) for c in COLUMNS]
-        values[COLUMNS.index("arguments")] = json.dumps(approval.arguments, default=str)
-        values[COLUMNS.index("extra")] = json.dumps(approval.extra, default=str)
+        for column in JSON_COLUMNS:
+            values[COLUMNS.index(column)] = json.dumps(getattr(approval, column), default=str)
         with self._lock:
             self._db.execute(
                 f"INSERT INTO approvals ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -132,9 +165,9 @@ class SqliteApprovalStore:
             ).fetchone()
         return self._row(row)
 
-    def set_card(self, approval_id: str, card_ts: str) -> None:
+    def set_card(self, approval_id: str, card: str) -> None:
         with self._lock:
-            self._db.execute("UPDATE approvals SET card_ts = ? WHERE id = ?", (card_ts, approval_id))
+            self._db.execute("UPDATE approvals SET card = ? WHERE id = ?", (card, approval_id))
 
     def claim(self, approval_id: str, status: str, by: str, now: float | None = None) -> bool:
         """Decide a pending, unexpired approval; True only for the one caller that did it."""

@@ -1,10 +1,13 @@
 """Approvals in Slack: post the card, authorize the click, claim it once, update the card, resume.
 
 Order of checks on a click: the approval exists (a forged id names none) → it is still pending (a replay
-or a second click finds it decided) → it has not expired → the user may approve (APPROVER_USER_IDS or the
-APPROVER_USERGROUP, looked up live) → not their own request when REQUIRE_SEPARATE_APPROVER → atomic claim
-(two approvers at once: one wins). Only then does the conversation resume with the decision, and the
-write gate runs the call only if the decision names the frozen call's hash.
+or a second click finds it decided) → it has not expired → the user may decide (`approvers`: listed, or in
+the group, and not their own request when separate approvers are required) → atomic claim (two approvers
+at once: one wins). Only then does the conversation resume with the decision, and the write gate runs
+the call only if the decision names the frozen call's hash.
+
+The store knows nothing of Slack: the desk keeps the card's channel and thread in the approval's `place`
+and the card's ts in its `card`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from agents.state.approvals import (
     ApprovalStore,
     new_approval_id,
 )
+from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.cards import (
     APPROVE_ACTION,
     DENY_ACTION,
@@ -62,6 +66,18 @@ STALE = (
 )
 
 
+def place(target: ReplyTarget) -> dict[str, str]:
+    """Where a card goes, as the approval keeps it: the Slack channel and thread of the question.
+
+    The keys are the names of the columns older versions kept them in (agents/state/approvals.py's
+    upgrade turns those columns into these entries)."""
+    return {"channel": target.channel, "thread_ts": target.thread_ts}
+
+
+def card_channel(approval: Approval) -> str:
+    return approval.place["channel"]
+
+
 class ApprovalDesk:
     def __init__(
         self,
@@ -71,6 +87,7 @@ class ApprovalDesk:
         budget: RateBudget,
         conversations: Conversations,
         audit: AuditLog,
+        approvers: Approvers,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -78,6 +95,7 @@ class ApprovalDesk:
         self.budget = budget
         self.conversations = conversations
         self.audit = audit
+        self.approvers = approvers
         self._resumed: set[str] = set()  # turns this process resumed (a turn is resumed once)
         self.deciding = 0  # clicks acknowledged and not yet decided (tests wait on it; never on time)
         conversations.on_paused = self.post_cards
@@ -97,8 +115,7 @@ class ApprovalDesk:
                 call_hash=pending.call_hash,
                 summary=pending.summary,
                 requester=question.user_id,
-                channel=question.target.channel,
-                thread_ts=question.target.thread_ts,
+                place=place(question.target),
                 created_at=now,
                 expires_at=now + self.settings.approval_ttl_seconds,
                 agent=pending.agent,
@@ -120,10 +137,10 @@ class ApprovalDesk:
                 await post_parts(
                     self.client, self.budget, question.target, split_markdown(full + call_markdown(approval))
                 )
-            await self.budget.take("chat.postMessage", approval.channel)
+            await self.budget.take("chat.postMessage", question.target.channel)
             response = await self.client.chat_postMessage(
-                channel=approval.channel,
-                thread_ts=approval.thread_ts,
+                channel=question.target.channel,
+                thread_ts=question.target.thread_ts,
                 text=card_text(approval),
                 blocks=pending_card(approval),
             )
@@ -131,45 +148,23 @@ class ApprovalDesk:
 
     async def refresh_card(self, approval_id: str) -> None:
         approval = self.store.get(approval_id)
-        if approval is None or not approval.card_ts:
+        if approval is None or not approval.card:
             return
         blocks = pending_card(approval) if approval.status == PENDING else decided_card(approval)
         await self.budget.take("chat.update")
         try:
             await self.client.chat_update(
-                channel=approval.channel, ts=approval.card_ts, text=card_text(approval), blocks=blocks
+                channel=card_channel(approval), ts=approval.card, text=card_text(approval), blocks=blocks
             )
         except SlackApiError as exc:
             logger.warning("could not update approval card %s: %s", approval_id, slack_error(exc))
 
-    # who may approve ----------------------------------------------------------------------------
-
-    async def may_approve(self, user: str) -> bool | str:
-        """True if `user` may decide; False if not; a reason string if the group could not be read."""
-        if user in self.settings.approvers:
-            return True
-        group = self.settings.approver_usergroup
-        if not group:
-            return False
-        # Looked up at each decision, not cached: someone just removed from the group cannot approve.
-        try:
-            await self.budget.take("usergroups.users.list")
-            response = await self.client.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
-            error = slack_error(exc)
-            logger.error("cannot read approver group %s: %s", group, error)
-            return (
-                f"I could not read the approver group {group} (Slack said `{error}`; the app needs the "
-                "usergroups:read scope and APPROVER_USERGROUP must be the group's id). Nothing was changed."
-            )
-        return user in set(response.get("users") or [])
+    # clicks -------------------------------------------------------------------------------------
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
         with contextlib.suppress(SlackApiError):
             await self.budget.take("chat.postEphemeral")
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
-
-    # clicks -------------------------------------------------------------------------------------
 
     async def on_action(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any]
@@ -184,59 +179,51 @@ class ApprovalDesk:
 
     async def _decide(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user = str((body.get("user") or {}).get("id", ""))
-        channel = str(
+        where = str(
             (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         )
+        approval = await self._pending(user, where, action)
+        if approval is None:
+            return
+        refusal = await self.approvers.refusal(user, approval.requester)
+        if refusal is not None:
+            self.audit.write("approval_rejected", reason=refusal.reason, user=user, approval_id=approval.id)
+            await self._tell(where, user, refusal.message)
+            return
         approve = action.get("action_id") == APPROVE_ACTION
-        approval = self.store.get(str(action.get("value", "")))
-        if approval is None or approval.channel != channel:
-            self.audit.write(
-                "approval_rejected", reason="unknown_approval", user=user, value=action.get("value")
-            )
-            await self._tell(channel, user, "This approval is not known to me; nothing was changed.")
-            return
-        if approval.status != PENDING:
-            who = f" by {mention(approval.decided_by)}" if approval.decided_by not in ("", "system") else ""
-            await self._tell(
-                channel, user, f"This request was already {approval.status}{who}; nothing more was done."
-            )
-            return
-        if time.time() >= approval.expires_at:
-            await self.expire(approval)
-            await self._tell(
-                channel, user, "This request expired before anyone decided; nothing was changed."
-            )
-            return
-        allowed = await self.may_approve(user)
-        if allowed is not True:
-            reason = "group_unreadable" if isinstance(allowed, str) else "not_an_approver"
-            self.audit.write("approval_rejected", reason=reason, user=user, approval_id=approval.id)
-            await self._tell(
-                channel,
-                user,
-                allowed
-                if isinstance(allowed, str)
-                else "Only configured approvers can decide on changes "
-                "(APPROVER_USER_IDS / APPROVER_USERGROUP). Nothing was changed.",
-            )
-            return
-        if self.settings.require_separate_approver and user == approval.requester:
-            self.audit.write("approval_rejected", reason="self_approval", user=user, approval_id=approval.id)
-            await self._tell(
-                channel,
-                user,
-                "You asked for this change, so another approver must decide "
-                "(REQUIRE_SEPARATE_APPROVER). Nothing was changed.",
-            )
-            return
         if not self.store.claim(approval.id, APPROVED if approve else DENIED, user):
             latest = self.store.get(approval.id)
             await self._tell(
-                channel,
+                where,
                 user,
                 f"Someone else decided first ({latest.status if latest else 'gone'}); nothing more was done.",
             )
             return
+        await self._decided(approval, approve, user)
+
+    async def _pending(self, user: str, where: str, action: dict[str, Any]) -> Approval | None:
+        """The approval a click in channel `where` names, if it can still be decided; else tell `user` why not."""
+        approval = self.store.get(str(action.get("value", "")))
+        if approval is None or card_channel(approval) != where:
+            self.audit.write(
+                "approval_rejected", reason="unknown_approval", user=user, value=action.get("value")
+            )
+            await self._tell(where, user, "This approval is not known to me; nothing was changed.")
+            return None
+        if approval.status != PENDING:
+            who = f" by {mention(approval.decided_by)}" if approval.decided_by not in ("", "system") else ""
+            await self._tell(
+                where, user, f"This request was already {approval.status}{who}; nothing more was done."
+            )
+            return None
+        if time.time() >= approval.expires_at:
+            await self.expire(approval)
+            await self._tell(where, user, "This request expired before anyone decided; nothing was changed.")
+            return None
+        return approval
+
+    async def _decided(self, approval: Approval, approve: bool, user: str) -> None:
+        """After this click claimed `approval`: count it, record it, show it, let the answer go on."""
         APPROVALS.labels("approved" if approve else "denied").inc()
         self.audit.write(
             "approval_decision",
@@ -345,7 +332,9 @@ class ApprovalDesk:
             responses[a.interrupt_id] = response
         question = Question(
             text="",
-            target=ReplyTarget(first.channel, first.thread_ts, first.requester, first.extra.get("team_id")),
+            target=ReplyTarget(
+                card_channel(first), first.place["thread_ts"], first.requester, first.extra.get("team_id")
+            ),
             conversation_id=first.conversation_id,
             user_id=first.requester,
         )
