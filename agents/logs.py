@@ -28,7 +28,13 @@ class _OneLine(logging.Formatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
-def setup_logging(level: str = "INFO", quiet_libraries: bool = True) -> None:
+LIBRARIES = ("strands", "mcp", "botocore", "urllib3", "httpx", "asyncio")
+"""The agents' libraries, chatty at INFO; a front end adds its own (`also_quiet`)."""
+
+
+def setup_logging(
+    level: str = "INFO", quiet_libraries: bool = True, also_quiet: tuple[str, ...] = ()
+) -> None:
     """Configure the root logger once; `level` is LOG_LEVEL."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -38,7 +44,7 @@ def setup_logging(level: str = "INFO", quiet_libraries: bool = True) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     if quiet_libraries and level != "DEBUG":
-        for name in ("strands", "mcp", "botocore", "urllib3", "httpx", "slack_bolt", "slack_sdk", "asyncio"):
+        for name in (*LIBRARIES, *also_quiet):
             logging.getLogger(name).setLevel(
                 logging.CRITICAL if name in ("strands", "mcp") else logging.WARNING
             )

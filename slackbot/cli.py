@@ -16,6 +16,7 @@ from slackbot.config import SlackSettings, SlackUnreachable
 
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 1
+SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")  # quiet at INFO, like the agents' libraries
 
 DESCRIPTION = """sre-bot: answers questions about your Kubernetes clusters (EKS, K3s) and AWS costs.
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
         from frontends.doctor import main as doctor
 
-        setup_logging("WARNING")
+        setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
         try:
             return doctor(front_ends=[_slack_checks])
         except KeyboardInterrupt:
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run"
         else "WARNING"
         if settings.log_level != "DEBUG"
-        else "DEBUG"
+        else "DEBUG",
+        also_quiet=SLACK_LIBRARIES,
     )
 
     try:

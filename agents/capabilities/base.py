@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # (what failed, what the asker can do, the operator's detail): the three parts of a FailureNote.
 Note = tuple[str, str, str]
 
-# What a person in Slack can do about a failure; the operator's detail (variables, commands) is separate.
+# What the person who asked can do about a failure; the operator's detail (variables, commands) is separate.
 ASK_AGAIN = "Ask again in a few minutes; if it keeps failing, tell the bot's admin."
 TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please tell them."
 # What installs the MCP servers (scripts/setup installs uv, the project and the servers).

@@ -104,7 +104,7 @@ EKS = Capability(
         ),
     },
     description_limit=700,
-    # generate_app_manifest writes files on the bot's own disk (useless from Slack); the metrics guide is
+    # generate_app_manifest writes files on the bot's own disk (useless to someone asking in a chat); the metrics guide is
     # static documentation. Dropping both keeps IAM mode's specs under ~8k tokens per call.
     excluded_tools=("generate_app_manifest", "get_eks_metrics_guidance"),
 )

@@ -235,7 +235,7 @@ def shape_result(result: ToolResult, source: str, budget: int) -> ToolResult:
     texts: list[str] = []
     for block in result.get("content", []):
         # Secret values (Secret data, credential keys, env pairs, tokens) never reach the model, so no answer
-        # can repeat them into Slack; redacted before the cut, so what is cut to budget is already safe.
+        # can repeat them to people; redacted before the cut, so what is cut to budget is already safe.
         if "text" in block:
             texts.append(redact_result_text(str(block["text"])))
         elif "json" in block:

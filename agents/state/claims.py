@@ -20,7 +20,7 @@ class EventDedupe(Protocol):
 
 
 class SqliteDedupe:
-    """Claims stored in SQLite for `ttl_seconds` (Slack retries within minutes)."""
+    """Claims stored in SQLite for `ttl_seconds` (front ends retry within minutes)."""
 
     def __init__(self, path: Path, ttl_seconds: float = 3600.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
