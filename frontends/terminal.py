@@ -11,9 +11,8 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from agents.coordinator import Assistant
+from agents.compose import FrontEnd, build_core
 from agents.events import (
     COORDINATOR,
     AgentEvent,
@@ -26,9 +25,7 @@ from agents.events import (
     ToolStarted,
 )
 from agents.failures import note_markdown
-from agents.runner import ConversationRunner
 from agents.settings import Settings
-from agents.state.sessions import FileSessionStore
 from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT, load_approver_settings
 
 EXIT_ANSWERED = 0
@@ -120,30 +117,27 @@ class _quiet_runner_log:
             logging.getLogger(name).setLevel(level)
 
 
-def terminal_assistant(settings: Settings, **kwargs: Any) -> Assistant:
-    """The agents as `sre-bot ask` runs them: no approvals here, so a change is refused, saying where to
-    ask for it (Slack, when approvers are configured) or how to enable approvals."""
+def terminal_front() -> FrontEnd:
+    """The terminal as a front end: no approvals here, so a change is refused, saying where to ask for
+    it (Slack, when approvers are configured) or how to enable approvals."""
     elsewhere = load_approver_settings().approvals_configured
-    return Assistant(
-        settings,
-        approvals_configured=False,
+    return FrontEnd(
+        approvals=False,
         read_only_text=READ_ONLY_TEXT,
         no_approvers_text=CARDS_ELSEWHERE_TEXT if elsewhere else NO_APPROVERS_TEXT,
-        **kwargs,
     )
 
 
 async def ask(settings: Settings, question: str, conversation: str | None, verbose: bool) -> int:
     """Answer one question; returns the exit code (EXIT_ANSWERED, EXIT_FAILED or EXIT_INCOMPLETE)."""
-    assistant = terminal_assistant(settings)
+    core = build_core(settings, terminal_front())
     # Start the servers while the coordinator's first model call runs; a specialist waits for its server.
-    threading.Thread(target=assistant.start, daemon=True).start()
-    runner = ConversationRunner(assistant, FileSessionStore(settings.session_storage_path))
+    threading.Thread(target=core.start, daemon=True).start()
     render = TerminalRenderer(_write(sys.stdout), _write(sys.stderr), verbose)
     try:
         with _quiet_runner_log():
-            async for event in runner.ask(question, conversation_id=conversation):
+            async for event in core.runner.ask(question, conversation_id=conversation):
                 render(event)
     finally:
-        await asyncio.to_thread(assistant.close)
+        await asyncio.to_thread(core.close)
     return render.exit_code

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.compose import build_core
 from agents.events import ErrorEvent, FailureNote, FinalAnswer, TextDelta
 from agents.failures import note_markdown
 from agents.gate.write_gate import GatePolicy
@@ -15,7 +16,7 @@ from frontends.terminal import (
     EXIT_FAILED,
     EXIT_INCOMPLETE,
     TerminalRenderer,
-    terminal_assistant,
+    terminal_front,
 )
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
@@ -72,7 +73,9 @@ def test_the_terminal_cannot_approve_and_refuses_changes_saying_where_to_ask(
     """The gate's refusals in the terminal's words: Slack's, or "ask in Slack" where approvers are set."""
 
     def policy() -> GatePolicy:
-        assistant = terminal_assistant(load_settings(), models=ScriptedModels(default_brains()))
+        assistant = build_core(
+            load_settings(), terminal_front(), models=ScriptedModels(default_brains())
+        ).assistant
         assistant.close()
         return assistant.policy
 

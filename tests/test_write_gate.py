@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agents.capabilities import read_rules
+from agents.compose import build_core
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, ErrorEvent, FinalAnswer
 from agents.gate.audit import JsonlAuditLog
@@ -27,7 +28,7 @@ from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.state.approvals import Approval, SqliteApprovalStore
 from agents.state.sessions import FileSessionStore
-from frontends.terminal import terminal_assistant
+from frontends.terminal import terminal_front
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import ScriptedModels
@@ -251,7 +252,9 @@ async def test_read_only_mode_offers_no_write_tools_and_refuses(
 async def test_writes_without_approvers_are_refused_with_how_to_enable(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI
 ) -> None:
-    assistant = terminal_assistant(load_settings(), models=models)  # `sre-bot run` says the same
+    assistant = build_core(
+        load_settings(), terminal_front(), models=models
+    ).assistant  # `sre-bot run` says the same
     try:
         events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
     finally:
@@ -264,7 +267,9 @@ async def test_the_terminal_cannot_approve_and_says_where_to_ask(
     writes: None, models: ScriptedModels, kube: FakeKubeAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APPROVER_USER_IDS", "U0APPROVER")
-    assistant = terminal_assistant(load_settings(), models=models)  # as `sre-bot ask` builds it
+    assistant = build_core(
+        load_settings(), terminal_front(), models=models
+    ).assistant  # as `sre-bot ask` builds it
     try:
         events = await collect(ConversationRunner(assistant, None).ask(DELETE_WEB))
     finally:

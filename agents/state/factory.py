@@ -17,17 +17,18 @@ from agents.state.sessions import FileSessionStore, SessionStore
 
 @dataclass(frozen=True)
 class Stores:
-    """The bot's state: conversation memory, approvals, and one-time claims (redelivered events)."""
+    """The bot's state: conversation memory, approvals, and one-time claims (redelivered events;
+    only front ends that receive redeliveries keep them)."""
 
     sessions: SessionStore
     approvals: ApprovalStore
-    claims: EventDedupe
+    claims: EventDedupe | None = None
 
 
 def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stores:
-    """The stores `settings` ask for. `claims_path` defaults to beside the approvals database."""
+    """The stores `settings` ask for; claims only when the front end says where (`claims_path`)."""
     return Stores(
         sessions=FileSessionStore(settings.session_storage_path),
         approvals=SqliteApprovalStore(settings.approvals_db_path),
-        claims=SqliteDedupe(claims_path or settings.approvals_db_path.parent / "claims.sqlite3"),
+        claims=SqliteDedupe(claims_path) if claims_path is not None else None,
     )

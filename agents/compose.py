@@ -1,0 +1,75 @@
+"""The one composition root of the agents: settings → stores → MCP servers and capabilities → runner.
+
+Every front end (the terminal, the Slack bot) builds its core here and adds only what is its own
+(renderers, listeners, approval cards), so the two cannot drift apart in how the agents are put together.
+What differs between front ends is said in one small value, `FrontEnd`: whether approvals can happen
+there, and the words its people read when a change is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.capabilities import Capability
+from agents.coordinator import Assistant
+from agents.gate.audit import AuditLog
+from agents.mcp.servers import McpServers
+from agents.models import ModelFactory
+from agents.runner import ConversationRunner
+from agents.settings import Settings
+from agents.state.factory import Stores, build_stores
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What a front end tells the agents about itself."""
+
+    approvals: bool  # someone can approve a change here (cards and approvers)
+    read_only_text: str = ""  # its words for "changes are off" ("" → the gate's neutral words)
+    no_approvers_text: str = ""  # its words for "nobody can approve here"
+    claims_path: Path | None = None  # where its one-time claims (redelivered events) live
+
+
+@dataclass(frozen=True)
+class Core:
+    """The agents as one front end runs them."""
+
+    settings: Settings
+    stores: Stores
+    assistant: Assistant
+    runner: ConversationRunner
+
+    def start(self) -> dict[str, str | None]:
+        """Start the MCP servers; returns name → error for those that could not start."""
+        return self.assistant.start()
+
+    def close(self) -> None:
+        self.assistant.close()
+
+
+def build_core(
+    settings: Settings,
+    front: FrontEnd,
+    *,
+    stores: Stores | None = None,
+    servers: McpServers | None = None,
+    models: ModelFactory | None = None,
+    audit: AuditLog | None = None,
+    capabilities: tuple[Capability, ...] | None = None,
+) -> Core:
+    """Put the agents together for `front`; tests and benchmarks pass fakes for the network edges."""
+    stores = stores or build_stores(settings, claims_path=front.claims_path)
+    assistant = Assistant(
+        settings,
+        servers,
+        models,
+        approvals_configured=front.approvals,
+        read_only_text=front.read_only_text,
+        no_approvers_text=front.no_approvers_text,
+        audit=audit,
+        # an approved call runs at most once, whatever resumes it: claimed where the approvals live
+        claim_execution=stores.approvals.start_execution,
+        capabilities=capabilities,
+    )
+    return Core(settings, stores, assistant, ConversationRunner(assistant, stores.sessions))
