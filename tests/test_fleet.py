@@ -1,9 +1,12 @@
 """The fleet: CLUSTERS_FILE fails at start in one line, questions resolve to clusters of the fleet only,
-and a tool call's cluster_name is bound in code to a cluster of the question."""
+and a tool call's cluster_name is bound in code to a cluster of the question.
+
+These use the agents' own cluster model; the Slack front end's keys are in tests/test_slack_fleet.py."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from agents.fleet import (
     ClusterRefused,
     Fleet,
     FleetError,
+    KeyProblem,
     Resolution,
     check_call_cluster,
     load_fleet,
@@ -24,17 +28,16 @@ from agents.fleet import (
 )
 from agents.settings import ConfigError
 
-ISSUE_EXAMPLE = """\
+# The issue's example file without the Slack front end's keys (approvers, channels).
+EXAMPLE = """\
 default: staging                 # the cluster meant when nothing else says
 clusters:
   staging:
     kubeconfig_context: staging
     writes: true
-    approvers: [U0123ABCD]
   prod:
     eks: {name: prod-eks, region: eu-west-1}
     writes: false
-    channels: [C0PROD123]
 """
 
 
@@ -62,21 +65,24 @@ def fleet_of(text: str, tmp_path: Path, kube_file: Path) -> Fleet:
 # --- the file --------------------------------------------------------------------------------------
 
 
-def test_the_issue_example_loads_with_its_modes_targets_and_policies(tmp_path: Path, kube_file: Path) -> None:
-    fleet = fleet_of(ISSUE_EXAMPLE, tmp_path, kube_file)
+def test_the_example_loads_with_its_modes_targets_and_policies(tmp_path: Path, kube_file: Path) -> None:
+    fleet = fleet_of(EXAMPLE, tmp_path, kube_file)
     assert fleet.names == ("staging", "prod")
     assert fleet.default_cluster == "staging"
     staging, prod = fleet.clusters["staging"], fleet.clusters["prod"]
-    assert (staging.mode, staging.target, staging.writes, staging.approvers) == (
-        "kubeconfig",
-        "staging",
-        True,
-        ("U0123ABCD",),
-    )
+    assert type(staging) is ClusterConfig
+    assert (staging.mode, staging.target, staging.writes) == ("kubeconfig", "staging", True)
     assert (prod.mode, prod.target, prod.writes) == ("iam", "prod-eks", False)
     assert prod.eks is not None and prod.eks.region == "eu-west-1" and prod.eks.role_arn is None
-    assert fleet.channel_cluster("C0PROD123") == "prod"
-    assert fleet.channel_cluster("C0OTHER") is None
+
+
+@pytest.mark.parametrize(("key", "value"), [("approvers", "[U0123ABCD]"), ("channels", "[C0PROD123]")])
+def test_the_agents_model_refuses_a_front_end_s_keys(
+    tmp_path: Path, kube_file: Path, key: str, value: str
+) -> None:
+    path = write(tmp_path, f"clusters:\n  staging:\n    kubeconfig_context: staging\n    {key}: {value}\n")
+    with pytest.raises(FleetError, match=rf": clusters\.staging\.{key}: unknown key"):
+        load_fleet(path, [kube_file])
 
 
 def test_writes_are_off_unless_the_file_turns_them_on(tmp_path: Path, kube_file: Path) -> None:
@@ -123,12 +129,6 @@ BAD_FILES = [
         "clusters.prod.kubeconfig_context",
         "'prod' is not in",
     ),
-    (
-        f"default: prod\nclusters:\n  prod:\n    {GOOD_EKS}\n    channels: [C1]\n"
-        "  staging:\n    kubeconfig_context: staging\n    channels: [C2, C1]\n",
-        "clusters.staging.channels",
-        "C1 is already bound to clusters.prod",
-    ),
     (f"default: dev\nclusters:\n  prod:\n    {GOOD_EKS}\n", "default", "expected the name of a cluster"),
     (
         f"clusters:\n  prod:\n    {GOOD_EKS}\n  staging:\n    kubeconfig_context: staging\n",
@@ -145,16 +145,6 @@ BAD_FILES = [
         "expected true or false",
     ),
     (f"clusters:\n  prod:\n    {GOOD_EKS}\n    writes:\n", "clusters.prod.writes", "expected true or false"),
-    (
-        f"clusters:\n  prod:\n    {GOOD_EKS}\n    approvers: [alice]\n",
-        "clusters.prod.approvers",
-        "Slack user ids",
-    ),
-    (
-        f"clusters:\n  prod:\n    {GOOD_EKS}\n    channels: ['#prod']\n",
-        "clusters.prod.channels",
-        "channel ids",
-    ),
     (
         "default: a\nclusters:\n  a:\n    kubeconfig_context: staging\n  b:\n    kubeconfig_context: staging\n",
         "clusters.b.kubeconfig_context",
@@ -197,6 +187,46 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
         load_fleet(tmp_path / "clusters.yaml")
 
 
+class TeamCluster(ClusterConfig):
+    """A front end's cluster model: one key of its own and a cross-cluster rule for it."""
+
+    team: str = "sre"
+
+    @classmethod
+    def check_fleet(cls, clusters: Mapping[str, ClusterConfig]) -> list[KeyProblem]:
+        teams = [(n, c.team) for n, c in clusters.items() if isinstance(c, TeamCluster)]
+        return [
+            KeyProblem(f"clusters.{n}.team", "expected a team other than 'nobody'")
+            for n, t in teams
+            if t == "nobody"
+        ]
+
+
+def test_a_front_end_s_subclass_adds_its_keys_and_unknown_keys_are_still_refused(
+    tmp_path: Path, kube_file: Path
+) -> None:
+    fleet = load_fleet(write(tmp_path, EXAMPLE + "    team: payments\n"), [kube_file], TeamCluster)
+    assert isinstance(fleet.clusters["prod"], TeamCluster) and fleet.clusters["prod"].team == "payments"
+    assert fleet.clusters["staging"].team == "sre" and fleet.clusters["staging"].writes is True
+    path = write(tmp_path, EXAMPLE + "    teem: payments\n")
+    with pytest.raises(FleetError, match=rf"^CLUSTERS_FILE: {path}: clusters\.prod\.teem: unknown key"):
+        load_fleet(path, [kube_file], cluster_model=TeamCluster)
+    with pytest.raises(FleetError, match=r": clusters\.prod\.team: unknown key"):
+        load_fleet(write(tmp_path, EXAMPLE + "    team: payments\n"), [kube_file])  # the agents' model
+
+
+def test_a_front_end_s_cross_cluster_check_is_one_line_naming_its_key(
+    tmp_path: Path, kube_file: Path
+) -> None:
+    path = write(tmp_path, EXAMPLE + "    team: nobody\n")
+    with pytest.raises(FleetError) as caught:
+        load_fleet(path, [kube_file], TeamCluster)
+    assert (
+        str(caught.value) == f"CLUSTERS_FILE: {path}: clusters.prod.team: expected a team other than 'nobody'"
+    )
+    assert caught.value.key == "clusters.prod.team"
+
+
 def test_without_a_file_today_s_settings_are_a_fleet_of_one() -> None:
     fleet = single_cluster_fleet("kind-sre", writes=True)
     assert fleet is not None
@@ -224,7 +254,7 @@ def test_no_cluster_in_today_s_settings_means_no_fleet() -> None:
 
 @pytest.fixture
 def fleet(tmp_path: Path, kube_file: Path) -> Fleet:
-    text = ISSUE_EXAMPLE + "  dev:\n    kubeconfig_context: dev\n"
+    text = EXAMPLE + "  dev:\n    kubeconfig_context: dev\n"
     return fleet_of(text, tmp_path, kube_file)
 
 
@@ -245,7 +275,7 @@ def fleet(tmp_path: Path, kube_file: Path) -> Fleet:
 def test_clusters_named_in_the_question_win_in_order_of_mention(
     fleet: Fleet, question: str, clusters: tuple[str, ...]
 ) -> None:
-    assert resolve(fleet, question, thread_cluster="dev", channel="C0PROD123") == Resolution(
+    assert resolve(fleet, question, thread_cluster="dev", place_cluster="prod") == Resolution(
         clusters, "question"
     )
 
@@ -268,16 +298,20 @@ def test_clusters_named_in_the_question_win_in_order_of_mention(
 def test_a_name_inside_another_word_or_used_as_a_namespace_is_not_a_mention(
     fleet: Fleet, question: str
 ) -> None:
-    assert resolve(fleet, question, thread_cluster=None, channel=None) == Resolution(("staging",), "default")
+    assert resolve(fleet, question, thread_cluster=None, place_cluster=None) == Resolution(
+        ("staging",), "default"
+    )
 
 
 def test_the_flag_names_clusters_and_an_unknown_one_lists_the_known(fleet: Fleet) -> None:
     ask = "why is checkout failing on staging"
-    assert resolve(fleet, f"--cluster prod {ask}", thread_cluster=None, channel=None) == Resolution(
+    assert resolve(fleet, f"--cluster prod {ask}", thread_cluster=None, place_cluster=None) == Resolution(
         ("prod",), "flag"
     )
-    assert resolve(fleet, f"--cluster=DEV, {ask}", thread_cluster=None, channel=None).clusters == ("dev",)
-    unknown = resolve(fleet, f"--cluster qa {ask}", thread_cluster="dev", channel="C0PROD123")
+    assert resolve(fleet, f"--cluster=DEV, {ask}", thread_cluster=None, place_cluster=None).clusters == (
+        "dev",
+    )
+    unknown = resolve(fleet, f"--cluster qa {ask}", thread_cluster="dev", place_cluster="prod")
     assert unknown.clusters == () and unknown.source == "flag"
     assert (
         unknown.error
@@ -287,13 +321,19 @@ def test_the_flag_names_clusters_and_an_unknown_one_lists_the_known(fleet: Fleet
         _ = unknown.cluster
 
 
-def test_then_the_thread_then_the_channel_then_the_default(fleet: Fleet) -> None:
+def test_then_the_thread_then_the_place_then_the_default(fleet: Fleet) -> None:
     ask = "why is checkout failing?"
-    assert resolve(fleet, ask, thread_cluster="dev", channel="C0PROD123") == Resolution(("dev",), "thread")
-    assert resolve(fleet, ask, thread_cluster=None, channel="C0PROD123") == Resolution(("prod",), "channel")
-    assert resolve(fleet, ask, thread_cluster=None, channel="C0OTHER") == Resolution(("staging",), "default")
-    # A thread about a cluster the file no longer has falls through, never outside the fleet.
-    assert resolve(fleet, ask, thread_cluster="gone", channel=None) == Resolution(("staging",), "default")
+    assert resolve(fleet, ask, thread_cluster="dev", place_cluster="prod") == Resolution(("dev",), "thread")
+    assert resolve(fleet, ask, thread_cluster=None, place_cluster="prod") == Resolution(("prod",), "place")
+    assert resolve(fleet, ask, thread_cluster=None, place_cluster=None) == Resolution(("staging",), "default")
+    # A thread's or place's cluster the file no longer has falls through, never outside the fleet.
+    assert resolve(fleet, ask, thread_cluster="gone", place_cluster=None) == Resolution(
+        ("staging",), "default"
+    )
+    assert resolve(fleet, ask, thread_cluster=None, place_cluster="gone") == Resolution(
+        ("staging",), "default"
+    )
+    assert resolve(fleet, ask, thread_cluster="gone", place_cluster="prod") == Resolution(("prod",), "place")
 
 
 NAMES = st.from_regex(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,3})?", fullmatch=True)
@@ -302,13 +342,9 @@ NAMES = st.from_regex(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,3})?", fullmatch=True)
 @st.composite
 def fleets(draw: st.DrawFn) -> Fleet:
     names = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
-    channels = draw(st.lists(st.from_regex(r"C[0-9]{3}", fullmatch=True), max_size=3, unique=True))
-    clusters = {
-        # Contexts with "_" are never DNS labels, so never another cluster's name.
-        name: ClusterConfig(kubeconfig_context=f"ctx_{name}", channels=tuple(channels[i :: len(names)]))
-        for i, name in enumerate(names)
-    }
-    return Fleet(default=draw(st.sampled_from(names)), clusters=clusters)
+    # Contexts with "_" are never DNS labels, so never another cluster's name.
+    clusters = {name: ClusterConfig(kubeconfig_context=f"ctx_{name}") for name in names}
+    return Fleet[ClusterConfig](default=draw(st.sampled_from(names)), clusters=clusters)
 
 
 @given(data=st.data(), fleet=fleets())
@@ -319,8 +355,8 @@ def test_resolution_never_leaves_the_fleet(data: st.DataObject, fleet: Fleet) ->
     )
     text = " ".join(data.draw(st.lists(words, max_size=8)))
     thread = data.draw(st.one_of(st.none(), st.sampled_from(fleet.names), st.text(max_size=6)))
-    channel = data.draw(st.one_of(st.none(), st.sampled_from(["C000", "C001", "C002"]), st.text(max_size=4)))
-    resolution = resolve(fleet, text, thread_cluster=thread, channel=channel)
+    place = data.draw(st.one_of(st.none(), st.sampled_from(fleet.names), st.text(max_size=4)))
+    resolution = resolve(fleet, text, thread_cluster=thread, place_cluster=place)
     if resolution.error is None:
         assert resolution.clusters and set(resolution.clusters) <= set(fleet.names)
         assert len(set(resolution.clusters)) == len(resolution.clusters)
@@ -343,7 +379,7 @@ def test_a_name_embedded_in_another_word_never_matches(data: st.DataObject, flee
     text = f"why is {word} failing"
     assume(name not in ("why", "is", "failing"))
     assert name not in mentioned(fleet, text)
-    assert resolve(fleet, text, thread_cluster=None, channel=None).source != "question"
+    assert resolve(fleet, text, thread_cluster=None, place_cluster=None).source != "question"
 
 
 @given(data=st.data(), fleet=fleets())
@@ -352,7 +388,7 @@ def test_a_name_between_spaces_or_punctuation_always_matches(data: st.DataObject
     before = data.draw(st.sampled_from(["", " ", "(", "`", '"', "'"]))
     after = data.draw(st.sampled_from(["", " ", "?", "'s", ",", ".", ")", "`", ". Then"]))
     text = f"is{' ' if before != ' ' else ''}{before}{name.upper()}{after} ok"
-    assert name in resolve(fleet, text, thread_cluster=None, channel=None).clusters
+    assert name in resolve(fleet, text, thread_cluster=None, place_cluster=None).clusters
 
 
 # --- a tool call's cluster -------------------------------------------------------------------------
@@ -360,7 +396,9 @@ def test_a_name_between_spaces_or_punctuation_always_matches(data: st.DataObject
 
 def test_a_call_without_cluster_name_gets_the_resolved_cluster_s_server_name(fleet: Fleet) -> None:
     args = {"namespace": "shop"}
-    bound = check_call_cluster(fleet, resolve(fleet, "in prod", thread_cluster=None, channel=None), args)
+    bound = check_call_cluster(
+        fleet, resolve(fleet, "in prod", thread_cluster=None, place_cluster=None), args
+    )
     assert bound.args == {"namespace": "shop", "cluster_name": "prod-eks"} and bound.cluster == "prod"
     assert args == {"namespace": "shop"}  # the model's arguments are not changed in place
     assert check_call_cluster(fleet, "staging", {"cluster_name": ""}).args == {"cluster_name": "staging"}
@@ -391,7 +429,7 @@ def test_a_cluster_of_the_fleet_the_question_is_not_about_is_refused(fleet: Flee
 
 
 def test_a_question_about_several_clusters_needs_the_call_to_say_which(fleet: Fleet) -> None:
-    both = resolve(fleet, "compare prod and staging", thread_cluster=None, channel=None)
+    both = resolve(fleet, "compare prod and staging", thread_cluster=None, place_cluster=None)
     with pytest.raises(ClusterRefused, match=r"several clusters \(prod, staging\): pass cluster_name"):
         check_call_cluster(fleet, both, {})
     assert check_call_cluster(fleet, both, {"cluster_name": "staging"}).cluster == "staging"
@@ -405,7 +443,7 @@ def test_a_tool_without_cluster_name_keeps_its_arguments_and_still_has_a_policy(
 
 
 def test_an_error_or_stale_resolution_binds_nothing(fleet: Fleet) -> None:
-    unknown = resolve(fleet, "--cluster qa hi", thread_cluster=None, channel=None)
+    unknown = resolve(fleet, "--cluster qa hi", thread_cluster=None, place_cluster=None)
     with pytest.raises(ClusterRefused, match="no cluster 'qa'"):
         check_call_cluster(fleet, unknown, {})
     with pytest.raises(ClusterRefused, match="'gone' is not a cluster"):

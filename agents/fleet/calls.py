@@ -31,7 +31,7 @@ class BoundCall:
 
 
 def check_call_cluster(
-    fleet: Fleet,
+    fleet: Fleet[Any],
     resolved: Resolution | str,
     tool_args: Mapping[str, Any],
     *,
@@ -70,7 +70,7 @@ def check_call_cluster(
     return BoundCall(args, cluster)
 
 
-def _scope(fleet: Fleet, resolved: Resolution | str) -> tuple[str, ...]:
+def _scope(fleet: Fleet[Any], resolved: Resolution | str) -> tuple[str, ...]:
     """The resolved clusters, each checked against the fleet (a stale resolution fails closed)."""
     names = (resolved,) if isinstance(resolved, str) else resolved.clusters
     if not names:
@@ -84,7 +84,7 @@ def _scope(fleet: Fleet, resolved: Resolution | str) -> tuple[str, ...]:
     return names
 
 
-def _fleet_cluster(fleet: Fleet, given: Any) -> str | None:
+def _fleet_cluster(fleet: Fleet[Any], given: Any) -> str | None:
     """The fleet cluster a `cluster_name` value means: its fleet name (any case) or its server name."""
     if not isinstance(given, str):
         return None

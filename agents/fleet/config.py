@@ -12,10 +12,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.settings import ConfigError
 
@@ -27,12 +27,13 @@ DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 EKS_NAME = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
 AWS_REGION = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
-SLACK_USER = r"^[UW][A-Z0-9]+$"
-SLACK_CHANNEL = r"^[CGD][A-Z0-9]+$"
 
 
 class KeyProblem(ValueError):
-    """A problem found by a validator, with the key path it belongs to (pydantic's own loc is too coarse)."""
+    """A problem found by a validator, with the key path it belongs to (pydantic's own loc is too coarse).
+
+    Raised by the models' validators, and returned by `ClusterConfig.check_fleet` for whole-fleet checks.
+    """
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
@@ -65,6 +66,10 @@ class ClusterConfig(BaseModel):
     `writes` defaults to false so the policy fails closed: a cluster added to the file without thinking
     about writes is read-only (its server runs without --allow-write and no write tool is offered) until
     someone writes `writes: true` for it. A forgotten key must never make production writable.
+
+    The file-format seam: a front end subclasses this model to add its own keys (who approves, where a
+    cluster is the default) and passes the subclass to `load_fleet`; `extra="forbid"` is inherited, so a
+    key neither the agents nor that front end know is still refused in one line.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,24 +77,21 @@ class ClusterConfig(BaseModel):
     kubeconfig_context: str | None = Field(default=None, min_length=1)
     eks: EksTarget | None = None
     writes: bool = False
-    approvers: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
-
-    @field_validator("approvers")
-    @classmethod
-    def _approvers_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(value, SLACK_USER, "Slack user ids such as U0123ABCD")
-
-    @field_validator("channels")
-    @classmethod
-    def _channels_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(value, SLACK_CHANNEL, "channel ids such as C0123ABCD (not #names)")
 
     @model_validator(mode="after")
     def _one_way_in(self) -> ClusterConfig:
         if (self.kubeconfig_context is None) == (self.eks is None):
             raise ValueError("expected exactly one of kubeconfig_context (kubeconfig mode) or eks (IAM mode)")
         return self
+
+    @classmethod
+    def check_fleet(cls, clusters: Mapping[str, ClusterConfig]) -> list[KeyProblem]:
+        """Checks across the clusters of one file for the keys a subclass adds; none for the agents' own.
+
+        Fleet validation calls it once per cluster model in the file (the agents' own cross-cluster
+        checks run regardless), so a subclass overrides it without calling super.
+        """
+        return []
 
     @property
     def mode(self) -> ClusterMode:
@@ -104,16 +106,22 @@ class ClusterConfig(BaseModel):
         return self.kubeconfig_context
 
 
-class Fleet(BaseModel):
-    """The clusters the bot knows; `default` is the one meant when nothing else says."""
+C = TypeVar("C", bound=ClusterConfig)
+
+
+class Fleet(BaseModel, Generic[C]):
+    """The clusters the bot knows; `default` is the one meant when nothing else says.
+
+    Generic in the cluster model so a front end's `Fleet[ItsClusterConfig]` carries its keys, typed.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default: str | None = None
-    clusters: dict[str, ClusterConfig] = Field(min_length=1)
+    clusters: dict[str, C] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Fleet:
+    def _consistent(self) -> Fleet[C]:
         for name in self.clusters:
             if not DNS_LABEL.fullmatch(name):
                 raise KeyProblem(
@@ -122,7 +130,11 @@ class Fleet(BaseModel):
                     "at most 63, starting and ending with a letter or digit)",
                 )
         _check_default(self)
-        _check_unique_bindings(self.clusters)
+        _check_unique_targets(self.clusters)
+        for model in dict.fromkeys(type(c) for c in self.clusters.values()):
+            problems = model.check_fleet(self.clusters)
+            if problems:
+                raise problems[0]
         return self
 
     @property
@@ -134,23 +146,12 @@ class Fleet(BaseModel):
         """`default`, or the only cluster of a fleet of one (validated: never None after construction)."""
         return self.default or next(iter(self.clusters))
 
-    def channel_cluster(self, channel: str | None) -> str | None:
-        """The cluster bound to a channel by the file, if any (validated: at most one)."""
-        return next((n for n, c in self.clusters.items() if channel and channel in c.channels), None)
-
     def known(self) -> str:
         """The fleet's names as a user reads them in an error: "prod, staging (default)"."""
         return ", ".join(f"{n} (default)" if n == self.default_cluster else n for n in self.clusters)
 
 
-def _ids(values: tuple[str, ...], pattern: str, expected: str) -> tuple[str, ...]:
-    for value in values:
-        if not re.fullmatch(pattern, value):
-            raise ValueError(f"expected {expected}; {value!r} is not one")
-    return values
-
-
-def _check_default(fleet: Fleet) -> None:
+def _check_default(fleet: Fleet[Any]) -> None:
     if fleet.default is None:
         if len(fleet.clusters) > 1:
             raise KeyProblem("default", f"required with several clusters: one of {', '.join(fleet.clusters)}")
@@ -161,23 +162,14 @@ def _check_default(fleet: Fleet) -> None:
         )
 
 
-def _check_unique_bindings(clusters: Mapping[str, ClusterConfig]) -> None:
-    """A channel, a context or an EKS cluster belongs to one fleet cluster, or policies would be ambiguous.
+def _check_unique_targets(clusters: Mapping[str, ClusterConfig]) -> None:
+    """A context or an EKS cluster belongs to one fleet cluster, or its policy would be ambiguous.
 
     Two fleet names for one real cluster would give it two write policies (the laxer one a name away),
     and a target named like another fleet cluster would make a tool call's `cluster_name` ambiguous.
     """
-    channel_owner: dict[str, str] = {}
     target_owner: dict[str, str] = {}
     for name, cluster in clusters.items():
-        for channel in cluster.channels:
-            if channel in channel_owner and channel_owner[channel] != name:
-                raise KeyProblem(
-                    f"clusters.{name}.channels",
-                    f"channel {channel} is already bound to clusters.{channel_owner[channel]}: "
-                    "expected each channel under one cluster",
-                )
-            channel_owner[channel] = name
         key = f"clusters.{name}.{'kubeconfig_context' if cluster.mode == 'kubeconfig' else 'eks.name'}"
         target = cluster.target
         if target in target_owner:
@@ -208,12 +200,34 @@ def _no_duplicate_keys(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
 
 
-def load_fleet(path: Path | str, kubeconfig_paths: Sequence[Path | str] | str | None = None) -> Fleet:
+KubeconfigPaths = Sequence[Path | str] | str | None
+
+
+@overload
+def load_fleet(path: Path | str, kubeconfig_paths: KubeconfigPaths = None) -> Fleet[ClusterConfig]: ...
+
+
+@overload
+def load_fleet(path: Path | str, kubeconfig_paths: KubeconfigPaths, cluster_model: type[C]) -> Fleet[C]: ...
+
+
+@overload
+def load_fleet(
+    path: Path | str, kubeconfig_paths: KubeconfigPaths = None, *, cluster_model: type[C]
+) -> Fleet[C]: ...
+
+
+def load_fleet(
+    path: Path | str,
+    kubeconfig_paths: KubeconfigPaths = None,
+    cluster_model: type[ClusterConfig] = ClusterConfig,
+) -> Fleet[Any]:
     """Read and check CLUSTERS_FILE; raises `FleetError` (one line: file, key path, what is expected).
 
     `kubeconfig_paths` are the kubeconfig files in use (a list, or a KUBECONFIG string joined by
     os.pathsep): every `kubeconfig_context` must be a context of one of them, found now, not at the
-    first question about that cluster.
+    first question about that cluster. `cluster_model` validates each cluster: `ClusterConfig`, or a
+    front end's subclass that adds its keys (see `ClusterConfig`).
     """
     try:
         raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
@@ -224,7 +238,7 @@ def load_fleet(path: Path | str, kubeconfig_paths: Sequence[Path | str] | str | 
     if not isinstance(raw, dict):
         raise FleetError(path, "(top level)", "expected a mapping with `default` and `clusters`")
     try:
-        fleet = Fleet.model_validate(raw)
+        fleet: Fleet[Any] = Fleet[cluster_model].model_validate(raw)  # type: ignore[valid-type]
     except ValidationError as exc:
         raise _describe(path, exc) from None
     _check_contexts(path, fleet, _paths(kubeconfig_paths))
@@ -268,7 +282,7 @@ def _expected_shape(key: str, got: Any) -> str:
     return f"expected {expected} (got {got!r})"
 
 
-def _paths(kubeconfig_paths: Sequence[Path | str] | str | None) -> list[Path]:
+def _paths(kubeconfig_paths: KubeconfigPaths) -> list[Path]:
     if kubeconfig_paths is None:
         return []
     if isinstance(kubeconfig_paths, str):
@@ -295,7 +309,7 @@ def kubeconfig_contexts(paths: Iterable[Path]) -> set[str]:
     return names
 
 
-def _check_contexts(path: Path | str, fleet: Fleet, kubeconfigs: list[Path]) -> None:
+def _check_contexts(path: Path | str, fleet: Fleet[Any], kubeconfigs: list[Path]) -> None:
     wanted = {n: c.kubeconfig_context for n, c in fleet.clusters.items() if c.kubeconfig_context}
     if not wanted:
         return
@@ -324,14 +338,14 @@ def single_cluster_fleet(
     *,
     mode: ClusterMode = "kubeconfig",
     region: str | None = None,
-) -> Fleet | None:
+) -> Fleet[ClusterConfig] | None:
     """The fleet of one that today's settings imply (no CLUSTERS_FILE): DEFAULT_CLUSTER and EKS_MCP_ALLOW_WRITE.
 
     The name is sent to the server unchanged, as today (in kubeconfig mode the server matches it
     against context names and cluster suffixes, so it is not checked against the kubeconfig here).
     None when today's settings name no cluster (a billing-only bot, a kubeconfig without a
     current-context): there is nothing to bind a call to, and the model asks the user, as today.
-    Approvers stay APPROVER_USER_IDS / APPROVER_USERGROUP (a cluster without its own list uses those).
+    A front end's own keys are absent here, so its settings-wide fallbacks apply (e.g. its approvers).
     """
     if not default_cluster_name:
         return None
@@ -343,6 +357,6 @@ def single_cluster_fleet(
         cluster = ClusterConfig(eks=target, writes=writes)
     else:
         cluster = ClusterConfig(kubeconfig_context=default_cluster_name, writes=writes)
-    return Fleet(
+    return Fleet[ClusterConfig](
         default=fleet_name(default_cluster_name), clusters={fleet_name(default_cluster_name): cluster}
     )

@@ -2,7 +2,8 @@
 
 The order (the issue's contract): a `--cluster NAME` flag, else the clusters named in the question (all
 of them, in order of mention, so "compare prod and staging" reaches both), else the cluster the thread
-was already about, else the one bound to the channel, else the fleet's default. A name matches only as a
+was already about, else the one the front end binds to the place the question was asked in, else the
+fleet's default. A name matches only as a
 whole word, case-insensitively: "production" is not "prod", "kube-prod" is not "prod". Free text never
 errs (an unknown word is just a word); an unknown cluster given with the flag does, listing the known.
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from agents.fleet.config import Fleet
 
-Source = Literal["flag", "question", "thread", "channel", "default"]
+# "place": the cluster the front end binds to where the question was asked. The seam: a chat front end
+# maps its channel to a cluster with keys of its own in the fleet file; the agents see only the result.
+Source = Literal["flag", "question", "thread", "place", "default"]
 
 # `--cluster prod`, `--cluster=prod`, and `-c prod` is deliberately not one: `-c` means too much already.
 FLAG = re.compile(r"(?<!\S)--cluster(?:=|\s+)(?P<name>\S*)", re.IGNORECASE)
@@ -45,8 +48,13 @@ class Resolution:
         return self.clusters[0]
 
 
-def resolve(fleet: Fleet, text: str, *, thread_cluster: str | None, channel: str | None) -> Resolution:
-    """The clusters `text` is about, by the order in the module docstring; never one outside `fleet`."""
+def resolve(
+    fleet: Fleet[Any], text: str, *, thread_cluster: str | None, place_cluster: str | None
+) -> Resolution:
+    """The clusters `text` is about, by the order in the module docstring; never one outside `fleet`.
+
+    `thread_cluster` and `place_cluster` are fleet names (a name the file no longer has falls through).
+    """
     flagged = _flagged(fleet, text)
     if flagged is not None:
         return flagged
@@ -55,13 +63,12 @@ def resolve(fleet: Fleet, text: str, *, thread_cluster: str | None, channel: str
         return Resolution(named, "question")
     if thread_cluster in fleet.clusters:  # a thread's cluster the file no longer has falls through
         return Resolution((str(thread_cluster),), "thread")
-    bound = fleet.channel_cluster(channel)
-    if bound is not None:
-        return Resolution((bound,), "channel")
+    if place_cluster in fleet.clusters:
+        return Resolution((str(place_cluster),), "place")
     return Resolution((fleet.default_cluster,), "default")
 
 
-def _flagged(fleet: Fleet, text: str) -> Resolution | None:
+def _flagged(fleet: Fleet[Any], text: str) -> Resolution | None:
     """The `--cluster` values, if any; one unknown value makes the whole resolution an error."""
     values = [m.group("name").strip(TRAILING).lower() for m in FLAG.finditer(text)]
     if not values:
@@ -75,7 +82,7 @@ def _flagged(fleet: Fleet, text: str) -> Resolution | None:
     return Resolution(tuple(dict.fromkeys(values)), "flag")
 
 
-def mentioned(fleet: Fleet, text: str) -> tuple[str, ...]:
+def mentioned(fleet: Fleet[Any], text: str) -> tuple[str, ...]:
     """The fleet's clusters named in `text` as whole words, in order of first mention."""
     found: list[tuple[int, str]] = []
     for name in fleet.clusters:
