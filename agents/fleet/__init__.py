@@ -1,0 +1,40 @@
+"""Many clusters: the fleet file, which cluster a question is about, and tool calls bound to it.
+
+`config` reads CLUSTERS_FILE (or builds today's fleet of one); `resolve` picks the clusters of a question
+(flag, question, thread, the place it was asked, default); `calls` binds a tool call's `cluster_name` to
+them. Nothing here starts servers or knows a front end: a front end adds its own keys to the file by
+subclassing `ClusterConfig`, and the runner, gate and front ends wire these in.
+"""
+
+from agents.fleet.calls import BoundCall, ClusterRefused, check_call_cluster
+from agents.fleet.config import (
+    ClusterConfig,
+    EksTarget,
+    Fleet,
+    FleetError,
+    KeyProblem,
+    fleet_name,
+    kubeconfig_contexts,
+    load_fleet,
+    single_cluster_fleet,
+)
+from agents.fleet.resolve import Resolution, Source, mentioned, resolve
+
+__all__ = [
+    "BoundCall",
+    "ClusterConfig",
+    "ClusterRefused",
+    "EksTarget",
+    "Fleet",
+    "FleetError",
+    "KeyProblem",
+    "Resolution",
+    "Source",
+    "check_call_cluster",
+    "fleet_name",
+    "kubeconfig_contexts",
+    "load_fleet",
+    "mentioned",
+    "resolve",
+    "single_cluster_fleet",
+]
