@@ -1,5 +1,5 @@
-"""Front ends other than Slack: the terminal (`sre-bot ask`) and `sre-bot doctor`.
+"""The `sre-bot` command and the front ends that are not Slack: the terminal (`sre-bot ask`) and doctor.
 
-They sit above `agents/` as `slackbot/` does, and use the same pieces: settings, the capabilities'
-assistant, the runner. `slackbot/cli.py` dispatches the `sre-bot` command to them.
+The top of the tree: `cli.py` loads the settings and starts one front end (the terminal, doctor, or the
+Slack bot in `slackbot/`); each builds the agents through the one composition root, `agents/compose.py`.
 """

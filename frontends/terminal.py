@@ -31,7 +31,7 @@ from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT, load_approver_set
 EXIT_ANSWERED = 0
 EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)
 EXIT_INCOMPLETE = 3  # an answer, but a tool failed (cluster unreachable, MCP server not installed, …)
-# (slackbot/cli.py's --help explains these codes; tests keep the two in step)
+# (frontends/cli.py's --help explains these codes; tests keep the two in step)
 
 # Where approvers are configured, a change is approved on a card in Slack; a terminal shows none.
 CARDS_ELSEWHERE_TEXT = (

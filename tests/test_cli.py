@@ -18,7 +18,7 @@ def sre_bot(
     full_env = {k: v for k, v in os.environ.items()}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "slackbot.cli", *args],
+        [sys.executable, "-m", "frontends.cli", *args],
         capture_output=True,
         text=True,
         env={**full_env, "PYTHONPATH": str(PROJECT_ROOT)},
@@ -157,7 +157,8 @@ class _NoNetwork:
 def test_slack_unreachable_on_its_default_url_is_a_network_problem(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from slackbot import cli, config
+    from frontends import cli
+    from slackbot import config
 
     monkeypatch.setattr(config, "AsyncWebClient", _NoNetwork)
     monkeypatch.setattr(config, "CONNECT_RETRY_DELAYS", ())

@@ -18,7 +18,7 @@ from tests.fakes.openai_api import FakeOpenAI
 def ask(question: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`sre-bot ask QUESTION` in its own process, with the test's environment plus `env`."""
     return subprocess.run(
-        [sys.executable, "-m", "slackbot.cli", "ask", question],
+        [sys.executable, "-m", "frontends.cli", "ask", question],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
@@ -34,7 +34,7 @@ def test_ask_lists_the_pods_streamed_with_tool_steps(agent_env: Path, tmp_path: 
         env = {**os.environ, "OPENAI_BASE_URL": model.base_url, "PYTHONPATH": str(PROJECT_ROOT)}
         env.pop("PYTHONUNBUFFERED", None)  # a pipe, buffered as for any user: the bot must flush itself
         proc = subprocess.Popen(
-            [sys.executable, "-m", "slackbot.cli", "ask", "list the pods in default"],
+            [sys.executable, "-m", "frontends.cli", "ask", "list the pods in default"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,

@@ -137,7 +137,7 @@ def test_sigterm_stops_readiness_and_finishes_the_answer_in_flight(agent_env: Pa
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "slackbot.cli", "run"],
+            [sys.executable, "-m", "frontends.cli", "run"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.PIPE,

@@ -1,6 +1,7 @@
 """The `sre-bot` command: ask (terminal), doctor (checks), run (the Slack bot).
 
-It lives with the front ends because `run` starts the Slack app; `agents/` knows nothing about Slack.
+The top of the tree: it picks the front end (`run` starts the Slack app in slackbot/); `agents/` knows
+nothing about any of them.
 """
 
 from __future__ import annotations
