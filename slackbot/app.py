@@ -171,6 +171,7 @@ def build_bot(
         conversations,
         assistant.audit,
     )
+    conversations.when_paused(desk.post_cards)  # an answer stopped at approvals: the desk posts the cards
     register_approvals(app, desk)
 
     @app.error
