@@ -128,7 +128,8 @@ class Handlers:
         self, body: dict[str, Any], payload: dict[str, Any], set_status: Any, set_title: Any
     ) -> None:
         budget = self.conversations.budget
-        # status and title are niceties: only from the budget's surplus, never at an answer's expense
+        # status and title are niceties: only from the budget's surplus, never at an answer's expense,
+        # and only for a question the checks let through (a refused one gets its note and nothing else)
         with contextlib.suppress(SlackApiError):
             if budget.try_take("assistant.threads.setStatus"):
                 await set_status("is thinking…")
