@@ -187,6 +187,7 @@ def build_bot(
         assistant.audit,
         Approvers(slack, client, budget),
     )
+    conversations.when_paused(desk.post_cards)  # an answer stopped at approvals: the desk posts the cards
     register_approvals(app, desk)
 
     @app.error

@@ -51,7 +51,8 @@ class Question:
 
 
 Paused = Callable[[Question, Renderer, str], Awaitable[None]]
-"""Called when an answer stopped at approvals: (question, its renderer, correlation id)."""
+"""Called when an answer stopped at approvals: (question, its renderer, correlation id); the approval desk
+takes it from there."""
 Finished = Callable[[Renderer], Awaitable[None]]
 
 
@@ -66,20 +67,29 @@ class Conversations:
         *,
         native: bool = True,
     ) -> None:
-        self.runner = runner
+        self._runner = runner
         self.client = client
         self.budget = budget
         self.native = native
         self._tails: dict[str, asyncio.Future[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
-        self.on_paused: Paused | None = None
+        self._on_paused: Paused | None = None
+
+    def when_paused(self, on_paused: Paused) -> None:
+        """Hand answers that stop at approvals to `on_paused` (the approval desk: built after this queue,
+        since it resumes answers through it, so it is wired here rather than in the constructor)."""
+        self._on_paused = on_paused
+
+    async def paused_on(self, conversation_id: str) -> set[str]:
+        """The approval interrupt ids the conversation waits on (empty when it is not paused)."""
+        return await self._runner.paused_on(conversation_id)
 
     def submit(self, question: Question) -> asyncio.Task[None]:
         """Queue `question` in its thread now (synchronously) and answer it in the background."""
         return self._schedule(
             question,
-            lambda cid: self.runner.ask(question.text, question.conversation_id, cid, user=question.user_id),
+            lambda cid: self._runner.ask(question.text, question.conversation_id, cid, user=question.user_id),
         )
 
     def resume(
@@ -88,7 +98,7 @@ class Conversations:
         """Continue a paused answer in its thread, in order with anything asked there meanwhile."""
         return self._schedule(
             question,
-            lambda cid: self.runner.resume(question.conversation_id, responses, cid, user=question.user_id),
+            lambda cid: self._runner.resume(question.conversation_id, responses, cid, user=question.user_id),
             after,
         )
 
@@ -131,25 +141,11 @@ class Conversations:
     ) -> None:
         correlation_id = new_correlation_id()
         try:
-            try:
-                reply = await self._start_reply(question.target)
-            except SlackApiError as exc:
-                logger.error(
-                    "cannot reply in %s [correlation_id=%s]: %s",
-                    question.target.channel,
-                    correlation_id,
-                    slack_error(exc),
-                )
+            reply = await self._open_reply(question, correlation_id)
+            if reply is None:
                 return
             FIRST_REPLY.observe(time.monotonic() - question.received)
-            if previous is not None:
-                try:
-                    await asyncio.shield(previous)
-                except asyncio.CancelledError:
-                    # Shutting down while waiting for the earlier question in this thread: end the
-                    # started reply with a note instead of leaving "Working on it…" forever.
-                    await asyncio.shield(reply.finish(INTERRUPTED, []))
-                    raise
+            await self._wait_turn(previous, reply)
             logger.info(
                 "question from %s in %s [correlation_id=%s]",
                 question.user_id,
@@ -158,8 +154,8 @@ class Conversations:
             )
             renderer = Renderer(reply)
             await renderer.run(run(correlation_id))
-            if renderer.approvals and self.on_paused is not None:
-                await self.on_paused(question, renderer, correlation_id)
+            if renderer.approvals and self._on_paused is not None:
+                await self._on_paused(question, renderer, correlation_id)
             if after is not None:
                 await after(renderer)
         except asyncio.CancelledError:
@@ -167,24 +163,53 @@ class Conversations:
         except Exception as exc:
             logger.exception("reply failed [correlation_id=%s]", correlation_id)
             with contextlib.suppress(Exception):
-                await self.budget.take("chat.postMessage", question.target.channel)
-                await self.client.chat_postMessage(
-                    channel=question.target.channel,
-                    thread_ts=question.target.thread_ts,
-                    text=error_text(
-                        ErrorEvent(
-                            "internal",
-                            "Something went wrong while replying.",
-                            f"The bot's log has the details ({type(exc).__name__}).",
-                            correlation_id,
-                            action=ASK_AGAIN,
-                        )
-                    ),
-                )
+                await self._say_failed(question.target, correlation_id, exc)
         finally:
             done.set_result(None)
             if self._tails.get(question.conversation_id) is done:
                 del self._tails[question.conversation_id]
+
+    async def _open_reply(self, question: Question, correlation_id: str) -> Reply | None:
+        """The sign of life; None (logged) when Slack refuses it, as there is then nowhere to answer."""
+        try:
+            return await self._start_reply(question.target)
+        except SlackApiError as exc:
+            logger.error(
+                "cannot reply in %s [correlation_id=%s]: %s",
+                question.target.channel,
+                correlation_id,
+                slack_error(exc),
+            )
+            return None
+
+    @staticmethod
+    async def _wait_turn(previous: asyncio.Future[None] | None, reply: Reply) -> None:
+        """Wait for the earlier question in the thread; shielded, so its own cancellation is not ours."""
+        if previous is None:
+            return
+        try:
+            await asyncio.shield(previous)
+        except asyncio.CancelledError:
+            # Shutting down while waiting for the earlier question in this thread: end the started
+            # reply with a note instead of leaving "Working on it…" forever.
+            await asyncio.shield(reply.finish(INTERRUPTED, []))
+            raise
+
+    async def _say_failed(self, target: ReplyTarget, correlation_id: str, exc: Exception) -> None:
+        await self.budget.take("chat.postMessage", target.channel)
+        await self.client.chat_postMessage(
+            channel=target.channel,
+            thread_ts=target.thread_ts,
+            text=error_text(
+                ErrorEvent(
+                    "internal",
+                    "Something went wrong while replying.",
+                    f"The bot's log has the details ({type(exc).__name__}).",
+                    correlation_id,
+                    action=ASK_AGAIN,
+                )
+            ),
+        )
 
     async def drain(self, grace_seconds: float) -> None:
         """Let in-flight answers finish for `grace_seconds`, then cancel them (they end with a note)."""

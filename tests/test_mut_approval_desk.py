@@ -150,8 +150,10 @@ class Resumed:
 class Conversations:
     def __init__(self) -> None:
         self.runner = Runner()
-        self.on_paused: Any = None
         self.resumed: list[Resumed] = []
+
+    async def paused_on(self, conversation_id: str) -> set[str]:
+        return await self.runner.paused_on(conversation_id)
 
     def resume(self, question: Question, responses: dict[str, Any], after: Any = None) -> None:
         self.resumed.append(Resumed(question, responses, after))
@@ -313,10 +315,7 @@ def approved_response(approval_id: str = "ap1", by: str = "U2") -> dict[str, Any
 # --- wiring -----------------------------------------------------------------------------------------------
 
 
-def test_the_desk_posts_the_cards_of_every_paused_answer_and_starts_with_nothing_being_decided(
-    w: World,
-) -> None:
-    assert w.conversations.on_paused == w.desk.post_cards
+def test_the_desk_starts_with_nothing_being_decided(w: World) -> None:
     assert w.desk.deciding == 0
 
 

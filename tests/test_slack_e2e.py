@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from strands.types.exceptions import ModelThrottledException
 
-from slackbot.handlers import RESTARTING
+from slackbot.middleware import RESTARTING
 from tests.fakes.brains import coordinator, default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.scripted_model import Reply, Say, ScriptedModels, ToolCall, Turn

@@ -98,7 +98,6 @@ class ApprovalDesk:
         self.approvers = approvers
         self._resumed: set[str] = set()  # turns this process resumed (a turn is resumed once)
         self.deciding = 0  # clicks acknowledged and not yet decided (tests wait on it; never on time)
-        conversations.on_paused = self.post_cards
 
     # cards --------------------------------------------------------------------------------------
 
@@ -282,7 +281,7 @@ class ApprovalDesk:
         approvals = self.store.turn(turn_id)
         if not approvals or any(a.status == PENDING for a in approvals):
             return
-        paused = await self.conversations.runner.paused_on(approvals[0].conversation_id)
+        paused = await self.conversations.paused_on(approvals[0].conversation_id)
         for a in approvals:
             if a.status == EXECUTING:
                 detail = CUT_OFF if a.interrupt_id in paused else UNRECORDED
