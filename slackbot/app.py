@@ -13,8 +13,10 @@ import json
 import logging
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -28,13 +30,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
 from agents.mcp.servers import ServerUnavailable
-from agents.runner import ConversationRunner
 from agents.settings import ConfigError, Settings
-from agents.state.approvals import ApprovalStore, SqliteApprovalStore
-from agents.state.claims import EventDedupe, SqliteDedupe
-from agents.state.sessions import FileSessionStore, SessionStore
+from agents.state.claims import SqliteDedupe
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
@@ -129,33 +129,39 @@ class SlackBot:
     approvals: ApprovalDesk
 
 
-def slack_assistant(
-    settings: Settings, approvals: ApprovalStore, approvers: ApproverSettings | None = None, **kwargs: Any
-) -> Assistant:
-    """The agents as Slack runs them: approvals possible when approvers are configured (read from the
-    environment unless given), each approved call claimed once in `approvals`, refusals in Slack's words."""
-    approvers = approvers if approvers is not None else load_approver_settings()
-    return Assistant(
-        settings,
-        approvals_configured=approvers.approvals_configured,
+def slack_front(approvers: ApproverSettings, claims_path: Path | None = None) -> FrontEnd:
+    """Slack as a front end: approvals where approvers are set, refusals in Slack's words, and the
+    claims that answer each redelivered event once."""
+    return FrontEnd(
+        approvals=approvers.approvals_configured,
         read_only_text=READ_ONLY_TEXT,
         no_approvers_text=NO_APPROVERS_TEXT,
-        claim_execution=approvals.start_execution,
-        **kwargs,
+        claims_path=claims_path,
     )
+
+
+def slack_core(
+    settings: Settings,
+    approvers: ApproverSettings | None = None,
+    *,
+    claims_path: Path | None = None,
+    **kwargs: Any,
+) -> Core:
+    """The agents as Slack runs them, from the one composition root (approvers read from the
+    environment unless given; `kwargs` are the root's fakes for tests)."""
+    approvers = approvers if approvers is not None else load_approver_settings()
+    return build_core(settings, slack_front(approvers, claims_path), **kwargs)
 
 
 def build_bot(
     settings: Settings,
     slack: SlackSettings,
-    assistant: Assistant,
+    core: Core,
     *,
     bot_user_id: str,
-    sessions: SessionStore | None = None,
-    dedupe: EventDedupe | None = None,
     budget: RateBudget | None = None,
-    approvals: ApprovalStore | None = None,
 ) -> SlackBot:
+    """The Bolt app and everything its listeners use, around the agents' `core`."""
     budget = budget or RateBudget()
     client = web_client(slack, budget)
     # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns at every start that the client
@@ -163,8 +169,7 @@ def build_bot(
     logging.getLogger(f"slack_bolt.{AsyncApp.__name__}").addFilter(_NO_TOKEN_SKIPPED_WARNING)
     app = AsyncApp(client=client, process_before_response=False)
     use_safe_client(app, client)  # first: listeners and the assistant middleware get this client
-    runner = ConversationRunner(assistant, sessions or FileSessionStore(settings.session_storage_path))
-    conversations = Conversations(runner, client, budget, native=slack.slack_streaming == "native")
+    conversations = Conversations(core.runner, client, budget, native=slack.slack_streaming == "native")
     mode = ModeInfo(
         cluster=default_cluster(settings),
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
@@ -172,7 +177,7 @@ def build_bot(
     )
     handlers = Handlers(
         conversations,
-        dedupe or SqliteDedupe(slack.event_dedupe_path),
+        core.stores.claims or SqliteDedupe(slack.event_dedupe_path),
         mode,
         bot_user_id=bot_user_id,
         max_question_chars=slack.max_question_chars,
@@ -180,11 +185,11 @@ def build_bot(
     handlers.register(app)
     desk = ApprovalDesk(
         settings,
-        approvals or SqliteApprovalStore(settings.approvals_db_path),
+        core.stores.approvals,
         client,
         budget,
         conversations,
-        assistant.audit,
+        core.assistant.audit,
         Approvers(slack, client, budget),
     )
     conversations.when_paused(desk.post_cards)  # an answer stopped at approvals: the desk posts the cards
@@ -207,72 +212,97 @@ async def serve(
     *,
     watch_seconds: float = WATCH_SECONDS,
 ) -> int:
+    """Run the bot until `stop` (SIGTERM, Ctrl-C): tokens, servers, health, socket, then a clean drain."""
     auth = await verify_tokens(slack)
     logger.info("Slack accepted both tokens: bot %s in %s", auth.get("user"), auth.get("team"))
-    approvals = SqliteApprovalStore(settings.approvals_db_path)
-    assistant = slack_assistant(settings, approvals, approvers=slack)
+    core = slack_core(settings, slack, claims_path=slack.event_dedupe_path)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    _stop_on_signals(stop)
     health = None
     handler: AsyncSocketModeHandler | None = None
-    tasks: list[asyncio.Task[None]] = []
     try:
-        outcome = await asyncio.to_thread(assistant.start)
-        for _name, error in outcome.items():
-            if error:
-                logger.warning("capability degraded: %s", error)
-        bot = build_bot(
-            settings, slack, assistant, bot_user_id=str(auth.get("user_id", "")), approvals=approvals
-        )
+        await _start_servers(core)
+        bot = build_bot(settings, slack, core, bot_user_id=str(auth.get("user_id", "")))
         handler = AsyncSocketModeHandler(
             bot.app,
             slack.slack_app_token,
             web_client=AsyncWebClient(token=slack.slack_app_token, base_url=slack.slack_api_url),
         )
-        if slack.health_port:
-            app = health_app(
-                handler.client.is_connected, assistant.servers, lambda: bot.conversations.closing
-            )
-            try:
-                health = await start_health_server(app, slack.health_port)
-            except OSError as exc:
-                raise ConfigError(
-                    "HEALTH_PORT",
-                    f"cannot listen on port {slack.health_port} ({exc.strerror or exc}); pick a free port, "
-                    "or 0 to turn the health server off",
-                ) from None
+        health = await _start_health(slack, handler, core, bot)
         await bot.approvals.recover()  # decisions a previous process took but did not finish (before clicks)
-        # SIGTERM / Ctrl-C must work while the socket is still connecting (Slack down, a proxy missing)
-        connecting = asyncio.create_task(handler.connect_async())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not connecting.done():
-            connecting.cancel()
+        if not await _connect(handler, stop):
             logger.info("stopped before the Slack socket connected")
             return 0
-        stopping.cancel()
-        connecting.result()
-        tasks = [
-            asyncio.create_task(bot.approvals.sweep()),
-            asyncio.create_task(watch_servers(assistant, watch_seconds)),
-        ]
-        logger.info("connected to Slack; sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
-        await stop.wait()
-        for task in tasks:
-            task.cancel()
-        logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
-        await bot.conversations.drain(slack.shutdown_grace_seconds)
+        await _serve_until(stop, bot, core, slack, watch_seconds)
     finally:
         if handler is not None:
             with contextlib.suppress(Exception):
                 await handler.close_async()
         if health is not None:
             await health.cleanup()
-        await asyncio.to_thread(assistant.close)
+        await asyncio.to_thread(core.close)
     return 0
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _start_servers(core: Core) -> None:
+    """Start the MCP servers; a capability whose server cannot start is degraded, not fatal."""
+    outcome = await asyncio.to_thread(core.start)
+    for _name, error in outcome.items():
+        if error:
+            logger.warning("capability degraded: %s", error)
+
+
+async def _start_health(
+    slack: SlackSettings, handler: AsyncSocketModeHandler, core: Core, bot: SlackBot
+) -> web.AppRunner | None:
+    """/healthz, /readyz and /metrics on HEALTH_PORT (0: none); a taken port is a setting to fix."""
+    if not slack.health_port:
+        return None
+    app = health_app(handler.client.is_connected, core.assistant.servers, lambda: bot.conversations.closing)
+    try:
+        return await start_health_server(app, slack.health_port)
+    except OSError as exc:
+        raise ConfigError(
+            "HEALTH_PORT",
+            f"cannot listen on port {slack.health_port} ({exc.strerror or exc}); pick a free port, "
+            "or 0 to turn the health server off",
+        ) from None
+
+
+async def _connect(handler: AsyncSocketModeHandler, stop: asyncio.Event) -> bool:
+    """Open the socket; False when `stop` came first (SIGTERM must work while Slack is unreachable)."""
+    connecting = asyncio.create_task(handler.connect_async())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():
+        connecting.cancel()
+        return False
+    stopping.cancel()
+    connecting.result()
+    return True
+
+
+async def _serve_until(
+    stop: asyncio.Event, bot: SlackBot, core: Core, slack: SlackSettings, watch_seconds: float
+) -> None:
+    """Answer until `stop`, sweeping expired approvals and restarting dead servers; then drain."""
+    tasks = [
+        asyncio.create_task(bot.approvals.sweep()),
+        asyncio.create_task(watch_servers(core.assistant, watch_seconds)),
+    ]
+    logger.info("connected to Slack; sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
+    await bot.conversations.drain(slack.shutdown_grace_seconds)
 
 
 async def watch_servers(assistant: Assistant, interval: float = WATCH_SECONDS) -> None:

@@ -20,9 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.coordinator import Assistant
 from agents.settings import load_settings
-from agents.state.approvals import SqliteApprovalStore
-from agents.state.claims import SqliteDedupe
-from slackbot.app import SlackBot, build_bot, slack_assistant
+from slackbot.app import SlackBot, build_bot, slack_core
 from slackbot.config import SlackSettings
 from tests.fakes.scripted_model import ScriptedModel, ScriptedModels
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
@@ -119,8 +117,8 @@ async def running_bot(
         configure(slack)
     settings = load_settings()
     dedupe_path = tmp_path / f"events-{uuid.uuid4().hex[:8]}.sqlite3"  # a fresh fake Slack reuses ts values
-    approvals = SqliteApprovalStore(settings.approvals_db_path)
-    assistant = slack_assistant(settings, approvals, models=models)
+    core = slack_core(settings, claims_path=dedupe_path, models=models)
+    assistant = core.assistant
     slack_settings = SlackSettings(
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,
@@ -128,14 +126,7 @@ async def running_bot(
         slack_streaming=slack_streaming,
         event_dedupe_path=dedupe_path,
     )
-    bot = build_bot(
-        settings,
-        slack_settings,
-        assistant,
-        bot_user_id=BOT_USER,
-        dedupe=SqliteDedupe(dedupe_path),
-        approvals=approvals,
-    )
+    bot = build_bot(settings, slack_settings, core, bot_user_id=BOT_USER)
     handler = AsyncSocketModeHandler(
         bot.app, APP_TOKEN, web_client=AsyncWebClient(token=APP_TOKEN, base_url=slack.api_url)
     )

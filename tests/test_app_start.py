@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.settings import load_settings
-from agents.state.approvals import SqliteApprovalStore
-from agents.state.claims import SqliteDedupe
-from slackbot.app import build_bot, slack_assistant
+from slackbot.app import build_bot, slack_core
 from slackbot.config import ApproverSettings, SlackSettings
 from tests.fakes.brains import default_brains
 from tests.fakes.scripted_model import ScriptedModels
@@ -24,8 +22,9 @@ def test_no_token_skipped_warning_when_the_token_is_in_the_environment(
     (which carries that very token) wins over it."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     settings = load_settings()
-    approvals = SqliteApprovalStore(settings.approvals_db_path)
-    assistant = slack_assistant(settings, approvals, models=ScriptedModels(default_brains()))
+    core = slack_core(
+        settings, claims_path=tmp_path / "events.sqlite3", models=ScriptedModels(default_brains())
+    )
     slack = SlackSettings(
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,
@@ -34,16 +33,9 @@ def test_no_token_skipped_warning_when_the_token_is_in_the_environment(
     )
     try:
         with caplog.at_level(logging.DEBUG):
-            build_bot(
-                settings,
-                slack,
-                assistant,
-                bot_user_id=BOT_USER,
-                dedupe=SqliteDedupe(tmp_path / "events.sqlite3"),
-                approvals=approvals,
-            )
+            build_bot(settings, slack, core, bot_user_id=BOT_USER)
     finally:
-        assistant.close()
+        core.close()
     assert not [r for r in caplog.records if "token` will be unused" in r.getMessage()]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("slack_bolt")]
 
@@ -56,9 +48,8 @@ def test_slack_gets_approvals_where_approvers_are_set_and_refuses_in_its_own_wor
     agent_env: Path, tmp_path: Path, approvers: dict[str, str], configured: bool
 ) -> None:
     settings = load_settings()
-    store = SqliteApprovalStore(settings.approvals_db_path)
     given = ApproverSettings(_env_file=None, **approvers)  # type: ignore[call-arg]
-    assistant = slack_assistant(settings, store, approvers=given, models=ScriptedModels(default_brains()))
+    assistant = slack_core(settings, given, models=ScriptedModels(default_brains())).assistant
     assistant.close()
     assert assistant.policy.approvals_configured is configured
     assert assistant.policy.read_only_message() == (
@@ -75,8 +66,7 @@ def test_slack_reads_its_approvers_from_the_environment_unless_given(
     agent_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = load_settings()
-    store = SqliteApprovalStore(settings.approvals_db_path)
     monkeypatch.setenv("APPROVER_USER_IDS", "U2")
-    assistant = slack_assistant(settings, store, models=ScriptedModels(default_brains()))
+    assistant = slack_core(settings, models=ScriptedModels(default_brains())).assistant
     assistant.close()
     assert assistant.policy.approvals_configured is True

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agents.compose import Core
 from agents.coordinator import Assistant
 from agents.settings import load_settings
 from slackbot import app
@@ -25,13 +26,13 @@ async def test_a_killed_mcp_server_is_restarted_without_a_question(
     monkeypatch.setenv("MCP_SERVERS", "eks")
     started: list[Assistant] = []
 
-    def keep(settings: Any, approvals: Any, **kwargs: Any) -> Assistant:
-        assistant = original(settings, approvals, **kwargs)
-        started.append(assistant)
-        return assistant
+    def keep(*args: Any, **kwargs: Any) -> Core:
+        core = original(*args, **kwargs)
+        started.append(core.assistant)
+        return core
 
-    original = app.slack_assistant
-    monkeypatch.setattr(app, "slack_assistant", keep)
+    original = app.slack_core
+    monkeypatch.setattr(app, "slack_core", keep)
     with FakeSlack() as slack:
         slack_settings = SlackSettings(
             slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=slack.api_url, health_port=0
