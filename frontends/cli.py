@@ -52,12 +52,13 @@ def _slack_checks() -> list[Any]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """`sre-bot {ask,doctor,run}` with its help and exit codes."""
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    top = argparse.ArgumentParser(
         prog="sre-bot", description=DESCRIPTION, epilog=EXIT_CODES, formatter_class=raw
     )
-    sub = parser.add_subparsers(dest="command", metavar="{ask,doctor,run}")
+    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run}")
     p_ask = sub.add_parser(
         "ask",
         help="answer one question in the terminal",
@@ -70,11 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--verbose", "-v", action="store_true", help="also show the specialists' own text")
     sub.add_parser("doctor", help="check settings, MCP servers, cluster, AWS and the model")
     sub.add_parser("run", help="run the Slack bot over Socket Mode")
-    args = parser.parse_args(argv)
-    if not args.command:
-        parser.print_help()
-        return EXIT_CONFIG
+    return top
 
+
+def main(argv: list[str] | None = None) -> int:
+    command = parser()
+    args = command.parse_args(argv)
+    if not args.command:
+        command.print_help()
+        return EXIT_CONFIG
     question = " ".join(args.question).strip() if args.command == "ask" else ""
     if args.command == "ask" and not question:
         # before the settings: an empty question is the mistake to fix first, whatever .env holds
@@ -85,27 +90,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
     if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
-        from frontends.doctor import main as doctor
-
-        setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
-        try:
-            return doctor(front_ends=[_slack_checks])
-        except KeyboardInterrupt:
-            return 130
+        return _doctor()
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"sre-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(
-        settings.log_level
-        if args.command == "run"
-        else "WARNING"
-        if settings.log_level != "DEBUG"
-        else "DEBUG",
-        also_quiet=SLACK_LIBRARIES,
-    )
+    quiet = "WARNING" if settings.log_level != "DEBUG" else "DEBUG"
+    setup_logging(settings.log_level if args.command == "run" else quiet, also_quiet=SLACK_LIBRARIES)
+    return _start(settings, args, question)
 
+
+def _doctor() -> int:
+    from frontends.doctor import main as doctor
+
+    setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
+    try:
+        return doctor(front_ends=[_slack_checks])
+    except KeyboardInterrupt:
+        return 130
+
+
+def _start(settings: Settings, args: argparse.Namespace, question: str) -> int:
+    """The terminal or the Slack bot, with their failures as one line and an exit code."""
     try:
         if args.command == "ask":
             from frontends.terminal import ask

@@ -87,7 +87,7 @@ def test_post_message_is_budgeted_per_channel() -> None:
 def test_the_channel_of_a_rate_limited_post_is_read_from_json_and_form_bodies() -> None:
     from slack_sdk.http_retry.request import HttpRequest
 
-    from slackbot.app import request_channel
+    from slackbot.client import request_channel
 
     url = "https://slack.com/api/chat.postMessage"
     as_json = HttpRequest(method="POST", url=url, headers={}, data=b'{"channel": "C7", "text": "hi"}')
@@ -124,7 +124,7 @@ async def test_slacks_429_reaches_the_shared_budget(
     """The retry handler slack_sdk calls on a 429 holds the budget for Retry-After, for everyone."""
     from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 
-    from slackbot.app import BudgetedRateLimitHandler
+    from slackbot.client import BudgetedRateLimitHandler
 
     clock = FakeClock()
     budget = RateBudget(clock=clock)
