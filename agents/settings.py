@@ -2,6 +2,9 @@
 
 Every bad value ends in a `ConfigError` naming the variable and what is expected, so the CLI can print
 one line and exit 2 instead of a traceback deep inside a model client or an MCP server.
+
+Why one module of ~450 lines: one pydantic-settings class, each setting beside its validator and its
+start-up check, so a new setting is added, checked and documented in one place.
 """
 
 from __future__ import annotations

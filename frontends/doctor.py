@@ -4,6 +4,8 @@ One line per check, and only the checks the configuration uses (no AWS credentia
 local model setup). Every failing check is listed, settings included, so a newcomer fixes everything in
 one pass instead of one error per run. `agents/` knows nothing about Slack: the front end hands its own
 settings checks in (`front_ends`, built with `settings_checks`).
+
+Why one module of ~370 lines: a list of independent checks of the same shape, read as a checklist.
 """
 
 from __future__ import annotations

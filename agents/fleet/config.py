@@ -4,6 +4,9 @@ A typed model so a wrong file fails at start with one line naming the file, the 
 (`FleetError`, a `ConfigError`: the CLI prints it and exits 2) instead of a cluster silently missing or,
 worse, silently writable. Without a file, `single_cluster_fleet` gives the fleet of one today's settings
 imply, so nobody's `.env` breaks.
+
+Why one module of ~360 lines: the file's model and its cross-key checks (a context in two clusters, an
+unknown default) produce one error format and are read together when the format changes.
 """
 
 from __future__ import annotations

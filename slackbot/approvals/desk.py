@@ -8,6 +8,10 @@ the call only if the decision names the frozen call's hash.
 
 The store knows nothing of Slack: the desk keeps the card's channel and thread in the approval's `place`
 and the card's ts in its `card`.
+
+Why one module of ~360 lines: a card's whole life (posted, clicked, claimed, shown, resumed, swept,
+recovered after a restart) is one state machine whose races are read against each other; who may
+approve (approvers.py) and what the card says (cards.py) already live apart.
 """
 
 from __future__ import annotations
