@@ -12,13 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.capabilities import Capability
+from agents.capabilities import problems as capability_problems
 from agents.coordinator import Assistant
 from agents.gate.audit import AuditLog
 from agents.mcp.servers import McpServers
 from agents.models import ModelFactory
 from agents.runner import ConversationRunner
 from agents.settings import Settings
+from agents.settings import load_settings as read_settings
 from agents.state.factory import Stores, build_stores
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The settings, checked by `agents.settings` and then against the registered capabilities (which MCP
+    servers exist is theirs to say); raises the first ConfigError, as front ends print it."""
+    settings = read_settings(**overrides)
+    found = capability_problems(settings)
+    if found:
+        raise found[0]
+    return settings
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ start-up check, so a new setting is added, checked and documented in one place.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, MutableMapping
@@ -31,6 +32,7 @@ DEFAULT_MODELS: dict[str, str] = {
 
 # Where the project's own installer puts the pinned MCP servers (scripts/install-mcp-servers).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SERVER_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 DEFAULT_MCP_BIN_DIR = PROJECT_ROOT / ".tools" / "bin"
 
 
@@ -133,14 +135,13 @@ class Settings(BaseSettings):
 
     @field_validator("mcp_servers")
     @classmethod
-    def _known_servers(cls, value: str) -> str:
-        from agents.capabilities import server_names  # here: the settings stay light to import
-
-        known = server_names()
+    def _server_list(cls, value: str) -> str:
+        """Names only; which names exist is the capabilities' to say (agents/capabilities, `problems`)."""
         names = [n.strip() for n in value.split(",") if n.strip()]
-        unknown = [n for n in names if n not in known]
-        if unknown or not names:
-            raise ValueError(f"expected a comma-separated subset of {', '.join(known)} (got {value!r})")
+        if not names or not all(SERVER_NAME.fullmatch(n) for n in names):
+            raise ValueError(
+                f"expected a comma-separated list of MCP server names such as eks,billing (got {value!r})"
+            )
         return ",".join(names)
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 from agents.capabilities import by_name
 from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
 from agents.failures import classify_tool_error
-from agents.mcp.tools import coerce_arguments
+from agents.gate.arguments import coerce_arguments
 from agents.redact import redact
 
 MAX_SUMMARY = 90

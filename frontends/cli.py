@@ -11,8 +11,9 @@ import asyncio
 import sys
 from typing import Any
 
+from agents.compose import load_settings
 from agents.logs import setup_logging
-from agents.settings import ConfigError, Settings, drop_empty_environment, load_settings
+from agents.settings import ConfigError, Settings, drop_empty_environment
 from slackbot.config import SlackSettings, SlackUnreachable
 
 EXIT_CONFIG = 2

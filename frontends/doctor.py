@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from agents.capabilities import problems as capability_problems
 from agents.coordinator import Assistant, current_context, default_cluster
 from agents.models import describe_model_endpoint
 from agents.settings import (
@@ -332,7 +333,8 @@ def diagnose(
     """
     settings, problems = read_settings(Settings)
     export_aws_environment(settings)  # as load_settings does: keys in .env must reach boto3
-    problems.extend(p for p in settings.problems() if p.variable not in {q.variable for q in problems})
+    found = [*settings.problems(), *capability_problems(settings)]
+    problems.extend(p for p in found if p.variable not in {q.variable for q in problems})
     front = [check for checks in front_ends for check in checks()]
     if problems:
         return [*_config_failures("settings", problems), *front, _skipped()]

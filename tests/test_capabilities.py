@@ -26,13 +26,14 @@ from agents.capabilities import (
     registered,
     unregister,
 )
+from agents.compose import load_settings  # as front ends load them: MCP_SERVERS checked by the registry
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ApprovalRequired, FinalAnswer
 from agents.gate.write_gate import APPROVAL_INTERRUPT, call_hash, classify
 from agents.mcp.servers import ServerSpec, child_env
 from agents.mcp.tools import McpTool
 from agents.runner import ConversationRunner
-from agents.settings import Settings, load_settings
+from agents.settings import Settings
 from agents.state.sessions import FileSessionStore
 from frontends.doctor import run_checks
 from slackbot.renderer import Renderer

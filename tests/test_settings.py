@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.settings import ConfigError, Settings, load_settings
+from agents.compose import load_settings  # the settings as front ends load them (capabilities included)
+from agents.settings import ConfigError, Settings
 from slackbot.config import load_approver_settings, load_slack_settings
 
 
@@ -75,6 +76,8 @@ def test_dotenv_is_read_and_empty_values_mean_unset(tmp_path: Path) -> None:
         ("TOOL_RESULT_MAX_CHARS", "10", "TOOL_RESULT_MAX_CHARS: expected a number >= 1000"),
         ("OPENAI_BASE_URL", "localhost:8000", "OPENAI_BASE_URL: expected an http(s) URL"),
         ("MCP_SERVERS", "eks,grafana", "MCP_SERVERS: expected a comma-separated subset of eks, billing"),
+        ("MCP_SERVERS", "eks;billing", "MCP_SERVERS: expected a comma-separated list of MCP server names"),
+        ("MCP_SERVERS", " , ", "MCP_SERVERS: expected a comma-separated list of MCP server names"),
         ("APPROVAL_TTL_SECONDS", "5", "APPROVAL_TTL_SECONDS: expected a number >= 30"),
         ("OLLAMA_HOST", "ollama:11434", "OLLAMA_HOST: expected an http(s) URL"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR"),

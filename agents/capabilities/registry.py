@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from agents.capabilities.base import Capability, ReadRules
 from agents.capabilities.eks import EKS
 from agents.capabilities.finops import FINOPS
-
-if TYPE_CHECKING:
-    from agents.settings import Settings
+from agents.settings import ConfigError, Settings
 
 BUILTIN = (EKS, FINOPS)
 _REGISTRY: dict[str, Capability] = {}
@@ -59,6 +56,15 @@ def server_names() -> list[str]:
 def enabled(settings: Settings) -> tuple[Capability, ...]:
     """The capabilities whose server MCP_SERVERS turns on, in the registry's order."""
     return tuple(c for c in _REGISTRY.values() if c.server in settings.enabled_servers)
+
+
+def problems(settings: Settings) -> list[ConfigError]:
+    """MCP_SERVERS naming a server no registered capability runs (the settings know only names)."""
+    known = server_names()
+    if all(name in known for name in settings.enabled_servers):
+        return []
+    expected = f"expected a comma-separated subset of {', '.join(known)} (got {settings.mcp_servers!r})"
+    return [ConfigError("MCP_SERVERS", expected)]
 
 
 def read_rules(server: str | None = None) -> ReadRules:

@@ -15,6 +15,7 @@ by one `validate_call`; a reviewer checks a tool's checks against the rules they
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -82,6 +83,23 @@ _INSIGHTS_FIELDS = re.compile(
     r"@?[A-Za-z_][A-Za-z0-9_.]{0,99}(?:\s*,\s*@?[A-Za-z_][A-Za-z0-9_.]{0,99}){0,19}"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def coerce_arguments(arguments: Any) -> dict[str, Any]:
+    """Some models send nested objects (e.g. manage_k8s_resource's `body`) as JSON strings; accept both."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return {"input": arguments}
+    if not isinstance(arguments, dict):
+        return {}
+    fixed = dict(arguments)
+    for key, value in arguments.items():
+        if key in ("body",) and isinstance(value, str) and value.strip().startswith("{"):
+            with contextlib.suppress(ValueError):
+                fixed[key] = json.loads(value)
+    return fixed
 
 
 class ArgumentRefused(ValueError):

@@ -25,10 +25,16 @@ from typing import Any, ClassVar
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
 from agents.capabilities import read_rules
-from agents.gate.arguments import ArgumentRefused, Target, manifest_targets, refusal_message, validate_call
+from agents.gate.arguments import (
+    ArgumentRefused,
+    Target,
+    coerce_arguments,
+    manifest_targets,
+    refusal_message,
+    validate_call,
+)
 from agents.gate.audit import AuditLog
 from agents.gate.manifests import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
-from agents.mcp.tools import coerce_arguments
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
 

@@ -6,16 +6,14 @@ dead server, and they pass every result through the output budget and the untrus
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
 from typing import Any
 
 from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
 from typing_extensions import override
 
-from agents.gate.arguments import ArgumentRefused, refusal_message, validate_call
+from agents.gate.arguments import ArgumentRefused, coerce_arguments, refusal_message, validate_call
 from agents.mcp.output import shape_result
 from agents.mcp.servers import McpServer
 
@@ -30,23 +28,6 @@ def trim_description(text: str, limit: int) -> str:
             break
         out = f"{out}\n\n{para}" if out else para
     return out or text[:limit]
-
-
-def coerce_arguments(arguments: Any) -> dict[str, Any]:
-    """Some models send nested objects (e.g. manage_k8s_resource's `body`) as JSON strings; accept both."""
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except ValueError:
-            return {"input": arguments}
-    if not isinstance(arguments, dict):
-        return {}
-    fixed = dict(arguments)
-    for key, value in arguments.items():
-        if key in ("body",) and isinstance(value, str) and value.strip().startswith("{"):
-            with contextlib.suppress(ValueError):
-                fixed[key] = json.loads(value)
-    return fixed
 
 
 class McpTool(AgentTool):
