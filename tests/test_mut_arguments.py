@@ -22,6 +22,7 @@ from agents.gate.arguments import (
     check_field_selector,
     check_label_selector,
     check_name,
+    coerce_arguments,
     manifest_targets,
     object_target,
     refusal_message,
@@ -822,3 +823,14 @@ def test_a_time_without_a_zone_is_shown_cut_to_40_characters() -> None:
     assert refusal("get_cloudwatch_logs", {**LOGS, "start_time": naive}) == (
         f"start_time={naive[:40]!r} needs a time zone: end it with Z (UTC) or an offset"
     )
+
+
+def test_arguments_sent_as_text_are_read_as_json_or_kept_as_the_input() -> None:
+    """Some models send a call's arguments, or its `body`, as a JSON string: both are read; what is not
+    JSON is kept as it came (never an exception, never dropped)."""
+    assert coerce_arguments('{"name": "web"}') == {"name": "web"}
+    assert coerce_arguments("list the pods") == {"input": "list the pods"}
+    assert coerce_arguments(["a"]) == {}
+    assert coerce_arguments({"body": '{"kind": "Pod"}'}) == {"body": {"kind": "Pod"}}
+    assert coerce_arguments({"body": "{not json"}) == {"body": "{not json"}
+    assert coerce_arguments({"note": '{"kind": "Pod"}'}) == {"note": '{"kind": "Pod"}'}  # only `body`
