@@ -248,3 +248,18 @@ def test_a_wrong_fleet_file_is_one_line_and_exit_2(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("sre-bot: configuration error: CLUSTERS_FILE: ")
     assert "clusters.prod.kubeconfig_context" in line and "ctx-missing" in line
+
+
+async def test_each_specialist_call_of_a_comparison_is_bound_to_its_own_cluster(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    listing = {"cluster_name": "ctx-staging", "kind": "Pod", "api_version": "v1", "namespace": "default"}
+    core = core_with(audit, eks_assistant=calling("list_k8s_resources", listing))
+    try:
+        await ask(core, "compare the pods in default on prod and staging")
+    finally:
+        core.close()
+    assert reached(clusters) == {"staging"}  # the call made for prod asked staging: refused
+    [refused] = calls(audit, "tool_refused")
+    assert "This question is about prod, not staging" in refused["detail"]
+    assert [c["cluster"] for c in calls(audit)] == ["staging"]
