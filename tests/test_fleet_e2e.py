@@ -241,8 +241,12 @@ async def test_a_model_chosen_cluster_outside_the_fleet_or_the_question_is_refus
 
 
 def test_a_wrong_fleet_file_is_one_line_and_exit_2(
-    clusters: dict[str, FakeKubeAPI], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clusters: dict[str, FakeKubeAPI],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)  # keep pytest's log capture
     (tmp_path / "clusters.yaml").write_text(FLEET.replace("ctx-prod", "ctx-missing"))
     assert cli.main(["ask", "list the pods"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
