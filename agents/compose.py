@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agents.capabilities import Capability
 from agents.capabilities import problems as capability_problems
 from agents.coordinator import Assistant
+from agents.fleet import ClusterConfig, Fleet, load_fleet
 from agents.gate.audit import AuditLog
 from agents.mcp.servers import McpServers
 from agents.models import ModelFactory
@@ -41,6 +43,9 @@ class FrontEnd:
     read_only_text: str = ""  # its words for "changes are off" ("" → the gate's neutral words)
     no_approvers_text: str = ""  # its words for "nobody can approve here"
     claims_path: Path | None = None  # where its one-time claims (redelivered events) live
+    # The fleet file's cluster model with the front end's keys (approvers, channels): one deployment
+    # shares one CLUSTERS_FILE, so every front end reads it with the same model and refuses nothing.
+    cluster_model: type[ClusterConfig] = ClusterConfig
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,14 @@ class Core:
         self.assistant.close()
 
 
+def load_cluster_fleet(settings: Settings, front: FrontEnd) -> Fleet[Any] | None:
+    """CLUSTERS_FILE read once, with the front end's keys; None without one (the fleet of one today's
+    settings imply is the Assistant's). A wrong file raises FleetError, a ConfigError: one line, exit 2."""
+    if settings.clusters_file is None:
+        return None
+    return load_fleet(settings.clusters_file, settings.kubeconfig_paths(), front.cluster_model)
+
+
 def build_core(
     settings: Settings,
     front: FrontEnd,
@@ -71,6 +84,7 @@ def build_core(
     capabilities: tuple[Capability, ...] | None = None,
 ) -> Core:
     """Put the agents together for `front`; tests and benchmarks pass fakes for the network edges."""
+    fleet = load_cluster_fleet(settings, front)  # first: a wrong file is found before anything starts
     stores = stores or build_stores(settings, claims_path=front.claims_path)
     assistant = Assistant(
         settings,
@@ -83,5 +97,7 @@ def build_core(
         # an approved call runs at most once, whatever resumes it: claimed where the approvals live
         claim_execution=stores.approvals.start_execution,
         capabilities=capabilities,
+        fleet=fleet,
+        bind_clusters=fleet is not None,
     )
     return Core(settings, stores, assistant, ConversationRunner(assistant, stores.sessions))

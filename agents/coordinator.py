@@ -19,6 +19,7 @@ from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
 from agents.capabilities import Capability, enabled, read_rules
+from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_cluster_fleet
 from agents.gate.audit import AuditLog, JsonlAuditLog
 from agents.gate.write_gate import GatePolicy, WriteGate
 from agents.mcp.servers import McpServers, ServerSpec
@@ -69,6 +70,40 @@ def default_cluster(settings: Settings) -> str:
     return context or "(none set: ask the user which cluster)"
 
 
+def settings_fleet(settings: Settings) -> Fleet[ClusterConfig] | None:
+    """The fleet of one today's settings imply (no CLUSTERS_FILE): `default_cluster`'s cluster.
+
+    None when they name no cluster (a billing-only bot, a kubeconfig without a current-context, IAM
+    mode without a region): then no call is about a known cluster, as before the fleet existed.
+    """
+    mode = settings.resolved_auth_mode
+    name = settings.default_cluster or (current_context(settings) if mode == "kubeconfig" else None)
+    try:
+        return single_cluster_fleet(name, settings.eks_mcp_allow_write, mode=mode, region=settings.aws_region)
+    except ValueError:  # IAM mode without a region: the server could not reach it either
+        return None
+
+
+def fleet_prompt(fleet: Fleet[Any], scope: ClusterScope) -> str:
+    """The coordinator's per-request words on its clusters (a fleet file only; a fleet of one adds none)."""
+    names = ", ".join(scope.clusters)
+    why = {
+        "flag": "given with --cluster",
+        "question": "named in the question",
+        "thread": "this thread's",
+        "place": "the default where this was asked",
+        "default": "the fleet's default",
+    }
+    lines = [
+        f"Clusters of this question: {names} ({why[scope.resolution.source]}). Known clusters: {fleet.known()}.",
+        "Pass the cluster to the Kubernetes specialist as `cluster`; it looks at no other cluster.",
+    ]
+    if len(scope.clusters) > 1:
+        lines.append("Several clusters: ask the specialist once per cluster, then compare their answers.")
+    lines.append("Say which cluster(s) you looked at in every answer about a cluster.")
+    return "\n".join(lines) + "\n"
+
+
 def server_specs(
     settings: Settings,
     environ: dict[str, str] | None = None,
@@ -112,8 +147,14 @@ class Assistant:
         audit: AuditLog | None = None,
         claim_execution: Callable[[str, str], bool] | None = None,
         capabilities: tuple[Capability, ...] | None = None,
+        fleet: Fleet[Any] | None = None,
+        bind_clusters: bool = False,
     ) -> None:
         self.settings = settings
+        # The clusters the bot knows: a CLUSTERS_FILE fleet (`bind_clusters`: calls are bound to the
+        # question's clusters) or the fleet of one today's settings imply (the model's cluster as before).
+        self.fleet = fleet if fleet is not None else settings_fleet(settings)
+        self.bind_clusters = bind_clusters and self.fleet is not None
         self.capabilities = capabilities if capabilities is not None else enabled(settings)
         self.servers = servers or McpServers(server_specs(settings, capabilities=self.capabilities))
         self.models = models or model_factory(settings)
@@ -128,6 +169,7 @@ class Assistant:
             claim_execution=claim_execution,
             manifest_dir=settings.manifest_dir,
             approved_dir=settings.approved_manifest_dir,
+            fleet=self.fleet,
         )
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"
@@ -150,6 +192,7 @@ class Assistant:
             output_budget=settings.tool_result_max_chars,
             max_wait_seconds=settings.model_max_wait_seconds,
             hooks=self.hooks,
+            fleet=self.fleet if self.bind_clusters else None,
             # Read-only mode offers only tools known to be read-only (fail closed: a tool a new server
             # version adds is not offered until it is classified).
             tool_allowed=(lambda _server, _name: True)
@@ -165,11 +208,28 @@ class Assistant:
     def close(self) -> None:
         self.servers.close()
 
+    def scope(self, resolution: Resolution | None = None) -> ClusterScope | None:
+        """A request's cluster scope: `resolution` with a fleet file, else the fleet of one (or none)."""
+        if self.fleet is None:
+            return None
+        if self.bind_clusters and resolution is not None:
+            return ClusterScope(resolution)
+        return ClusterScope(Resolution((self.fleet.default_cluster,), "default"), bind=self.bind_clusters)
+
+    def system_prompt(self, scope: ClusterScope | None = None) -> str:
+        """The coordinator's prompt for one request: with a fleet file it names the request's clusters."""
+        values = self.prompt_values
+        if scope is None or not scope.bind or self.fleet is None:
+            return COORDINATOR_PROMPT.format(**values)
+        return COORDINATOR_PROMPT.format(**{**values, "cluster": ", ".join(scope.clusters)}) + fleet_prompt(
+            self.fleet, scope
+        )
+
     def build_agent(self, session_manager: SessionManager | None = None) -> Agent:
         return Agent(
             name="coordinator",
             model=self.models("coordinator"),
-            system_prompt=COORDINATOR_PROMPT.format(**self.prompt_values),
+            system_prompt=self.system_prompt(),
             tools=list(self.specialists),
             callback_handler=None,
             session_manager=session_manager,

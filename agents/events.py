@@ -82,6 +82,7 @@ class ApprovalRequired:
     call_hash: str
     summary: str
     tool_use_id: str = ""
+    cluster: str = ""  # the fleet cluster the change is for ("" when the bot knows no cluster)
 
 
 ErrorKind = Literal[
@@ -91,6 +92,7 @@ ErrorKind = Literal[
     "context_overflow",
     "capability_unavailable",
     "approval_pending",
+    "unknown_cluster",
     "internal",
 ]
 

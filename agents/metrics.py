@@ -11,7 +11,10 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 QUESTIONS = Counter("sre_bot_questions", "Questions received", registry=REGISTRY)
 TOOL_CALLS = Counter(
-    "sre_bot_tool_calls", "Tool calls by tool and outcome", ["tool", "outcome"], registry=REGISTRY
+    "sre_bot_tool_calls",
+    "Tool calls by tool, outcome and cluster (a fleet name, or (none))",
+    ["tool", "outcome", "cluster"],
+    registry=REGISTRY,
 )
 ERRORS = Counter("sre_bot_errors", "Answers that ended in an error, by kind", ["kind"], registry=REGISTRY)
 APPROVALS = Counter("sre_bot_approvals", "Approval outcomes", ["outcome"], registry=REGISTRY)

@@ -12,11 +12,13 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ErrorEvent
 from agents.failures import MODEL_FAILURES, describe_failure
+from agents.fleet import CLUSTER_SCOPE, ClusterScope, Resolution, resolve
 from agents.gate.write_gate import REQUEST_FACTS
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.state.sessions import SessionStore
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
     from strands.session import SessionManager
 
 logger = logging.getLogger(__name__)
+
+# The key in the coordinator's Strands agent state (saved with the conversation by the session
+# manager) of the thread's cluster and the last question's clusters: a follow-up without a cluster
+# name stays on the thread's, and a resume after an approval (no question text) keeps its clusters.
+THREAD_CLUSTERS = "sre_bot_clusters"
 
 
 def new_correlation_id() -> str:
@@ -53,8 +60,14 @@ class ConversationRunner:
         conversation_id: str | None = None,
         correlation_id: str | None = None,
         user: str | None = None,
+        *,
+        place_cluster: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
-        """Answer `question`, yielding text deltas, tool steps, and a FinalAnswer or an ErrorEvent."""
+        """Answer `question`, yielding text deltas, tool steps, and a FinalAnswer or an ErrorEvent.
+
+        `place_cluster` is the fleet cluster the front end binds to where the question was asked (a
+        chat's channel); the question's clusters are resolved from it, the question and the thread.
+        """
         correlation_id = correlation_id or new_correlation_id()
         key = conversation_id or f"oneshot-{correlation_id}"
         lock = self._lock(key)  # held in a local: the weak dict keeps it only while someone uses it
@@ -67,7 +80,7 @@ class ConversationRunner:
                 correlation_id=correlation_id,
                 question=question[:2000],
             )
-            async for event in self._run(question, conversation_id, correlation_id, user):
+            async for event in self._run(question, conversation_id, correlation_id, user, place_cluster):
                 yield event
 
     async def paused_on(self, conversation_id: str) -> set[str]:
@@ -97,7 +110,12 @@ class ConversationRunner:
                 yield event
 
     async def _run(
-        self, prompt: Any, conversation_id: str | None, correlation_id: str, user: str | None
+        self,
+        prompt: Any,
+        conversation_id: str | None,
+        correlation_id: str,
+        user: str | None,
+        place_cluster: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """One answer (or a resume) on a fresh coordinator Agent; any failure ends it as an ErrorEvent."""
         started = time.monotonic()
@@ -107,6 +125,11 @@ class ConversationRunner:
                 # The conversation is paused on an approval: a new question cannot run until it is
                 # decided (and the change shown on the card must stay exactly what runs).
                 yield _approval_pending(correlation_id)
+                return
+            scope = self._scope(agent, prompt, place_cluster)
+            if isinstance(scope, ErrorEvent):  # an unknown --cluster: answered without a model call
+                ERRORS.labels(scope.kind).inc()
+                yield replace(scope, correlation_id=correlation_id)
                 return
             # a resume's steps finish calls started in an earlier run: their names are in the history
             names = {} if isinstance(prompt, str) else _tool_names(agent.messages, prompt)
@@ -119,6 +142,7 @@ class ConversationRunner:
                     "user": user,
                 },
                 MODEL_FAILURES: failures,
+                CLUSTER_SCOPE: scope,
             }
             raw = agent.stream_async(prompt, invocation_state=state)
             async for event in answer_events(raw, correlation_id, names, failures):
@@ -132,6 +156,36 @@ class ConversationRunner:
             yield failure
         finally:
             ANSWER.observe(time.monotonic() - started)
+
+    def _scope(self, agent: Any, prompt: Any, place_cluster: str | None) -> ClusterScope | ErrorEvent | None:
+        """The request's clusters, remembered in the conversation's agent state; the prompt names them.
+
+        A question resolves them (flag, question, the thread's, the place's, default); a resume keeps
+        the interrupted question's. Only a fleet file resolves: a fleet of one is always its cluster.
+        """
+        assistant = self.assistant
+        if assistant.fleet is None or not assistant.bind_clusters:
+            return assistant.scope()
+        remembered = agent.state.get(THREAD_CLUSTERS) or {}
+        resolution: Resolution | None = None
+        if isinstance(prompt, str):
+            resolution = resolve(
+                assistant.fleet, prompt, thread_cluster=remembered.get("thread"), place_cluster=place_cluster
+            )
+            if resolution.error:
+                return _unknown_cluster(resolution.error)
+        else:
+            known = tuple(n for n in remembered.get("question", ()) if n in assistant.fleet.clusters)
+            resolution = Resolution(known, remembered.get("source", "thread")) if known else None
+        scope = assistant.scope(resolution)
+        if scope is not None:
+            thread = scope.clusters[0] if len(scope.clusters) == 1 else remembered.get("thread")
+            agent.state.set(
+                THREAD_CLUSTERS,
+                {"thread": thread, "question": list(scope.clusters), "source": scope.resolution.source},
+            )
+        agent.system_prompt = assistant.system_prompt(scope)
+        return scope
 
     def _session(self, conversation_id: str | None) -> SessionManager | None:
         """The conversation's memory (none for one-shot questions or without a session store)."""
@@ -147,6 +201,12 @@ def _approval_pending(correlation_id: str) -> ErrorEvent:
         "",
         correlation_id,
         action="Approve or deny it (or let it expire), then ask again.",
+    )
+
+
+def _unknown_cluster(error: str) -> ErrorEvent:
+    return ErrorEvent(
+        "unknown_cluster", error, "", action="Ask again with one of the known clusters, or without --cluster."
     )
 
 

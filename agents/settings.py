@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     eks_auth_mode: AuthMode | None = None
     eks_mcp_allow_write: bool = False
     eks_mcp_allow_sensitive_data: bool = False
+    # Many clusters (issue 13): the fleet file, read by the composition root (agents/compose.py) with the
+    # front end's keys; unset, the settings above imply a fleet of one, exactly as before.
+    clusters_file: Path | None = None
 
     # MCP servers
     mcp_servers: str = "eks,billing"

@@ -27,6 +27,7 @@ from typing_extensions import override
 
 from agents.capabilities import Capability
 from agents.failures import describe_failure, model_failures
+from agents.fleet import CLUSTER_SCOPE, ClusterScope, Fleet, cluster_scope
 from agents.gate.write_gate import REQUEST_FACTS, request_facts
 from agents.mcp.output import fence
 from agents.mcp.servers import McpServer, ServerUnavailable
@@ -67,6 +68,7 @@ class SpecialistContext:
     max_wait_seconds: int
     hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list
     tool_allowed: Callable[[str, str], bool] = lambda _server, _name: True  # (server, tool) offered?
+    fleet: Fleet[Any] | None = None  # a CLUSTERS_FILE fleet: specialists get a `cluster` per call
 
 
 class SpecialistTool(AgentTool):
@@ -87,39 +89,73 @@ class SpecialistTool(AgentTool):
         return self.spec.name
 
     @property
+    def clustered(self) -> bool:
+        """Whether each call is about one cluster of a fleet file (its capability's tools name clusters)."""
+        return self.context.fleet is not None and self.spec.cluster_argument is not None
+
+    @property
     def tool_spec(self) -> ToolSpec:
+        properties: dict[str, Any] = {
+            "query": {"type": "string", "description": "The question or task, in full."}
+        }
+        if self.clustered and self.context.fleet is not None:
+            properties["cluster"] = {
+                "type": "string",
+                "enum": list(self.context.fleet.names),
+                "description": "The one cluster of this question this call is about (one call per cluster).",
+            }
         return {
             "name": self.spec.name,
             "description": self.spec.description,
-            "inputSchema": {
-                "json": {
-                    "type": "object",
-                    "properties": {
-                        "query": {"type": "string", "description": "The question or task, in full."}
-                    },
-                    "required": ["query"],
-                }
-            },
+            "inputSchema": {"json": {"type": "object", "properties": properties, "required": ["query"]}},
         }
 
     @property
     def tool_type(self) -> str:
         return "agent"
 
-    def build_agent(self) -> Agent:
+    def build_agent(self, scope: ClusterScope | None = None) -> Agent:
         server = self.context.servers[self.spec.server]
         tools = select_tools(
             self.spec, server, output_budget=self.context.output_budget, allowed=self.context.tool_allowed
         )
+        values = self.context.prompt_values
+        if self.clustered and scope is not None:
+            values = {**values, "cluster": self._cluster_words(scope)}
         return Agent(
             name=self.spec.name,
             model=self.context.model_factory(self.spec.name),
-            system_prompt=self.spec.prompt.format(**self.context.prompt_values),
+            system_prompt=self.spec.prompt.format(**values),
             tools=list[Any](tools),
             callback_handler=None,
             hooks=self.context.hooks(),
             retry_strategy=retry_strategy(self.context.max_wait_seconds),
         )
+
+    def _cluster_words(self, scope: ClusterScope) -> str:
+        """The prompt's cluster in scope: the server's name first (what the tools take), then the fleet's."""
+        fleet = self.context.fleet
+        assert fleet is not None  # self.clustered
+        named = [
+            f"{fleet.clusters[n].target} (the fleet's {n})" if fleet.clusters[n].target != n else n
+            for n in scope.clusters
+        ]
+        return named[0] if len(named) == 1 else " or ".join(named) + ": pass the one each call is for"
+
+    def call_scope(self, tool_use: ToolUse, invocation_state: dict[str, Any]) -> ClusterScope | str | None:
+        """This call's clusters: the request's, narrowed to the `cluster` asked for; a str is a refusal."""
+        scope = cluster_scope(invocation_state)
+        raw = tool_use.get("input")
+        asked = raw.get("cluster") if isinstance(raw, dict) else None
+        if scope is None or not self.clustered or not asked:
+            return scope
+        narrowed = scope.narrowed(str(asked).strip().lower())
+        if narrowed is None:
+            return (
+                f"cluster {str(asked)[:64]!r} is not a cluster of this question ({', '.join(scope.clusters)}): "
+                "ask about one of them; to look at another cluster, the user names it."
+            )
+        return narrowed
 
     def unavailable_reason(self) -> str | None:
         server = self.context.servers.get(self.spec.server)
@@ -138,20 +174,19 @@ class SpecialistTool(AgentTool):
         reason = await asyncio.to_thread(self.unavailable_reason)
         if reason is not None:
             yield {"capability_unavailable": {"capability": self.spec.title, "reason": reason}}
-            yield ToolResultEvent(
-                {
-                    "toolUseId": tool_use["toolUseId"],
-                    "status": "error",
-                    "content": [
-                        {
-                            "text": f"{self.spec.title} is unavailable right now: {reason}. Tell the user "
-                            "this capability is unavailable and why; answer what you can without it."
-                        }
-                    ],
-                }
+            yield _error_result(
+                tool_use,
+                f"{self.spec.title} is unavailable right now: {reason}. Tell the user "
+                "this capability is unavailable and why; answer what you can without it.",
             )
             return
-        async for event in self.run_agent(self.build_agent(), tool_use, invocation_state, **kwargs):
+        scope = self.call_scope(tool_use, invocation_state)
+        if isinstance(scope, str):
+            yield _error_result(tool_use, f"Not asked: {scope}")
+            return
+        if scope is not None:  # the specialist's calls are bound to this call's cluster, not the question's
+            invocation_state = {**invocation_state, CLUSTER_SCOPE: scope}
+        async for event in self.run_agent(self.build_agent(scope), tool_use, invocation_state, **kwargs):
             yield event
 
     async def run_agent(
@@ -170,7 +205,7 @@ class SpecialistTool(AgentTool):
         # coordinator's invocation state on to the specialist nor tells a model failure from a tool error.
         watch = ModelFailureWatch()
         agent.hooks.add_hook(watch)
-        agent.hooks.add_hook(HandOnRequest(request_facts(invocation_state)))
+        agent.hooks.add_hook(HandOnRequest(request_facts(invocation_state), cluster_scope(invocation_state)))
         async for event in inner.stream(mapped, invocation_state, **kwargs):
             if isinstance(event, ToolResultEvent):
                 failure = watch.failure
@@ -217,15 +252,16 @@ class ModelFailureWatch(HookProvider):
 
 
 class HandOnRequest(HookProvider):
-    """Puts the coordinator's request facts in the specialist's own invocation state.
+    """Puts the coordinator's request facts (and the call's clusters) in the specialist's invocation state.
 
     Strands 1.62's agent-as-tool adapter calls the specialist's `stream_async` without the coordinator's
     invocation state, so the write gate inside the specialist would not know who asked. Set at every
     invocation, a resume included (its facts are the resuming request's, not the interrupted one's).
     """
 
-    def __init__(self, facts: dict[str, Any]) -> None:
+    def __init__(self, facts: dict[str, Any], scope: ClusterScope | None = None) -> None:
         self.facts = facts
+        self.scope = scope  # the clusters the specialist's calls are bound to (agents/gate/clusters.py)
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         registry.add_callback(BeforeInvocationEvent, self.hand_on)
@@ -233,6 +269,14 @@ class HandOnRequest(HookProvider):
     def hand_on(self, event: BeforeInvocationEvent) -> None:
         if self.facts:
             event.invocation_state[REQUEST_FACTS] = self.facts
+        if self.scope is not None:
+            event.invocation_state[CLUSTER_SCOPE] = self.scope
+
+
+def _error_result(tool_use: ToolUse, text: str) -> ToolResultEvent:
+    return ToolResultEvent(
+        {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": text}]}
+    )
 
 
 def _fenced(content: list[ToolResultContent], source: str) -> list[ToolResultContent]:

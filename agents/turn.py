@@ -141,6 +141,7 @@ class Answer:
                 str(reason["hash"]),
                 str(reason["summary"]),
                 str(reason.get("tool_use_id", "")),
+                str(reason.get("cluster") or ""),
             )
 
 

@@ -27,6 +27,7 @@ from agents.events import (
 from agents.failures import note_markdown
 from agents.settings import Settings
 from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT, load_approver_settings
+from slackbot.fleet import SlackClusterConfig
 
 EXIT_ANSWERED = 0
 EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)
@@ -125,6 +126,7 @@ def terminal_front() -> FrontEnd:
         approvals=False,
         read_only_text=READ_ONLY_TEXT,
         no_approvers_text=CARDS_ELSEWHERE_TEXT if elsewhere else NO_APPROVERS_TEXT,
+        cluster_model=SlackClusterConfig,  # the deployment's one fleet file holds Slack's keys too
     )
 
 

@@ -40,6 +40,7 @@ from slackbot.config import (
     verify_tokens,
 )
 from slackbot.conversations import Conversations
+from slackbot.fleet import SlackClusterConfig, channel_cluster
 from slackbot.handlers import Handlers, ModeInfo
 from slackbot.health import health_app, start_health_server
 from slackbot.outbound import use_safe_client
@@ -76,6 +77,7 @@ def slack_front(approvers: ApproverSettings, claims_path: Path | None = None) ->
         read_only_text=READ_ONLY_TEXT,
         no_approvers_text=NO_APPROVERS_TEXT,
         claims_path=claims_path,
+        cluster_model=SlackClusterConfig,
     )
 
 
@@ -108,7 +110,14 @@ def build_bot(
     logging.getLogger(f"slack_bolt.{AsyncApp.__name__}").addFilter(_NO_TOKEN_SKIPPED_WARNING)
     app = AsyncApp(client=client, process_before_response=False)
     use_safe_client(app, client)  # first: listeners and the assistant middleware get this client
-    conversations = Conversations(core.runner, client, budget, native=slack.slack_streaming == "native")
+    fleet = core.assistant.fleet
+    conversations = Conversations(
+        core.runner,
+        client,
+        budget,
+        native=slack.slack_streaming == "native",
+        place_cluster=lambda channel: channel_cluster(fleet, channel) if fleet is not None else None,
+    )
     mode = ModeInfo(
         cluster=default_cluster(settings),
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",

@@ -66,8 +66,11 @@ class Conversations:
         budget: RateBudget,
         *,
         native: bool = True,
+        place_cluster: Callable[[str], str | None] = lambda _channel: None,
     ) -> None:
         self._runner = runner
+        # the fleet cluster of a channel (CLUSTERS_FILE clusters.<name>.channels): where a question is asked
+        self._place_cluster = place_cluster
         self.client = client
         self.budget = budget
         self.native = native
@@ -87,9 +90,12 @@ class Conversations:
 
     def submit(self, question: Question) -> asyncio.Task[None]:
         """Queue `question` in its thread now (synchronously) and answer it in the background."""
+        place = self._place_cluster(question.target.channel)
         return self._schedule(
             question,
-            lambda cid: self._runner.ask(question.text, question.conversation_id, cid, user=question.user_id),
+            lambda cid: self._runner.ask(
+                question.text, question.conversation_id, cid, user=question.user_id, place_cluster=place
+            ),
         )
 
     def resume(

@@ -43,11 +43,14 @@ async def ask(assistant: Assistant, question: str) -> list[object]:
 async def test_each_tool_call_is_counted_by_tool_and_outcome(assistant_for: list[Assistant]) -> None:
     assistant = Assistant(load_settings(), models=ScriptedModels(default_brains()))
     assistant_for.append(assistant)
-    listed = value("sre_bot_tool_calls_total", tool="list_k8s_resources", outcome="success")
-    delegated = value("sre_bot_tool_calls_total", tool="eks_assistant", outcome="success")
+    # the fleet of one (no CLUSTERS_FILE) is the kubeconfig's current context; a specialist is about none
+    pods = {"tool": "list_k8s_resources", "outcome": "success", "cluster": "fake-k3s"}
+    asked = {"tool": "eks_assistant", "outcome": "success", "cluster": "(none)"}
+    listed = value("sre_bot_tool_calls_total", **pods)
+    delegated = value("sre_bot_tool_calls_total", **asked)
     await ask(assistant, "list the pods in default")
-    assert value("sre_bot_tool_calls_total", tool="list_k8s_resources", outcome="success") == listed + 1
-    assert value("sre_bot_tool_calls_total", tool="eks_assistant", outcome="success") == delegated + 1
+    assert value("sre_bot_tool_calls_total", **pods) == listed + 1
+    assert value("sre_bot_tool_calls_total", **asked) == delegated + 1
 
 
 async def test_a_refused_call_is_counted_as_refused(assistant_for: list[Assistant]) -> None:
@@ -62,9 +65,10 @@ async def test_a_refused_call_is_counted_as_refused(assistant_for: list[Assistan
         load_settings(), models=ScriptedModels({**default_brains(), "eks_assistant": walker})
     )
     assistant_for.append(assistant)
-    before = value("sre_bot_tool_calls_total", tool="list_k8s_resources", outcome="refused")
+    refused = {"tool": "list_k8s_resources", "outcome": "refused", "cluster": "fake-k3s"}
+    before = value("sre_bot_tool_calls_total", **refused)
     await ask(assistant, "show the secrets in the cluster")
-    assert value("sre_bot_tool_calls_total", tool="list_k8s_resources", outcome="refused") == before + 1
+    assert value("sre_bot_tool_calls_total", **refused) == before + 1
 
 
 async def test_an_answer_that_ends_in_an_error_is_counted_by_kind(

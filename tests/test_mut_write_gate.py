@@ -102,8 +102,9 @@ def gate(policy: GatePolicy = OPEN, **kwargs: Any) -> tuple[WriteGate, Audit]:
     ), audit
 
 
-def count(tool: str, outcome: str) -> float:
-    return REGISTRY.get_sample_value("sre_bot_tool_calls_total", {"tool": tool, "outcome": outcome}) or 0.0
+def count(tool: str, outcome: str, cluster: str = "(none)") -> float:
+    labels = {"tool": tool, "outcome": outcome, "cluster": cluster}
+    return REGISTRY.get_sample_value("sre_bot_tool_calls_total", labels) or 0.0
 
 
 # --- reads and refusals -----------------------------------------------------------------------------------

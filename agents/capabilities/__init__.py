@@ -13,6 +13,7 @@ from agents.capabilities.finops import FINOPS
 from agents.capabilities.registry import (
     BUILTIN,
     by_name,
+    cluster_argument,
     enabled,
     problems,
     read_rules,
@@ -33,6 +34,7 @@ __all__ = [
     "Note",
     "ReadRules",
     "by_name",
+    "cluster_argument",
     "enabled",
     "problems",
     "read_rules",

@@ -48,6 +48,9 @@ class Capability:
     description_limit: int = 1600
     excluded_tools: tuple[str, ...] = ()
     description_limits: Mapping[str, int] = field(default_factory=dict)  # per-tool overrides
+    # The argument of its tools that names the cluster a call is for (None: its tools have no cluster).
+    # The gate binds it to the question's clusters (agents/fleet), so no module names the capability.
+    cluster_argument: str | None = None
 
 
 @dataclass(frozen=True)

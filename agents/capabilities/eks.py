@@ -107,4 +107,5 @@ EKS = Capability(
     # generate_app_manifest writes files on the bot's own disk (useless to someone asking in a chat); the metrics guide is
     # static documentation. Dropping both keeps IAM mode's specs under ~8k tokens per call.
     excluded_tools=("generate_app_manifest", "get_eks_metrics_guidance"),
+    cluster_argument="cluster_name",
 )

@@ -67,6 +67,11 @@ def problems(settings: Settings) -> list[ConfigError]:
     return [ConfigError("MCP_SERVERS", expected)]
 
 
+def cluster_argument(server: str | None) -> str | None:
+    """The argument naming the cluster in the tools of `server`'s capability (None: they name none)."""
+    return next((c.cluster_argument for c in registered() if server is not None and c.server == server), None)
+
+
 def read_rules(server: str | None = None) -> ReadRules:
     """Which calls only read: of the capability whose MCP server is `server` (a tool of one server is
     judged by that server's declarations alone: another server may offer a write under the same name),

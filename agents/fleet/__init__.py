@@ -19,11 +19,14 @@ from agents.fleet.config import (
     single_cluster_fleet,
 )
 from agents.fleet.resolve import Resolution, Source, mentioned, resolve
+from agents.fleet.scope import CLUSTER_SCOPE, ClusterScope, cluster_scope
 
 __all__ = [
+    "CLUSTER_SCOPE",
     "BoundCall",
     "ClusterConfig",
     "ClusterRefused",
+    "ClusterScope",
     "EksTarget",
     "Fleet",
     "FleetError",
@@ -31,6 +34,7 @@ __all__ = [
     "Resolution",
     "Source",
     "check_call_cluster",
+    "cluster_scope",
     "fleet_name",
     "kubeconfig_contexts",
     "load_fleet",

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from strands.hooks import AfterToolCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
 from agents.capabilities import read_rules
+from agents.fleet import ClusterRefused, Fleet, cluster_scope
 from agents.gate.arguments import (
     ArgumentRefused,
     Target,
@@ -34,6 +35,7 @@ from agents.gate.arguments import (
     validate_call,
 )
 from agents.gate.audit import AuditLog
+from agents.gate.clusters import NO_CLUSTER, bind_call, read_only_cluster, writes_allowed
 from agents.gate.manifests import ApprovedCopyError, ManifestRefused, read_for_approval, write_approved_copy
 from agents.metrics import TOOL_CALLS
 from agents.redact import parse_documents, redact
@@ -224,8 +226,12 @@ class WriteGate(HookProvider):
         claim_execution: Callable[[str, str], bool] | None = None,
         manifest_dir: Path | None = None,
         approved_dir: Path | None = None,
+        fleet: Fleet[Any] | None = None,
     ) -> None:
         self.policy = policy
+        # The clusters calls are bound to (agents/gate/clusters.py); None: no cluster is known, and
+        # records carry no cluster (a billing-only bot, or a kubeconfig naming no current context).
+        self.fleet = fleet
         self.audit = audit
         # Files an approved call reads come from MANIFEST_DIR; their approved copies go to `approved_dir`,
         # a folder private to the bot and outside MANIFEST_DIR (others may write there).
@@ -236,7 +242,7 @@ class WriteGate(HookProvider):
         self.claim_execution = claim_execution or _claim_once_in_memory()
         # Who asked: the request facts in the call's invocation state, unless given here (tests).
         self.context = context
-        self._started: dict[str, float] = {}
+        self._started: dict[str, tuple[float, str | None]] = {}  # tool use → (start, its cluster)
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         registry.add_callback(BeforeToolCallEvent, self.before)
@@ -251,15 +257,23 @@ class WriteGate(HookProvider):
         tool = use["name"]
         args = coerce_arguments(use.get("input"))
         facts = tool_facts(event.selected_tool)
+        try:  # first the cluster: what is judged, approved and audited is the call as it will run
+            bound = bind_call(self.fleet, self._state(event), args, facts)
+        except ClusterRefused as exc:
+            return self._refuse_cluster(event, tool, args, exc)
+        if bound.args != args:
+            args = bound.args
+            event.tool_use = {**use, "input": args}
         verdict = classify(tool, args, facts.get("server"))
         base = {
             "tool": tool,
             "tool_use_id": use["toolUseId"],
             "access": "write" if verdict.write else "read",
             "arguments": redact(args),
+            **self._cluster_field(bound.cluster),
             **self.request(event),
         }
-        call = _Call(event, tool, args, base)
+        call = _Call(event, tool, args, base, bound.cluster)
         try:  # every call, read or write, in every mode: names are names, never paths
             targets = validate_call(tool, args, **facts)
         except ArgumentRefused as exc:
@@ -268,27 +282,53 @@ class WriteGate(HookProvider):
             return self._gate_write(call, targets)
         return self._run(call)
 
+    def _state(self, event: BeforeToolCallEvent) -> Mapping[str, Any]:
+        """The invocation state the cluster scope is in; without a fleet there is none to read."""
+        return event.invocation_state if self.fleet is not None else {}
+
+    def _cluster_field(self, cluster: str | None) -> dict[str, Any]:
+        """The `cluster` of an audit record: with a fleet, every record says it (None: about no cluster)."""
+        return {} if self.fleet is None else {"cluster": cluster}
+
+    def _refuse_cluster(
+        self, event: BeforeToolCallEvent, tool: str, args: dict[str, Any], exc: Exception
+    ) -> None:
+        """Cancel a call for a cluster outside the question's (or the fleet), telling the model the known ones."""
+        base = {
+            "tool": tool,
+            "tool_use_id": event.tool_use["toolUseId"],
+            "arguments": redact(args),
+            **self._cluster_field(None),
+            **self.request(event),
+        }
+        self.audit.write("tool_refused", reason="cluster", detail=str(exc), **base)
+        TOOL_CALLS.labels(tool, "refused", NO_CLUSTER).inc()
+        event.cancel_tool = f"Not run: {exc}"
+
     def _run(self, call: _Call, **approval: Any) -> None:
         """Let the call run: audited now, its duration measured until `after`."""
-        self._started[call.tool_use_id] = time.monotonic()
+        self._started[call.tool_use_id] = (time.monotonic(), call.cluster)
         self.audit.write("tool_call", **approval, **call.base)
 
     def _refuse(self, call: _Call, reason: str, exc: ArgumentRefused) -> None:
         """Cancel a call whose arguments (or manifest) break a rule, telling the model which one."""
         self.audit.write("tool_refused", reason=reason, detail=str(exc), **call.base)
-        TOOL_CALLS.labels(call.tool, "refused").inc()
+        TOOL_CALLS.labels(call.tool, "refused", call.label).inc()
         call.event.cancel_tool = refusal_message(call.tool, exc)
 
     def _block(self, call: _Call, reason: str, message: str, **extra: Any) -> None:
         """Cancel the call with `message` for the model; audit and count it."""
         self.audit.write("tool_blocked", reason=reason, **extra, **call.base)
-        TOOL_CALLS.labels(call.tool, "blocked").inc()
+        TOOL_CALLS.labels(call.tool, "blocked", call.label).inc()
         call.event.cancel_tool = message
 
     def _gate_write(self, call: _Call, targets: list[Target]) -> None:
         """A write: blocked by policy, refused, or paused for a decision and run only as approved."""
         if not self.policy.writes_enabled:
             return self._block(call, "read_only", self.policy.read_only_message())
+        scope = cluster_scope(self._state(call.event))
+        if not writes_allowed(self.fleet, scope, call.cluster):  # no card: nobody may approve it anyway
+            return self._block(call, "cluster_read_only", read_only_cluster(call.cluster, scope))
         if not self.policy.approvals_configured:
             return self._block(call, "no_approvers", self.policy.no_approvers_message())
         if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
@@ -316,7 +356,7 @@ class WriteGate(HookProvider):
     def _unknown_tool(self, call: _Call) -> None:
         """No tool by that name: no card for a call that could not run."""
         self.audit.write("tool_refused", reason="unknown_tool", **call.base)
-        TOOL_CALLS.labels(UNKNOWN_TOOL, "refused").inc()  # a made-up name is not a metric label
+        TOOL_CALLS.labels(UNKNOWN_TOOL, "refused", call.label).inc()  # a made-up name is not a metric label
         call.event.cancel_tool = (
             f"Not run: there is no tool named {call.tool!r}. Call one of the tools you were given, spelled "
             "exactly as listed."
@@ -333,6 +373,7 @@ class WriteGate(HookProvider):
             "summary": describe_call(call.tool, call.args, targets),
             "agent": getattr(call.event.agent, "name", ""),
             "tool_use_id": call.tool_use_id,
+            **({"cluster": call.cluster} if call.cluster else {}),  # the card names it
         }
         response = call.event.interrupt(APPROVAL_INTERRUPT, reason=reason)
         return response if isinstance(response, dict) else {}
@@ -414,12 +455,13 @@ class WriteGate(HookProvider):
         return bool(approval_id) and self.claim_execution(str(approval_id), digest)  # fail closed
 
     def after(self, event: AfterToolCallEvent) -> None:
-        started = self._started.pop(event.tool_use["toolUseId"], None)
-        if started is None:
+        running = self._started.pop(event.tool_use["toolUseId"], None)
+        if running is None:
             return
+        started, cluster = running
         result = event.result
         outcome = result.get("status", "unknown") if isinstance(result, dict) else "unknown"
-        TOOL_CALLS.labels(event.tool_use["name"], outcome).inc()
+        TOOL_CALLS.labels(event.tool_use["name"], outcome, cluster or NO_CLUSTER).inc()
         self.audit.write(
             "tool_result",
             tool=event.tool_use["name"],
@@ -433,6 +475,7 @@ class WriteGate(HookProvider):
             else "read",
             outcome=outcome,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
+            **self._cluster_field(cluster),
             **self.request(event),
         )
 
@@ -445,6 +488,12 @@ class _Call:
     tool: str
     args: dict[str, Any]
     base: dict[str, Any]
+    cluster: str | None = None  # the fleet cluster whose policy applies (agents/gate/clusters.py)
+
+    @property
+    def label(self) -> str:
+        """The call's cluster as a metric label: a fleet name or "(none)", never a model's string."""
+        return self.cluster or NO_CLUSTER
 
     @property
     def tool_use_id(self) -> str:

@@ -99,7 +99,16 @@ def _facts(approval: Approval) -> dict[str, Any]:
     args = approval.arguments
     requester = mention(approval.requester) if approval.requester else "unknown"
     fields = [f"*Requested by*\n{requester}"]
-    if args.get("cluster_name"):
+    fleet_cluster = str(approval.extra.get("cluster") or "")  # the fleet's name, bound by the write gate
+    if fleet_cluster:  # first, so nobody approves a change without seeing which cluster it is for
+        server_name = str(args.get("cluster_name") or "")
+        also = (
+            f" ({inline_code(clip(server_name, 200))})"
+            if server_name and server_name != fleet_cluster
+            else ""
+        )
+        fields.insert(0, f"*Cluster*\n*{inline_code(clip(fleet_cluster, 63))}*{also}")
+    elif args.get("cluster_name"):
         fields.append(f"*Cluster*\n{inline_code(clip(str(args['cluster_name']), 200))}")
     if args.get("namespace"):
         fields.append(f"*Namespace*\n{inline_code(clip(str(args['namespace']), 200))}")

@@ -122,7 +122,11 @@ class ApprovalDesk:
                 created_at=now,
                 expires_at=now + self.settings.approval_ttl_seconds,
                 agent=pending.agent,
-                extra={"tool_use_id": pending.tool_use_id, "team_id": question.target.team_id},
+                extra={
+                    "tool_use_id": pending.tool_use_id,
+                    "team_id": question.target.team_id,
+                    **({"cluster": pending.cluster} if pending.cluster else {}),
+                },
             )
             self.store.add(approval)
             self.audit.write(

@@ -38,6 +38,8 @@ class ScriptedRunner:
         conversation_id: str | None = None,
         correlation_id: str | None = None,
         user: str | None = None,
+        *,
+        place_cluster: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
         self.asked.append(question)
         self.log.append(f"start:{question}")

@@ -1,0 +1,269 @@
+"""Many clusters end to end: a fleet file, two fake clusters behind one real EKS MCP server.
+
+Two kubeconfig contexts point at two fake API servers with different pods; only the models are
+scripted. Which cluster a question reaches is decided in code (name, thread, place, default), a
+comparison reaches both, and the gate binds every call: a cluster outside the fleet or the question is
+refused, and a write on a `writes: false` cluster never reaches it, whatever the model passes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.compose import Core, FrontEnd, build_core, load_settings
+from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
+from agents.metrics import REGISTRY
+from frontends import cli
+from tests.fakes.audit import Audit
+from tests.fakes.brains import default_brains
+from tests.fakes.fake_cluster import FakeKubeAPI, _pod
+from tests.fakes.scripted_model import Brain, Reply, ScriptedModels, ToolCall, Turn
+
+STAGING_POD, PROD_POD = "alpha-web-1", "omega-api-7"
+FLEET = """\
+default: staging
+clusters:
+  staging:
+    kubeconfig_context: ctx-staging
+    writes: true
+  prod:
+    kubeconfig_context: ctx-prod
+    writes: false
+"""
+
+
+def fleet_coordinator(turn: Turn) -> Reply:
+    """Asks the Kubernetes specialist once per cluster the prompt says the question is about."""
+    if turn.tool_results:
+        return "\n\n".join(turn.unfenced_results())
+    found = re.search(r"Clusters of this question: ([^(]+) \(", turn.system)
+    assert found, "the coordinator's prompt names the question's clusters"
+    return [
+        ToolCall("eks_assistant", {"query": turn.user_text, "cluster": c.strip()})
+        for c in found.group(1).split(",")
+    ]
+
+
+def calling(tool: str, args: dict[str, Any]) -> Brain:
+    """A specialist that makes exactly this call (whatever its prompt says), then reports the result."""
+
+    def brain(turn: Turn) -> Reply:
+        return "\n".join(turn.unfenced_results()) if turn.tool_results else ToolCall(tool, args)
+
+    return brain
+
+
+@pytest.fixture
+def clusters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeKubeAPI]]:
+    apis: dict[str, FakeKubeAPI] = {}
+    kubeconfigs = []
+    for name, pod in (("staging", STAGING_POD), ("prod", PROD_POD)):
+        api = apis[name] = FakeKubeAPI().start()
+        api.add(_pod(pod, "Running", {"app": name}, {}, "img"))
+        kubeconfigs.append(
+            api.write_kubeconfig(tmp_path / f"kc-{name}", context=f"ctx-{name}", cluster_name=name)
+        )
+    (tmp_path / "clusters.yaml").write_text(FLEET)
+    env = {
+        "MODEL_PROVIDER": "openai",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never called: the models are scripted
+        "KUBECONFIG": os.pathsep.join(str(k) for k in kubeconfigs),
+        "CLUSTERS_FILE": str(tmp_path / "clusters.yaml"),
+        "EKS_MCP_ALLOW_WRITE": "true",  # the server may write: the fleet's policy must stop prod's writes
+        "MCP_SERVERS": "eks",
+        "AWS_REGION": "us-east-1",
+        "MCP_LOG_DIR": str(tmp_path / "log"),
+        "SESSION_STORAGE_PATH": str(tmp_path / "sessions"),
+        "TMPDIR": str(tmp_path),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield apis
+    for api in apis.values():
+        api.stop()
+
+
+@pytest.fixture
+def audit() -> Audit:
+    return Audit()
+
+
+def core_with(audit: Audit, **brains: Brain) -> Core:
+    models = ScriptedModels({**default_brains(), "coordinator": fleet_coordinator, **brains})
+    return build_core(load_settings(), FrontEnd(approvals=True), models=models, audit=audit)
+
+
+@pytest.fixture
+def core(clusters: dict[str, FakeKubeAPI], audit: Audit) -> Iterator[Core]:
+    made = core_with(audit)
+    yield made
+    made.close()
+
+
+async def ask(core: Core, question: str, conversation: str | None = None, **kwargs: Any) -> Transcript:
+    transcript = Transcript()
+    async for event in core.runner.ask(question, conversation, **kwargs):
+        transcript.add(event)
+    return transcript
+
+
+def reached(apis: dict[str, FakeKubeAPI]) -> set[str]:
+    return {name for name, api in apis.items() if any("/pods" in r["path"] for r in api.requests)}
+
+
+def calls(audit: Audit, event: str = "tool_call") -> list[dict[str, Any]]:
+    return [r for r in audit.records if r["event"] == event and r["tool"] != "eks_assistant"]
+
+
+async def test_a_question_naming_a_cluster_reaches_only_that_cluster(
+    core: Core, clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    labels = {"tool": "list_k8s_resources", "outcome": "success", "cluster": "prod"}
+    before = REGISTRY.get_sample_value("sre_bot_tool_calls_total", labels) or 0.0
+    t = await ask(core, "list the pods in default on prod")
+    assert PROD_POD in (t.final or "") and STAGING_POD not in (t.final or "")
+    assert reached(clusters) == {"prod"}
+    [call] = calls(audit)
+    assert call["cluster"] == "prod" and call["arguments"]["cluster_name"] == "ctx-prod"
+    assert REGISTRY.get_sample_value("sre_bot_tool_calls_total", labels) == before + 1
+
+
+async def test_a_follow_up_in_the_thread_stays_on_its_cluster(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    first = await ask(core, "list the pods in default on prod", "thread-1")
+    assert PROD_POD in (first.final or "")
+    clusters["prod"].requests.clear()
+    again = await ask(core, "list the pods in default again", "thread-1")
+    assert PROD_POD in (again.final or "") and reached(clusters) == {"prod"}
+    elsewhere = await ask(core, "list the pods in default again", "thread-2")  # another thread: default
+    assert STAGING_POD in (elsewhere.final or "")
+
+
+async def test_the_place_then_the_default_decide_when_the_question_names_none(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    placed = await ask(core, "list the pods in default", place_cluster="prod")
+    assert PROD_POD in (placed.final or "") and reached(clusters) == {"prod"}
+    clusters["prod"].requests.clear()
+    default = await ask(core, "list the pods in default")
+    assert STAGING_POD in (default.final or "") and reached(clusters) == {"staging"}
+
+
+async def test_a_comparison_asks_each_cluster(
+    core: Core, clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    t = await ask(core, "compare the pods in default on prod and staging")
+    assert PROD_POD in (t.final or "") and STAGING_POD in (t.final or "")
+    assert reached(clusters) == {"prod", "staging"}
+    assert sorted(c["cluster"] for c in calls(audit)) == ["prod", "staging"]
+
+
+async def test_an_unknown_cluster_flag_lists_the_known_ones_without_a_model_call(core: Core) -> None:
+    t = await ask(core, "--cluster qa list the pods")
+    [error] = t.of(ErrorEvent)
+    assert isinstance(error, ErrorEvent) and error.kind == "unknown_cluster"
+    assert "'qa'" in error.message and "staging (default), prod" in error.message
+    assert core.assistant.models.models["coordinator"].requests == []  # type: ignore[attr-defined]
+
+
+DELETE_PROD = {
+    "operation": "delete",
+    "kind": "Pod",
+    "api_version": "v1",
+    "name": PROD_POD,
+    "namespace": "default",
+    "cluster_name": "ctx-prod",
+}
+
+
+async def test_a_write_on_a_read_only_cluster_never_reaches_it_and_asks_nobody(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    core = core_with(audit, eks_assistant=calling("manage_k8s_resource", DELETE_PROD))
+    try:
+        t = await ask(core, f"delete pod {PROD_POD} in default on prod")
+    finally:
+        core.close()
+    assert clusters["prod"].mutations() == [] and clusters["staging"].mutations() == []
+    assert t.of(ApprovalRequired) == []
+    [blocked] = calls(audit, "tool_blocked")
+    assert blocked["reason"] == "cluster_read_only" and blocked["cluster"] == "prod"
+    assert "clusters.prod.writes: true" in (t.final or "")
+
+
+async def test_a_write_on_a_writable_cluster_waits_for_an_approval_naming_it(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    delete = {**DELETE_PROD, "name": STAGING_POD, "cluster_name": "staging"}  # the fleet's name: translated
+    core = core_with(audit, eks_assistant=calling("manage_k8s_resource", delete))
+    try:
+        t = await ask(core, f"delete pod {STAGING_POD} in default")
+    finally:
+        core.close()
+    [approval] = t.of(ApprovalRequired)
+    assert isinstance(approval, ApprovalRequired) and approval.cluster == "staging"
+    assert approval.arguments["cluster_name"] == "ctx-staging"
+    assert clusters["staging"].mutations() == []  # paused: nothing runs before the decision
+    assert isinstance(t.of(FinalAnswer)[-1], FinalAnswer)
+
+
+@pytest.mark.parametrize(
+    ("question", "cluster_name", "why"),
+    [
+        ("list the pods in default", "ctx-elsewhere", "is not a cluster of this bot's fleet"),
+        ("list the pods in default on staging", "ctx-prod", "This question is about staging, not prod"),
+    ],
+)
+async def test_a_model_chosen_cluster_outside_the_fleet_or_the_question_is_refused(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, question: str, cluster_name: str, why: str
+) -> None:
+    listing = {"cluster_name": cluster_name, "kind": "Pod", "api_version": "v1", "namespace": "default"}
+    core = core_with(audit, eks_assistant=calling("list_k8s_resources", listing))
+    try:
+        t = await ask(core, question)
+    finally:
+        core.close()
+    assert reached(clusters) == set()
+    [refused] = calls(audit, "tool_refused")
+    assert refused["reason"] == "cluster" and why in refused["detail"]
+    assert (
+        "staging (default), prod" in refused["detail"]
+        or "pass cluster_name='ctx-staging'" in refused["detail"]
+    )
+    assert why in (t.final or "")
+
+
+def test_a_wrong_fleet_file_is_one_line_and_exit_2(
+    clusters: dict[str, FakeKubeAPI],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)  # keep pytest's log capture
+    (tmp_path / "clusters.yaml").write_text(FLEET.replace("ctx-prod", "ctx-missing"))
+    assert cli.main(["ask", "list the pods"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("sre-bot: configuration error: CLUSTERS_FILE: ")
+    assert "clusters.prod.kubeconfig_context" in line and "ctx-missing" in line
+
+
+async def test_each_specialist_call_of_a_comparison_is_bound_to_its_own_cluster(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    listing = {"cluster_name": "ctx-staging", "kind": "Pod", "api_version": "v1", "namespace": "default"}
+    core = core_with(audit, eks_assistant=calling("list_k8s_resources", listing))
+    try:
+        await ask(core, "compare the pods in default on prod and staging")
+    finally:
+        core.close()
+    assert reached(clusters) == {"staging"}  # the call made for prod asked staging: refused
+    [refused] = calls(audit, "tool_refused")
+    assert "This question is about prod, not staging" in refused["detail"]
+    assert [c["cluster"] for c in calls(audit)] == ["staging"]
