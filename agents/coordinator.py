@@ -132,6 +132,22 @@ def server_specs(
     return specs
 
 
+def prompt_values(settings: Settings, capabilities: tuple[Capability, ...]) -> dict[str, str]:
+    """The facts the prompts are formatted with, fixed for the bot process."""
+    return {
+        "cluster": default_cluster(settings),
+        "mode": "read-write with approval" if settings.eks_mcp_allow_write else "read-only",
+        "model": f"{settings.model_provider}:{settings.resolved_model_id}",
+        "today": dt.date.today().isoformat(),
+        "routes": routes(capabilities),
+        "write_rule": (
+            "Writes need a person's approval, which the system asks for; just make the call."
+            if settings.eks_mcp_allow_write
+            else "Writes are disabled (read-only mode): say that EKS_MCP_ALLOW_WRITE=true enables them."
+        ),
+    }
+
+
 class Assistant:
     """Process-wide state of the agents: servers, models and prompt facts; builds per-request Agents."""
 
@@ -172,19 +188,7 @@ class Assistant:
             fleet=self.fleet,
         )
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
-        mode = "read-write with approval" if settings.eks_mcp_allow_write else "read-only"
-        self.prompt_values = {
-            "cluster": default_cluster(settings),
-            "mode": mode,
-            "model": f"{settings.model_provider}:{settings.resolved_model_id}",
-            "today": dt.date.today().isoformat(),
-            "routes": routes(self.capabilities),
-            "write_rule": (
-                "Writes need a person's approval, which the system asks for; just make the call."
-                if settings.eks_mcp_allow_write
-                else "Writes are disabled (read-only mode): say that EKS_MCP_ALLOW_WRITE=true enables them."
-            ),
-        }
+        self.prompt_values = prompt_values(settings, self.capabilities)
         self.context = SpecialistContext(
             model_factory=self.models,
             servers=self.servers.servers,
