@@ -186,6 +186,7 @@ class Assistant:
             manifest_dir=settings.manifest_dir,
             approved_dir=settings.approved_manifest_dir,
             fleet=self.fleet,
+            bind=self.bind_clusters,
         )
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
         self.prompt_values = prompt_values(settings, self.capabilities)

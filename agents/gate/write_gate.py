@@ -227,11 +227,15 @@ class WriteGate(HookProvider):
         manifest_dir: Path | None = None,
         approved_dir: Path | None = None,
         fleet: Fleet[Any] | None = None,
+        bind: bool = True,
     ) -> None:
         self.policy = policy
         # The clusters calls are bound to (agents/gate/clusters.py); None: no cluster is known, and
         # records carry no cluster (a billing-only bot, or a kubeconfig naming no current context).
         self.fleet = fleet
+        # Whether calls are bound to the request's clusters (a CLUSTERS_FILE); False only for the fleet
+        # of one, where the model's cluster goes unchanged. Binding by default: a missing scope fails closed.
+        self.bind = bind
         self.audit = audit
         # Files an approved call reads come from MANIFEST_DIR; their approved copies go to `approved_dir`,
         # a folder private to the bot and outside MANIFEST_DIR (others may write there).
@@ -258,7 +262,7 @@ class WriteGate(HookProvider):
         args = coerce_arguments(use.get("input"))
         facts = tool_facts(event.selected_tool)
         try:  # first the cluster: what is judged, approved and audited is the call as it will run
-            bound = bind_call(self.fleet, self._state(event), args, facts)
+            bound = bind_call(self.fleet, self._state(event), args, facts, bind=self.bind)
         except ClusterRefused as exc:
             return self._refuse_cluster(event, tool, args, exc)
         if bound.args != args:
@@ -273,7 +277,7 @@ class WriteGate(HookProvider):
             **self._cluster_field(bound.cluster),
             **self.request(event),
         }
-        call = _Call(event, tool, args, base, bound.cluster)
+        call = _Call(event, tool, args, base, bound.cluster, known=event.selected_tool is not None)
         try:  # every call, read or write, in every mode: names are names, never paths
             targets = validate_call(tool, args, **facts)
         except ArgumentRefused as exc:
@@ -302,7 +306,8 @@ class WriteGate(HookProvider):
             **self.request(event),
         }
         self.audit.write("tool_refused", reason="cluster", detail=str(exc), **base)
-        TOOL_CALLS.labels(tool, "refused", NO_CLUSTER).inc()
+        label = tool if event.selected_tool is not None else UNKNOWN_TOOL  # a made-up name is no label
+        TOOL_CALLS.labels(label, "refused", NO_CLUSTER).inc()
         event.cancel_tool = f"Not run: {exc}"
 
     def _run(self, call: _Call, **approval: Any) -> None:
@@ -313,26 +318,26 @@ class WriteGate(HookProvider):
     def _refuse(self, call: _Call, reason: str, exc: ArgumentRefused) -> None:
         """Cancel a call whose arguments (or manifest) break a rule, telling the model which one."""
         self.audit.write("tool_refused", reason=reason, detail=str(exc), **call.base)
-        TOOL_CALLS.labels(call.tool, "refused", call.label).inc()
+        TOOL_CALLS.labels(call.tool_label, "refused", call.label).inc()
         call.event.cancel_tool = refusal_message(call.tool, exc)
 
     def _block(self, call: _Call, reason: str, message: str, **extra: Any) -> None:
         """Cancel the call with `message` for the model; audit and count it."""
         self.audit.write("tool_blocked", reason=reason, **extra, **call.base)
-        TOOL_CALLS.labels(call.tool, "blocked", call.label).inc()
+        TOOL_CALLS.labels(call.tool_label, "blocked", call.label).inc()
         call.event.cancel_tool = message
 
     def _gate_write(self, call: _Call, targets: list[Target]) -> None:
         """A write: blocked by policy, refused, or paused for a decision and run only as approved."""
+        if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
+            return self._unknown_tool(call)
         if not self.policy.writes_enabled:
             return self._block(call, "read_only", self.policy.read_only_message())
         scope = cluster_scope(self._state(call.event))
-        if not writes_allowed(self.fleet, scope, call.cluster):  # no card: nobody may approve it anyway
-            return self._block(call, "cluster_read_only", read_only_cluster(call.cluster, scope))
+        if not writes_allowed(self.fleet, scope, call.cluster, bind=self.bind):  # no card: nobody may approve
+            return self._block(call, "cluster_read_only", read_only_cluster(call.cluster, self.fleet))
         if not self.policy.approvals_configured:
             return self._block(call, "no_approvers", self.policy.no_approvers_message())
-        if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
-            return self._unknown_tool(call)
         frozen, unshowable = frozen_arguments(call.tool, call.args, self.manifest_dir)
         if unshowable is not None:
             return self._block(
@@ -489,6 +494,12 @@ class _Call:
     args: dict[str, Any]
     base: dict[str, Any]
     cluster: str | None = None  # the fleet cluster whose policy applies (agents/gate/clusters.py)
+    known: bool = True  # a tool by that name was selected (False: the name is the model's invention)
+
+    @property
+    def tool_label(self) -> str:
+        """The tool as a metric label: its name only when such a tool exists, never a made-up string."""
+        return self.tool if self.known else UNKNOWN_TOOL
 
     @property
     def label(self) -> str:
