@@ -90,3 +90,30 @@ def test_the_approver_is_told_how_many_values_the_card_hides() -> None:
     text = str(pending_card(hidden))
     assert "1 value is hidden here" in text and "curl evil" not in text
     assert "hidden here" not in str(pending_card(approval("patch")))
+
+
+@pytest.mark.parametrize(
+    ("fleet_cluster", "cluster_name", "first"),
+    [
+        ("prod", "ctx-prod", "*Cluster*\n*`ctx-prod`* (fleet: `prod`)"),
+        ("ctx-staging", "ctx-staging", "*Cluster*\n*`ctx-staging`*"),
+        (
+            "ctx-staging",
+            "ctx-prod",
+            "*Cluster*\n*`ctx-prod`* (fleet: `ctx-staging`)",
+        ),  # never the fleet's first
+    ],
+)
+def test_the_cluster_field_headlines_the_cluster_the_call_reaches(
+    fleet_cluster: str, cluster_name: str, first: str
+) -> None:
+    card = approval("delete")
+    card = Approval(
+        **{
+            **card.__dict__,
+            "arguments": {**card.arguments, "cluster_name": cluster_name},
+            "extra": {"cluster": fleet_cluster},
+        }
+    )
+    facts = next(b for b in pending_card(card) if b.get("fields"))
+    assert facts["fields"][0]["text"] == first

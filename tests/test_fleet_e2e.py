@@ -18,8 +18,11 @@ import pytest
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
+from agents.fleet import FleetError
 from agents.metrics import REGISTRY
+from agents.state.approvals import Approval
 from frontends import cli
+from slackbot.approvals.cards import pending_card
 from tests.fakes.audit import Audit
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI, _pod
@@ -267,3 +270,139 @@ async def test_each_specialist_call_of_a_comparison_is_bound_to_its_own_cluster(
     [refused] = calls(audit, "tool_refused")
     assert "This question is about prod, not staging" in refused["detail"]
     assert [c["cluster"] for c in calls(audit)] == ["staging"]
+
+
+# --- the security review of the fleet wiring: each test once passed with the weakness present ---------
+
+
+def fleet_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CLUSTERS_FILE: today's fleet of one, the kubeconfig's current context (ctx-staging) its cluster."""
+    monkeypatch.delenv("CLUSTERS_FILE")
+
+
+def one_cluster_core(audit: Audit, brain: Brain) -> Core:
+    models = ScriptedModels({**default_brains(), "coordinator": simple_coordinator, "eks_assistant": brain})
+    return build_core(load_settings(), FrontEnd(approvals=True), models=models, audit=audit)
+
+
+def simple_coordinator(turn: Turn) -> Reply:
+    return (
+        "\n\n".join(turn.unfenced_results())
+        if turn.tool_results
+        else ToolCall("eks_assistant", {"query": turn.user_text})
+    )
+
+
+async def test_the_fleet_of_one_records_the_default_only_for_calls_that_name_it(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a fleet file the model may still name any context (as before), but no record, metric or
+    card then names the default cluster for a call that reaches another one."""
+    fleet_of_one(monkeypatch)
+    other = {"cluster_name": "ctx-prod", "kind": "Pod", "api_version": "v1", "namespace": "default"}
+    core = one_cluster_core(audit, calling("list_k8s_resources", other))
+    try:
+        await ask(core, "list the pods in default")
+    finally:
+        core.close()
+    assert reached(clusters) == {"prod"}  # not refused: the fleet of one binds nothing, as before
+    [call] = calls(audit)
+    assert call["cluster"] is None and call["arguments"]["cluster_name"] == "ctx-prod"
+    labels = {"tool": "list_k8s_resources", "outcome": "success"}
+    assert REGISTRY.get_sample_value("sre_bot_tool_calls_total", {**labels, "cluster": "ctx-staging"}) is None
+    own = {**other, "cluster_name": "ctx-staging"}
+    core = one_cluster_core(audit, calling("list_k8s_resources", own))
+    try:
+        await ask(core, "list the pods in default")
+    finally:
+        core.close()
+    assert calls(audit)[-1]["cluster"] == "ctx-staging"  # the default, named: recorded under it
+
+
+async def test_a_fleet_of_one_card_never_names_the_default_for_a_write_elsewhere(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet_of_one(monkeypatch)
+    core = one_cluster_core(
+        audit, calling("manage_k8s_resource", {**DELETE_PROD, "cluster_name": "ctx-prod"})
+    )
+    try:
+        t = await ask(core, "clean up the failing pod")
+    finally:
+        core.close()
+    [approval] = t.of(ApprovalRequired)
+    assert isinstance(approval, ApprovalRequired)
+    assert not approval.cluster and approval.arguments["cluster_name"] == "ctx-prod"
+    card = str(pending_card(card_of(approval)))
+    assert "ctx-staging" not in card and "*Cluster*\\n`ctx-prod`" in card
+
+
+def card_of(approval: ApprovalRequired) -> Approval:
+    return Approval(
+        "ap1",
+        "turn",
+        "C1:1",
+        "i",
+        approval.tool,
+        approval.arguments,
+        approval.call_hash,
+        approval.summary,
+        "U1",
+        {"channel": "C1", "thread_ts": "1.0"},
+        0.0,
+        1e10,
+        extra={"cluster": approval.cluster} if approval.cluster else {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "entry", "key", "words"),
+    [
+        ("", "eks: {name: prod, region: us-east-1}", "clusters.qa.eks", "runs in kubeconfig mode"),
+        (
+            "iam",
+            "eks: {name: qa, region: eu-west-1}",
+            "clusters.qa.eks.region",
+            "expected AWS_REGION (us-east-1)",
+        ),
+        (
+            "iam",
+            'eks: {name: qa, region: us-east-1, role_arn: "arn:aws:iam::123456789012:role/qa"}',
+            "clusters.qa.eks.role_arn",
+            "bot's own AWS identity",
+        ),
+    ],
+)
+def test_a_cluster_the_one_server_cannot_reach_as_written_is_refused_at_start(
+    clusters: dict[str, FakeKubeAPI],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    entry: str,
+    key: str,
+    words: str,
+) -> None:
+    """One EKS server, one auth mode, region and identity: an entry it cannot honour would reach some
+    other cluster (an `eks: {name: prod}` in kubeconfig mode reached ctx-prod as "qa")."""
+    monkeypatch.setenv("EKS_AUTH_MODE", mode)  # "": kubeconfig mode, KUBECONFIG being set
+    monkeypatch.setenv("DEFAULT_CLUSTER", "qa")  # IAM mode needs one
+    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)
+    (tmp_path / "clusters.yaml").write_text(
+        "default: qa\nclusters:\n  qa:\n    " + entry + "\n    writes: true\n"
+    )
+    assert cli.main(["ask", "list the pods"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("sre-bot: configuration error: CLUSTERS_FILE: ")
+    assert f"clusters.yaml: {key}: " in line and words in line and "not built yet" in line
+
+
+def test_a_kubeconfig_cluster_in_iam_mode_is_refused_at_start(
+    clusters: dict[str, FakeKubeAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EKS_AUTH_MODE", "iam")
+    monkeypatch.setenv("DEFAULT_CLUSTER", "staging")  # IAM mode needs one
+    with pytest.raises(FleetError) as refused:
+        build_core(load_settings(), FrontEnd(approvals=True))
+    assert refused.value.key == "clusters.staging.kubeconfig_context"
+    assert "runs in iam mode: expected eks" in str(refused.value)

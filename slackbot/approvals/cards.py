@@ -101,19 +101,23 @@ def _facts(approval: Approval) -> dict[str, Any]:
     fields = [f"*Requested by*\n{requester}"]
     fleet_cluster = str(approval.extra.get("cluster") or "")  # the fleet's name, bound by the write gate
     if fleet_cluster:  # first, so nobody approves a change without seeing which cluster it is for
-        server_name = str(args.get("cluster_name") or "")
-        also = (
-            f" ({inline_code(clip(server_name, 200))})"
-            if server_name and server_name != fleet_cluster
-            else ""
-        )
-        fields.insert(0, f"*Cluster*\n*{inline_code(clip(fleet_cluster, 63))}*{also}")
+        fields.insert(0, _cluster_field(fleet_cluster, str(args.get("cluster_name") or "")))
     elif args.get("cluster_name"):
         fields.append(f"*Cluster*\n{inline_code(clip(str(args['cluster_name']), 200))}")
     if args.get("namespace"):
         fields.append(f"*Namespace*\n{inline_code(clip(str(args['namespace']), 200))}")
     fields.append(f"*Expires*\n{_when(approval.expires_at)}")
     return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
+
+
+def _cluster_field(fleet_cluster: str, server_name: str) -> str:
+    """The headline is the cluster the call really reaches (its `cluster_name`); the fleet's name only
+    beside it, so a fleet name that differs from what runs can never be what an approver reads first."""
+    if not server_name or server_name == fleet_cluster:
+        return f"*Cluster*\n*{inline_code(clip(fleet_cluster or server_name, 63))}*"
+    return (
+        f"*Cluster*\n*{inline_code(clip(server_name, 200))}* (fleet: {inline_code(clip(fleet_cluster, 63))})"
+    )
 
 
 def pending_card(approval: Approval) -> list[dict[str, Any]]:
