@@ -138,7 +138,7 @@ def build_bot(
         budget,
         conversations,
         core.assistant.audit,
-        Approvers(slack, client, budget),
+        Approvers(slack, client, budget, fleet),  # a cluster's own approvers decide its changes
     )
     conversations.when_paused(desk.post_cards)  # an answer stopped at approvals: the desk posts the cards
     register_approvals(app, desk)

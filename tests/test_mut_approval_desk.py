@@ -22,6 +22,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from agents.events import ApprovalRequired
+from agents.fleet import Fleet
 from agents.metrics import REGISTRY
 from agents.settings import Settings
 from agents.state.approvals import (
@@ -48,6 +49,7 @@ from slackbot.approvals.cards import (
 from slackbot.approvals.desk import CUT_OFF, STALE, UNRECORDED, ApprovalDesk, register
 from slackbot.config import ApproverSettings
 from slackbot.conversations import Question
+from slackbot.fleet import SlackClusterConfig
 from slackbot.formatting import SAFE_TEXT, clip, split_markdown, to_mrkdwn
 from slackbot.rate_budget import RateBudget
 from slackbot.replies import ReplyTarget, StepView, markdown_blocks
@@ -201,7 +203,7 @@ def desk_time(monkeypatch: pytest.MonkeyPatch) -> DeskTime:
 
 @pytest.fixture
 def make(tmp_path: Path, desk_time: DeskTime) -> Any:
-    def build(store: Any = None, **overrides: Any) -> World:
+    def build(store: Any = None, fleet: Any = None, **overrides: Any) -> World:
         real = SqliteApprovalStore(tmp_path / "approvals.sqlite3")
         slack, clock, conversations, audit = Slack(), FakeClock(), Conversations(), Audit()
         budget = RateBudget(clock=clock)
@@ -213,7 +215,7 @@ def make(tmp_path: Path, desk_time: DeskTime) -> Any:
             budget,
             conversations,  # type: ignore[arg-type]
             audit,
-            Approvers(approvers, slack, budget),  # type: ignore[arg-type]
+            Approvers(approvers, slack, budget, fleet),  # type: ignore[arg-type]
         )
         return World(desk, real, slack, budget, clock, conversations, audit, desk_time, counts())
 
@@ -674,6 +676,71 @@ async def test_with_separate_approvers_required_the_requester_cannot_approve(mak
     assert status(w) == PENDING
     await click(w, user="U3")  # another approver may
     assert status(w) == APPROVED
+
+
+def prod_led() -> Fleet[SlackClusterConfig]:
+    """staging decided by the settings' approvers; prod by its own, ULEAD alone."""
+    return Fleet[SlackClusterConfig](
+        default="staging",
+        clusters={
+            "staging": SlackClusterConfig(kubeconfig_context="ctx-staging", writes=True),
+            "prod": SlackClusterConfig(kubeconfig_context="ctx-prod", writes=True, approvers=("ULEAD",)),
+        },
+    )
+
+
+def on(cluster: str) -> dict[str, Any]:
+    return {"tool_use_id": "tu-ap1", "team_id": "T1", "cluster": cluster}
+
+
+async def test_a_clusters_own_approvers_alone_decide_its_changes(make: Any) -> None:
+    """A settings-wide approver's click on a prod card is refused and nothing runs; ULEAD's runs it once."""
+    w = make(fleet=prod_led())
+    add(w, extra=on("prod"))
+    await click(w, user="U2")  # in APPROVER_USER_IDS, not among prod's approvers
+    assert w.audit.records == [
+        {"event": "approval_rejected", "reason": "not_a_cluster_approver", "user": "U2", "approval_id": "ap1"}
+    ]
+    assert w.slack.told() == [
+        {
+            "channel": "C1",
+            "user": "U2",
+            "text": "Only the approvers of cluster prod (<@ULEAD>) can decide on its changes "
+            "(clusters.prod.approvers in CLUSTERS_FILE). Nothing was changed.",
+        }
+    ]
+    assert status(w) == PENDING and w.conversations.resumed == []
+    await click(w, user="ULEAD")
+    assert status(w) == APPROVED and len(w.conversations.resumed) == 1
+    await click(w, user="ULEAD")  # decided: a second click runs nothing more
+    assert len(w.conversations.resumed) == 1
+
+
+async def test_a_cluster_without_its_own_approvers_is_decided_by_the_settings_approvers(make: Any) -> None:
+    w = make(fleet=prod_led())
+    add(w, extra=on("staging"))
+    await click(w, user="ULEAD")  # prod's approver is nobody's approver on staging
+    assert [r["reason"] for r in w.audit.records] == ["not_an_approver"]
+    await click(w, user="U2")
+    assert status(w) == APPROVED
+
+
+async def test_a_clusters_own_approver_is_still_not_the_requester_when_separate_approvers_are_required(
+    make: Any,
+) -> None:
+    w = make(fleet=prod_led(), require_separate_approver=True)
+    add(w, extra=on("prod"), requester="ULEAD")
+    await click(w, user="ULEAD")
+    assert [r["reason"] for r in w.audit.records] == ["self_approval"]
+    assert status(w) == PENDING
+
+
+async def test_a_change_for_a_cluster_the_fleet_no_longer_has_cannot_be_approved(make: Any) -> None:
+    w = make(fleet=prod_led())
+    add(w, extra=on("qa"))
+    await click(w, user="U2")
+    assert [r["reason"] for r in w.audit.records] == ["unknown_cluster"]
+    assert status(w) == PENDING and w.conversations.resumed == []
 
 
 async def test_without_separate_approvers_required_the_requester_may_approve(w: World) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from agents.fleet import CLUSTER_SCOPE, ClusterConfig, ClusterRefused, ClusterScope, Fleet, Resolution
+from agents.gate.clusters import Bound, bind_call, writes_allowed
 from agents.gate.write_gate import (
     APPROVAL_INTERRUPT,
     FILE_CONTENT,
@@ -730,3 +732,109 @@ def test_a_tool_that_does_not_exist_is_refused_without_a_card() -> None:
     ]
     assert count(UNKNOWN_TOOL, "refused") == before + 1
     assert count("Manage_K8s_Resource", "refused") == 0.0  # made-up names never become metric labels
+
+
+# --- the fleet: account-wide tools, made-up names, a missing scope (the security review's findings) -------
+
+
+def two_clusters(prod_writes: bool = False) -> Fleet[ClusterConfig]:
+    return Fleet[ClusterConfig](
+        default="staging",
+        clusters={
+            "staging": ClusterConfig(kubeconfig_context="ctx-staging", writes=True),
+            "prod": ClusterConfig(kubeconfig_context="ctx-prod", writes=prod_writes),
+        },
+    )
+
+
+def about(*clusters: str) -> dict[str, Any]:
+    return {CLUSTER_SCOPE: ClusterScope(Resolution(clusters, "question"))}
+
+
+POLICY = {
+    "role_name": "prod-node-role",
+    "policy_name": "x",
+    "permissions": {"Effect": "Allow", "Action": "*"},
+}
+INLINE_POLICY = SelectedTool(Server("eks"), sorted(POLICY))
+
+
+def test_an_account_wide_write_needs_every_cluster_of_the_fleet_writable() -> None:
+    """add_inline_policy names no cluster: a staging question must not pass it under staging's policy."""
+    g, audit = gate(fleet=two_clusters())
+    event = Before(
+        use("add_inline_policy", POLICY), selected_tool=INLINE_POLICY, invocation_state=about("staging")
+    )
+    g.before(event)  # type: ignore[arg-type]
+    assert event.interrupts == []
+    [blocked] = audit.records
+    assert (blocked["event"], blocked["reason"], blocked["cluster"]) == (
+        "tool_blocked",
+        "cluster_read_only",
+        None,
+    )
+    assert "not about one cluster, and cluster prod is read-only" in str(event.cancel_tool)
+
+
+def test_an_account_wide_write_on_an_all_writable_fleet_asks_with_no_cluster_on_its_card() -> None:
+    g, _ = gate(fleet=two_clusters(prod_writes=True))
+    event = Before(
+        use("add_inline_policy", POLICY), selected_tool=INLINE_POLICY, invocation_state=about("staging")
+    )
+    with pytest.raises(Paused) as paused:
+        g.before(event)  # type: ignore[arg-type]
+    assert "cluster" not in paused.value.args[0]
+
+
+@pytest.mark.parametrize("writes_enabled", [True, False])
+def test_a_made_up_tool_on_a_read_only_cluster_is_unknown_and_never_a_metric_label(
+    writes_enabled: bool,
+) -> None:
+    g, audit = gate(GatePolicy(writes_enabled, True), fleet=two_clusters())
+    before = count(UNKNOWN_TOOL, "refused")
+    event = Before(use("zz_made_up_0001", {}), selected_tool=None, invocation_state=about("prod"))
+    g.before(event)  # type: ignore[arg-type]
+    assert [r["reason"] for r in audit.records] == ["unknown_tool"]
+    assert count(UNKNOWN_TOOL, "refused") == before + 1
+    assert all(count("zz_made_up_0001", o) == 0.0 for o in ("blocked", "refused"))
+
+
+def test_with_binding_on_a_cluster_tool_without_a_scope_is_refused_not_asked() -> None:
+    """The scope missing (a wiring fault) must not mean "any cluster": nothing runs, no card."""
+    g, audit = gate(fleet=two_clusters())  # binds by default: fail closed
+    delete = {**DELETE, "namespace": "default", "cluster_name": "ctx-prod"}
+    event = Before(
+        use("manage_k8s_resource", delete), selected_tool=SelectedTool(Server("eks"), sorted(delete))
+    )
+    g.before(event)  # type: ignore[arg-type]
+    assert event.interrupts == [] and "no cluster was resolved" in str(event.cancel_tool)
+    assert [(r["event"], r["reason"]) for r in audit.records] == [("tool_refused", "cluster")]
+
+
+def test_with_binding_on_no_write_is_allowed_without_a_scope_and_the_fleet_of_one_is_unchanged() -> None:
+    fleet = two_clusters(prod_writes=True)
+    assert writes_allowed(fleet, None, "staging") is False
+    assert writes_allowed(fleet, None, None) is False
+    assert writes_allowed(fleet, None, "prod", bind=False) is True  # no CLUSTERS_FILE: as before
+    g, _ = gate(fleet=fleet)
+    event = Before(use("add_inline_policy", POLICY), selected_tool=INLINE_POLICY)  # no scope
+    g.before(event)  # type: ignore[arg-type]
+    assert event.interrupts == [] and "no cluster was resolved" in str(event.cancel_tool)
+
+
+def test_a_cluster_name_its_capability_does_not_declare_is_refused_when_binding() -> None:
+    with pytest.raises(ClusterRefused):
+        bind_call(
+            two_clusters(),
+            about("staging"),
+            {"cluster_name": "ctx-prod"},
+            {"server": "billing", "parameters": {"cluster_name"}},
+        )
+    unbound = bind_call(
+        two_clusters(),
+        about("staging"),
+        {"cluster_name": "ctx-prod"},
+        {"server": "billing", "parameters": {"cluster_name"}},
+        bind=False,
+    )
+    assert unbound == Bound({"cluster_name": "ctx-prod"}, None)

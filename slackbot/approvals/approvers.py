@@ -1,5 +1,6 @@
-"""Who may decide on a change in Slack: a listed approver or a member of the approver group, and not the
-requester when REQUIRE_SEPARATE_APPROVER is set.
+"""Who may decide on a change in Slack: the approvers of the change's cluster when the fleet file lists
+some (`clusters.<name>.approvers`), else a listed approver or a member of the approver group; and not
+the requester when REQUIRE_SEPARATE_APPROVER is set.
 
 The group is looked up at each decision, not cached: someone just removed from it cannot approve. A
 group that cannot be read refuses the click with the reason (a missing scope, a wrong id), never allows it.
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.fleet import Fleet
 from slackbot.config import ApproverSettings
+from slackbot.fleet import SlackClusterConfig
 from slackbot.rate_budget import RateBudget
+from slackbot.safe_text import escape_mrkdwn, mention
 from slackbot.slack_errors import slack_error
 
 logger = logging.getLogger(__name__)
@@ -38,10 +43,31 @@ class Refusal:
 
 
 class Approvers:
-    def __init__(self, settings: ApproverSettings, client: AsyncWebClient, budget: RateBudget) -> None:
+    def __init__(
+        self,
+        settings: ApproverSettings,
+        client: AsyncWebClient,
+        budget: RateBudget,
+        fleet: Fleet[Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
         self.budget = budget
+        self.fleet = fleet  # the clusters whose own `approvers` replace the settings-wide ones
+
+    def cluster_approvers(self, cluster: str | None) -> tuple[str, ...] | Refusal:
+        """The cluster's own approvers (empty: the settings' decide), or a refusal for a cluster the
+        fleet no longer has (its approvers cannot be known, so nobody may decide: fail closed)."""
+        if cluster is None or self.fleet is None:
+            return ()
+        config = self.fleet.clusters.get(cluster)
+        if config is None:
+            return Refusal(
+                "unknown_cluster",
+                f"This change is for cluster {escape_mrkdwn(cluster)}, which this bot's fleet no longer has, "
+                "so nobody can approve it. Nothing was changed.",
+            )
+        return config.approvers if isinstance(config, SlackClusterConfig) else ()
 
     async def may_approve(self, user: str) -> bool | str:
         """True if `user` may decide; False if not; a reason string if the group could not be read."""
@@ -62,9 +88,19 @@ class Approvers:
             )
         return user in set(response.get("users") or [])
 
-    async def refusal(self, user: str, requester: str) -> Refusal | None:
-        """None if `user` may decide on `requester`'s change; else why not."""
-        allowed = await self.may_approve(user)
+    async def refusal(self, user: str, requester: str, cluster: str | None = None) -> Refusal | None:
+        """None if `user` may decide on `requester`'s change to `cluster` (a fleet name); else why not."""
+        own = self.cluster_approvers(cluster)
+        if isinstance(own, Refusal):
+            return own
+        if own and user not in own:  # the cluster's approvers alone: a settings-wide approver is not one
+            who = ", ".join(mention(u) for u in own)
+            return Refusal(
+                "not_a_cluster_approver",
+                f"Only the approvers of cluster {escape_mrkdwn(str(cluster))} ({who}) can decide on its changes "
+                f"(clusters.{escape_mrkdwn(str(cluster))}.approvers in CLUSTERS_FILE). Nothing was changed.",
+            )
+        allowed = True if own else await self.may_approve(user)
         if isinstance(allowed, str):
             return Refusal("group_unreadable", allowed)
         if not allowed:

@@ -192,7 +192,8 @@ class ApprovalDesk:
         approval = await self._pending(user, where, action)
         if approval is None:
             return
-        refusal = await self.approvers.refusal(user, approval.requester)
+        cluster = approval.extra.get("cluster")  # the fleet cluster the gate bound the call to
+        refusal = await self.approvers.refusal(user, approval.requester, str(cluster) if cluster else None)
         if refusal is not None:
             self.audit.write("approval_rejected", reason=refusal.reason, user=user, approval_id=approval.id)
             await self._tell(where, user, refusal.message)
