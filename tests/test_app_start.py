@@ -33,9 +33,10 @@ def test_no_token_skipped_warning_when_the_token_is_in_the_environment(
     )
     try:
         with caplog.at_level(logging.DEBUG):
-            build_bot(settings, slack, core, bot_user_id=BOT_USER)
+            bot = build_bot(settings, slack, core, bot_user_id=BOT_USER)
     finally:
         core.close()
+    assert bot.approvals.approvers.fleet is core.assistant.fleet  # a cluster's own approvers reach the desk
     assert not [r for r in caplog.records if "token` will be unused" in r.getMessage()]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("slack_bolt")]
 
