@@ -58,7 +58,8 @@ async def test_a_refused_call_is_counted_as_refused(assistant_for: list[Assistan
         if turn.tool_results:
             return "done"
         return ToolCall(
-            "list_k8s_resources", {"kind": "Secret", "api_version": "v1", "namespace": "x/../default"}
+            "list_k8s_resources",
+            {"cluster_name": "fake-k3s", "kind": "Secret", "api_version": "v1", "namespace": "x/../default"},
         )
 
     assistant = Assistant(

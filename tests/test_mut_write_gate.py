@@ -786,16 +786,21 @@ def test_an_account_wide_write_on_an_all_writable_fleet_asks_with_no_cluster_on_
     assert "cluster" not in paused.value.args[0]
 
 
-@pytest.mark.parametrize("writes_enabled", [True, False])
+@pytest.mark.parametrize(
+    ("writes_enabled", "reason", "outcome"),
+    [(True, "unknown_tool", "refused"), (False, "read_only", "blocked")],
+)
 def test_a_made_up_tool_on_a_read_only_cluster_is_unknown_and_never_a_metric_label(
-    writes_enabled: bool,
+    writes_enabled: bool, reason: str, outcome: str
 ) -> None:
+    """Checked before the cluster's policy; read-only mode still says how to enable writes. Either way
+    the model's string is no label."""
     g, audit = gate(GatePolicy(writes_enabled, True), fleet=two_clusters())
-    before = count(UNKNOWN_TOOL, "refused")
+    before = count(UNKNOWN_TOOL, outcome)
     event = Before(use("zz_made_up_0001", {}), selected_tool=None, invocation_state=about("prod"))
     g.before(event)  # type: ignore[arg-type]
-    assert [r["reason"] for r in audit.records] == ["unknown_tool"]
-    assert count(UNKNOWN_TOOL, "refused") == before + 1
+    assert [r["reason"] for r in audit.records] == [reason]
+    assert count(UNKNOWN_TOOL, outcome) == before + 1
     assert all(count("zz_made_up_0001", o) == 0.0 for o in ("blocked", "refused"))
 
 

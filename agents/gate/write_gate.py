@@ -329,10 +329,10 @@ class WriteGate(HookProvider):
 
     def _gate_write(self, call: _Call, targets: list[Target]) -> None:
         """A write: blocked by policy, refused, or paused for a decision and run only as approved."""
+        if not self.policy.writes_enabled:  # read-only mode offers no write tool: say how to enable them
+            return self._block(call, "read_only", self.policy.read_only_message())
         if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
             return self._unknown_tool(call)
-        if not self.policy.writes_enabled:
-            return self._block(call, "read_only", self.policy.read_only_message())
         scope = cluster_scope(self._state(call.event))
         if not writes_allowed(self.fleet, scope, call.cluster, bind=self.bind):  # no card: nobody may approve
             return self._block(call, "cluster_read_only", read_only_cluster(call.cluster, self.fleet))
