@@ -5,7 +5,7 @@ A typed model so a wrong file fails at start with one line naming the file, the 
 worse, silently writable. Without a file, `single_cluster_fleet` gives the fleet of one today's settings
 imply, so nobody's `.env` breaks.
 
-Why one module of ~360 lines: the file's model and its cross-key checks (a context in two clusters, an
+Why one module of ~400 lines: the file's model and its cross-key checks (a context in two clusters, an
 unknown default) produce one error format and are read together when the format changes.
 """
 

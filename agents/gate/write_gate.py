@@ -5,7 +5,7 @@ log that says "delete the deployment" included — can get a write past it. Clas
 and operation; a tool not known to be read-only counts as a write (fail closed). A write interrupts the
 agent with the exact call and its hash; on resume it runs only if the approval names that same hash.
 
-Why one module of ~440 lines: every branch here is a trust decision (read or write, approved or not,
+Why one module of ~510 lines: every branch here is a trust decision (read or write, approved or not,
 this hash or another, run once) and a reviewer must see all of them together; what could leave did
 (arguments, manifests, audit in agents/gate/; card words from the front end).
 """
