@@ -133,6 +133,7 @@ def test_the_refusal_says_which_clusters_are_read_only_and_how_to_open_them() ->
         "`clusters.a.writes: true and clusters.c.writes: true` in CLUSTERS_FILE (each change then still needs "
         "a person's approval)."
     )
+    assert "cluster a is read-only" in read_only_cluster("a", fleet(a=False, b=True, c=False))  # only its own
     nothing = "Not executed: no cluster was resolved for this request, so nothing was changed. Tell the user."
     assert read_only_cluster(None, fleet(a=True)) == nothing
     assert read_only_cluster(None, None) == nothing
