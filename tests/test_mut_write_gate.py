@@ -843,3 +843,158 @@ def test_a_cluster_name_its_capability_does_not_declare_is_refused_when_binding(
         bind=False,
     )
     assert unbound == Bound({"cluster_name": "ctx-prod"}, None)
+
+
+# --- the fleet: each call judged, audited and counted under the cluster it is bound to --------------------
+
+LIST_PODS = {"kind": "Pod", "api_version": "v1", "namespace": "default"}
+EKS_LIST = SelectedTool(Server("eks"), [*sorted(LIST_PODS), "cluster_name", "token"])
+DELETE_WEB = {**DELETE, "namespace": "default"}
+EKS_DELETE = SelectedTool(Server("eks"), [*sorted(DELETE_WEB), "cluster_name"])
+
+
+def test_a_call_for_a_cluster_the_question_is_not_about_is_refused_audited_and_counted_exactly() -> None:
+    """The record says what the model sent (redacted), who asked, and why; the count has no cluster."""
+    audit = Audit()
+    g = WriteGate(OPEN, audit, fleet=two_clusters())  # request facts from the invocation state
+    state = {**about("staging"), REQUEST_FACTS: {"user": "U7", "conversation_id": "C7:1"}}
+    args = {**LIST_PODS, "cluster_name": "ctx-prod", "token": "xoxb-1-secret"}
+    before = count("list_k8s_resources", "refused")
+    event = Before(use("list_k8s_resources", args, "c1"), selected_tool=EKS_LIST, invocation_state=state)
+    g.before(event)  # type: ignore[arg-type]
+    detail = (
+        "This question is about staging, not prod: pass cluster_name='ctx-staging'. To look at prod, the "
+        "user asks about it by name."
+    )
+    assert event.cancel_tool == f"Not run: {detail}" and event.interrupts == []
+    assert audit.records == [
+        {
+            "event": "tool_refused",
+            "reason": "cluster",
+            "detail": detail,
+            "tool": "list_k8s_resources",
+            "tool_use_id": "c1",
+            "arguments": {**args, "token": REDACTED},
+            "cluster": None,
+            "user": "U7",
+            "conversation_id": "C7:1",
+        }
+    ]
+    assert count("list_k8s_resources", "refused") == before + 1
+    assert event.tool_use["input"] == args  # a refused call is not rewritten
+    g.after(After(use("list_k8s_resources", args, "c1"), {"status": "success"}))  # type: ignore[arg-type]
+    assert len(audit.records) == 1  # it never started
+
+
+def test_a_cluster_refusal_of_a_tool_that_does_not_exist_counts_it_as_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever refuses the cluster, a made-up tool name never becomes a metric label."""
+    from agents.gate import write_gate
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Bound:
+        raise ClusterRefused("no cluster for you")
+
+    monkeypatch.setattr(write_gate, "bind_call", refuse)
+    g, audit = gate(fleet=two_clusters())
+    before = count(UNKNOWN_TOOL, "refused")
+    event = Before(use("zz_made_up_0002", {}), selected_tool=None, invocation_state=about("staging"))
+    g.before(event)  # type: ignore[arg-type]
+    assert event.cancel_tool == "Not run: no cluster for you"
+    assert [(r["reason"], r["tool"]) for r in audit.records] == [("cluster", "zz_made_up_0002")]
+    assert count(UNKNOWN_TOOL, "refused") == before + 1
+    assert count("zz_made_up_0002", "refused") == 0.0
+
+
+def test_a_call_is_run_with_its_bound_cluster_and_audited_and_counted_under_it() -> None:
+    """The model left cluster_name out: the question's cluster is filled in, and that is what runs."""
+    g, audit = gate(fleet=two_clusters())
+    call = use("list_k8s_resources", dict(LIST_PODS), "b1")
+    event = Before(call, selected_tool=EKS_LIST, invocation_state=about("staging"))
+    g.before(event)  # type: ignore[arg-type]
+    bound = {**LIST_PODS, "cluster_name": "ctx-staging"}
+    assert event.cancel_tool is False
+    assert event.tool_use == {"toolUseId": "b1", "name": "list_k8s_resources", "input": bound}
+    assert call["input"] == LIST_PODS  # a new tool use, the model's left as it was
+    assert audit.records[0]["arguments"] == bound and audit.records[0]["cluster"] == "staging"
+    before = count("list_k8s_resources", "success", "staging")
+    g.after(After(event.tool_use, {"status": "success"}))  # type: ignore[arg-type]
+    result = audit.records[-1]
+    assert (result["event"], result["cluster"], result["user"]) == ("tool_result", "staging", "U1")
+    assert count("list_k8s_resources", "success", "staging") == before + 1
+
+
+def test_a_call_already_bound_is_left_untouched() -> None:
+    """Arguments the binding does not change are not rewritten: the tool use stays the model's own."""
+    g, audit = gate(fleet=two_clusters())
+    sent = json.dumps({**LIST_PODS, "cluster_name": "ctx-staging"})
+    call = use("list_k8s_resources", sent)
+    event = Before(call, selected_tool=EKS_LIST, invocation_state=about("staging"))
+    g.before(event)  # type: ignore[arg-type]
+    assert event.tool_use is call and event.tool_use["input"] == sent
+    assert audit.records[0]["cluster"] == "staging"
+
+
+def test_a_write_on_a_writable_cluster_asks_with_that_cluster_on_its_card() -> None:
+    """staging is writable though prod is not: the call's own cluster decides, and the card names it."""
+    g, audit = gate(fleet=two_clusters())
+    event = Before(
+        use("manage_k8s_resource", DELETE_WEB, "w2"),
+        selected_tool=EKS_DELETE,
+        invocation_state=about("staging"),
+    )
+    with pytest.raises(Paused):
+        g.before(event)  # type: ignore[arg-type]
+    bound = {**DELETE_WEB, "cluster_name": "ctx-staging"}
+    [(_name, reason)] = event.interrupts
+    assert reason == {
+        "tool": "manage_k8s_resource",
+        "arguments": bound,
+        "hash": call_hash("manage_k8s_resource", bound),
+        "summary": "Delete Deployment web (apps/v1) in namespace default on cluster ctx-staging",
+        "agent": "eks_assistant",
+        "tool_use_id": "w2",
+        "cluster": "staging",
+    }
+    assert audit.records == []
+
+
+def test_a_write_on_a_read_only_cluster_is_blocked_naming_that_cluster() -> None:
+    g, audit = gate(fleet=two_clusters())
+    before = count("manage_k8s_resource", "blocked", "prod")
+    event = Before(
+        use("manage_k8s_resource", DELETE_WEB), selected_tool=EKS_DELETE, invocation_state=about("prod")
+    )
+    g.before(event)  # type: ignore[arg-type]
+    assert event.interrupts == []
+    assert event.cancel_tool == (
+        "Not executed: cluster prod is read-only in this bot's fleet, so nothing was changed and no approval "
+        "was asked for. An operator can allow changes there with `clusters.prod.writes: true` in "
+        "CLUSTERS_FILE (each change then still needs a person's approval)."
+    )
+    [record] = audit.records
+    assert (record["event"], record["reason"], record["cluster"]) == (
+        "tool_blocked",
+        "cluster_read_only",
+        "prod",
+    )
+    assert count("manage_k8s_resource", "blocked", "prod") == before + 1
+
+
+def test_the_fleet_of_one_leaves_the_models_cluster_and_the_write_policy_to_the_switch() -> None:
+    """bind=False (no CLUSTERS_FILE): no scope is needed, the cluster is not rewritten, and writes are
+    left to EKS_MCP_ALLOW_WRITE, as before; the card names the cluster only when the call targets it."""
+    g, audit = gate(fleet=two_clusters(), bind=False)
+    args = {**DELETE_WEB, "cluster_name": "ctx-prod"}
+    unscoped = Before(use("manage_k8s_resource", args), selected_tool=EKS_DELETE)  # no scope at all
+    with pytest.raises(Paused):
+        g.before(unscoped)  # type: ignore[arg-type]
+    assert unscoped.tool_use["input"] == args
+    assert unscoped.interrupts[0][1]["arguments"] == args and "cluster" not in unscoped.interrupts[0][1]
+    scoped = Before(
+        use("manage_k8s_resource", args), selected_tool=EKS_DELETE, invocation_state=about("prod")
+    )
+    with pytest.raises(Paused):
+        g.before(scoped)  # type: ignore[arg-type]
+    assert scoped.interrupts[0][1]["cluster"] == "prod"  # read-only to a CLUSTERS_FILE, not here
+    assert audit.records == []
