@@ -58,28 +58,35 @@ def current_context(settings: Settings) -> str | None:
     return None
 
 
-def default_cluster(settings: Settings) -> str:
-    """DEFAULT_CLUSTER, else (kubeconfig mode only) the kubeconfig's current-context.
+def configured_cluster(settings: Settings) -> str | None:
+    """DEFAULT_CLUSTER, else (kubeconfig mode only) the kubeconfig's current-context; None without either.
 
     In IAM mode the EKS server needs a cluster *name*; a kubeconfig context (often an ARN written by
     `aws eks update-kubeconfig`) is not one, so there the model asks instead of guessing.
     """
     if settings.default_cluster:
         return settings.default_cluster
-    context = current_context(settings) if settings.resolved_auth_mode == "kubeconfig" else None
-    return context or "(none set: ask the user which cluster)"
+    return current_context(settings) if settings.resolved_auth_mode == "kubeconfig" else None
+
+
+def default_cluster(settings: Settings) -> str:
+    """The cluster a question means when it names none, as prompts and /k8s help show it."""
+    return configured_cluster(settings) or "(none set: ask the user which cluster)"
 
 
 def settings_fleet(settings: Settings) -> Fleet[ClusterConfig] | None:
-    """The fleet of one today's settings imply (no CLUSTERS_FILE): `default_cluster`'s cluster.
+    """The fleet of one today's settings imply (no CLUSTERS_FILE): `configured_cluster`'s cluster.
 
     None when they name no cluster (a billing-only bot, a kubeconfig without a current-context, IAM
     mode without a region): then no call is about a known cluster, as before the fleet existed.
     """
-    mode = settings.resolved_auth_mode
-    name = settings.default_cluster or (current_context(settings) if mode == "kubeconfig" else None)
     try:
-        return single_cluster_fleet(name, settings.eks_mcp_allow_write, mode=mode, region=settings.aws_region)
+        return single_cluster_fleet(
+            configured_cluster(settings),
+            settings.eks_mcp_allow_write,
+            mode=settings.resolved_auth_mode,
+            region=settings.aws_region,
+        )
     except ValueError:  # IAM mode without a region: the server could not reach it either
         return None
 
