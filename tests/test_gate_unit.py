@@ -27,6 +27,7 @@ class Event:
         self.selected_tool = object()  # a tool was found (none behind an MCP server here)
         self.agent = None
         self.cancel_tool: bool | str = False
+        self.invocation_state: dict[str, Any] = {}  # Strands always gives one (here: no request facts)
 
     def interrupt(self, name: str, reason: dict[str, Any]) -> Any:
         raise Asked(reason)

@@ -262,7 +262,7 @@ class WriteGate(HookProvider):
         args = coerce_arguments(use.get("input"))
         facts = tool_facts(event.selected_tool)
         try:  # first the cluster: what is judged, approved and audited is the call as it will run
-            bound = bind_call(self.fleet, self._state(event), args, facts, bind=self.bind)
+            bound = bind_call(self.fleet, event.invocation_state, args, facts, bind=self.bind)
         except ClusterRefused as exc:
             return self._refuse_cluster(event, tool, args, exc)
         if bound.args != args:
@@ -285,10 +285,6 @@ class WriteGate(HookProvider):
         if verdict.write:
             return self._gate_write(call, targets)
         return self._run(call)
-
-    def _state(self, event: BeforeToolCallEvent) -> Mapping[str, Any]:
-        """The invocation state the cluster scope is in; without a fleet there is none to read."""
-        return event.invocation_state if self.fleet is not None else {}
 
     def _cluster_field(self, cluster: str | None) -> dict[str, Any]:
         """The `cluster` of an audit record: with a fleet, every record says it (None: about no cluster)."""
@@ -333,7 +329,7 @@ class WriteGate(HookProvider):
             return self._block(call, "read_only", self.policy.read_only_message())
         if call.event.selected_tool is None:  # no tool by that name (a misspelling): nothing would run
             return self._unknown_tool(call)
-        scope = cluster_scope(self._state(call.event))
+        scope = cluster_scope(call.event.invocation_state)
         if not writes_allowed(self.fleet, scope, call.cluster, bind=self.bind):  # no card: nobody may approve
             return self._block(call, "cluster_read_only", read_only_cluster(call.cluster, self.fleet))
         if not self.policy.approvals_configured:
