@@ -25,7 +25,6 @@ from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
 from agents.mcp.servers import ServerUnavailable
 from agents.settings import ConfigError, Settings
-from agents.state.claims import SqliteDedupe
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
@@ -103,6 +102,9 @@ def build_bot(
     budget: RateBudget | None = None,
 ) -> SlackBot:
     """The Bolt app and everything its listeners use, around the agents' `core`."""
+    claims = core.stores.claims
+    if claims is None:  # the stores are the factory's to make (slack_core with EVENT_DEDUPE_PATH)
+        raise ValueError("the Slack bot needs a core built with claims: slack_core(..., claims_path=...)")
     budget = budget or RateBudget()
     client = web_client(slack, budget)
     # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns at every start that the client
@@ -125,7 +127,7 @@ def build_bot(
     )
     handlers = Handlers(
         conversations,
-        core.stores.claims or SqliteDedupe(slack.event_dedupe_path),
+        claims,
         mode,
         bot_user_id=bot_user_id,
         max_question_chars=slack.max_question_chars,
