@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.settings import ConfigError, check_writable, describe_validation_error
+from slackbot.safe_text import USER_ID
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ApproverSettings(BaseSettings):
     @classmethod
     def _user_ids_shape(cls, value: str) -> str:
         for user in filter(None, (u.strip() for u in value.split(","))):
-            if not re.fullmatch(r"[UW][A-Z0-9]+", user):
+            if not USER_ID.fullmatch(user):
                 raise ValueError(
                     f"expected Slack user ids such as U012ABCDEF, comma-separated; {user!r} is not one"
                 )

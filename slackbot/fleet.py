@@ -15,9 +15,9 @@ from typing import Any
 from pydantic import field_validator
 
 from agents.fleet import ClusterConfig, Fleet, KeyProblem
+from slackbot.safe_text import USER_ID
 
-SLACK_USER = r"^[UW][A-Z0-9]+$"
-SLACK_CHANNEL = r"^[CGD][A-Z0-9]+$"
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
 
 
 class SlackClusterConfig(ClusterConfig):
@@ -33,12 +33,12 @@ class SlackClusterConfig(ClusterConfig):
     @field_validator("approvers")
     @classmethod
     def _approvers_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(value, SLACK_USER, "Slack user ids such as U0123ABCD")
+        return _ids(value, USER_ID, "Slack user ids such as U0123ABCD")
 
     @field_validator("channels")
     @classmethod
     def _channels_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _ids(value, SLACK_CHANNEL, "channel ids such as C0123ABCD (not #names)")
+        return _ids(value, CHANNEL_ID, "channel ids such as C0123ABCD (not #names)")
 
     @classmethod
     def check_fleet(cls, clusters: Mapping[str, ClusterConfig]) -> list[KeyProblem]:
@@ -58,9 +58,9 @@ class SlackClusterConfig(ClusterConfig):
         return []
 
 
-def _ids(values: tuple[str, ...], pattern: str, expected: str) -> tuple[str, ...]:
+def _ids(values: tuple[str, ...], pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
     for value in values:
-        if not re.fullmatch(pattern, value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"expected {expected}; {value!r} is not one")
     return values
 

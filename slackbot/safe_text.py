@@ -21,7 +21,7 @@ import re
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _BACKTICK_PAIR = re.compile(r"`(?=`)")
 _ZERO_WIDTH_SPACE = "\u200b"
-_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+USER_ID = re.compile(r"[UW][A-Z0-9]+")  # a Slack user id: what may be pinged, and what approver lists hold
 _QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+")  # "> quoted" at a line's start: a block quote, not a tag
 # "[label](url)", "![alt](url)", "[label][ref]", "[ref]: url": broken everywhere, code blocks included (a
 # line that looks like a fence to us may not be one to Slack's renderer, and the other way round).
@@ -60,7 +60,7 @@ def inline_code(value: object) -> str:
 
 def mention(user_id: str) -> str:
     """A deliberate mention of a Slack user; anything that is not a user id is shown as text instead."""
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(user_id)
+    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape_mrkdwn(user_id)
 
 
 def neutralize(markdown: str) -> str:
