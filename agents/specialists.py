@@ -155,6 +155,9 @@ class SpecialistTool(AgentTool):
         values = self.context.prompt_values
         if self.clustered and scope is not None:
             values = {**values, "cluster": self._cluster_words(scope)}
+            if allowed is _read_only:
+                assert pool is not None  # only a pool's clusters are read-only on their own
+                values.update(mode="read-only", write_rule=self._read_only_rule(scope, pool.allow_write))
         return Agent(
             name=self.spec.name,
             model=self.context.model_factory(self.spec.name),
@@ -163,6 +166,23 @@ class SpecialistTool(AgentTool):
             callback_handler=None,
             hooks=self.context.hooks(),
             retry_strategy=retry_strategy(self.context.max_wait_seconds),
+        )
+
+    def _read_only_rule(self, scope: ClusterScope, allow_write: bool) -> str:
+        """What the specialist of read-only clusters says about a change: no tool for it, and who enables it."""
+        fleet = self.context.fleet
+        assert fleet is not None  # self.clustered
+        keys = [
+            f"clusters.{n}.writes: true in CLUSTERS_FILE"
+            for n in scope.clusters
+            if not fleet.clusters[n].writes
+        ]
+        if not allow_write:
+            keys.append("EKS_MCP_ALLOW_WRITE=true")
+        return (
+            f"Changes are disabled for {', '.join(scope.clusters)} (read-only in this bot's fleet), so you have no "
+            f"tool that changes anything: say so, and that an operator enables changes with {' and '.join(keys)} "
+            "(each change then still needs a person's approval)."
         )
 
     def _cluster_words(self, scope: ClusterScope) -> str:

@@ -191,9 +191,11 @@ async def test_a_question_about_a_read_only_cluster_offers_no_write_tool_at_all(
 ) -> None:
     """First line: the specialist for prod alone is given only read tools (its server has no writes)."""
     offered: list[set[str]] = []
+    prompts: list[str] = []
 
     def specialist(turn: Turn) -> Reply:
         offered.append(set(turn.tools))
+        prompts.append(turn.system)
         return calling("manage_k8s_resource", DELETE_PROD)(turn)
 
     core = core_with(audit, eks_assistant=specialist)
@@ -203,6 +205,9 @@ async def test_a_question_about_a_read_only_cluster_offers_no_write_tool_at_all(
         core.close()
     assert offered and all("manage_k8s_resource" not in names for names in offered)
     assert "list_k8s_resources" in offered[0]
+    # the specialist knows why it has no such tool, and says how an operator enables changes there
+    assert "clusters.prod.writes: true in CLUSTERS_FILE" in prompts[0]
+    assert "EKS_MCP_ALLOW_WRITE" not in prompts[0]  # already on: only the cluster's key is missing
     assert clusters["prod"].mutations() == [] and clusters["staging"].mutations() == []
     assert t.of(ApprovalRequired) == [] and calls(audit) == []
 

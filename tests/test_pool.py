@@ -229,3 +229,25 @@ def _gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
+
+
+async def test_readiness_and_the_watchdog_leave_idle_stopped_servers_stopped(make_spec) -> None:  # type: ignore[no-untyped-def]
+    """Readiness is the warm servers'; the watchdog restarts a warm server that is down and an on-demand
+    one that died in use, never one stopped for idleness (that would undo the idle stop)."""
+    servers = McpServers([make_spec("warm")])
+    try:
+        idle = servers.instance("idle", lambda: make_spec("idle"))
+        died = servers.instance("died", lambda: make_spec("died"))
+        await asyncio.gather(idle.call("1", "ping", {}), died.call("2", "ping", {}))
+        assert set(servers.warm()) == {"warm"}
+        assert servers.to_restart() == [servers["warm"]]  # not started yet
+        await asyncio.to_thread(servers.start_all)
+        assert idle.stop_if_idle(60, now=idle.last_used + 61) and not idle.running
+        pid = died.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        while not _gone(pid):
+            await asyncio.sleep(0.01)
+        assert servers.to_restart() == [died]
+    finally:
+        servers.close()

@@ -397,6 +397,19 @@ class McpServers:
                 server = self.servers[name] = McpServer(spec)
             return server
 
+    def warm(self) -> dict[str, McpServer]:
+        """The servers started with the bot, by name: what readiness means (an on-demand server that
+        is stopped for idleness, or cannot reach its cluster, does not make the bot unready)."""
+        with self._lock:
+            return {name: s for name, s in self.servers.items() if name in self._warm}
+
+    def to_restart(self) -> list[McpServer]:
+        """The servers a watchdog should bring back: warm ones that are not running, and on-demand ones
+        that died while in use (not those stopped for idleness: the next call starts them)."""
+        with self._lock:
+            servers = list(self.servers.items())
+        return [s for name, s in servers if not s.alive() and (name in self._warm or s.running)]
+
     def start_all(self) -> dict[str, str | None]:
         """Start every warm server in parallel; returns name → error (None when it started)."""
         outcome: dict[str, str | None] = {}
