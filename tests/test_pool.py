@@ -39,6 +39,7 @@ FLEET = Fleet[ClusterConfig].model_validate(
                 }
             },
             "us": {"eks": {"name": "us-eks", "region": "us-east-1"}},
+            "us-rw": {"eks": {"name": "us-rw-eks", "region": "us-east-1"}, "writes": True},
         },
     }
 )
@@ -63,8 +64,17 @@ def test_clusters_share_a_process_only_when_mode_region_role_and_write_mode_agre
     assert by_cluster["eu"] is by_cluster["eu-shared"]  # one region, the bot's identity
     assert by_cluster["eu-other"] is not by_cluster["eu"]  # its own role
     assert by_cluster["us"] is not by_cluster["eu"]  # its own region
-    assert len({id(s) for s in by_cluster.values()}) == 5 and sum(made.values()) == 5
+    assert by_cluster["us-rw"] is not by_cluster["us"]  # writable: a process with --allow-write
+    assert len({id(s) for s in by_cluster.values()}) == 6 and sum(made.values()) == 6
     assert by_cluster["prod"].kind == "eks" and by_cluster["prod"].name == "eks-kubeconfig-ro"
+    assert by_cluster["staging"].name == "eks-kubeconfig-rw"
+    assert (
+        by_cluster["us"].name == "eks-iam-us-east-1-ro" and by_cluster["us-rw"].name == "eks-iam-us-east-1-rw"
+    )
+    assert by_cluster["eu-other"].name.startswith("eks-iam-eu-west-1-") and by_cluster[
+        "eu-other"
+    ].name.endswith("-ro")
+    assert servers.instance("eu-other").role_arn == "arn:aws:iam::123456789012:role/other"
 
 
 def test_without_eks_mcp_allow_write_every_cluster_is_served_read_only() -> None:

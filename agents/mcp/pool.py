@@ -53,7 +53,7 @@ class ClusterServers:
                 spec = self.make_spec(instance)  # names itself (and makes its temporary directory) once
                 name = self._names[instance] = spec.name
                 return self.servers.instance(name, lambda: spec)
-        return self.servers.instance(name, lambda: self.make_spec(instance))
+        return self.servers[name]  # made above the first time: the name is cached only once it exists
 
     def cluster_of(self, value: object) -> str | None:
         """The fleet cluster a call's cluster argument names (None: not one of the fleet)."""
