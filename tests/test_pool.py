@@ -12,6 +12,7 @@ import signal
 import sys
 import textwrap
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -91,6 +92,14 @@ def test_two_first_questions_at_once_make_one_process_per_instance() -> None:
         barrier.wait()
         servers.server("us")
 
+    slow = servers.make_spec
+
+    def make_slowly(instance: ServerInstance) -> ServerSpec:
+        time.sleep(0.05)  # widen the window two first uses could both make a spec in
+        return slow(instance)
+
+    servers.make_spec = make_slowly
+
     threads = [threading.Thread(target=first_use) for _ in range(8)]
     for t in threads:
         t.start()
@@ -105,10 +114,30 @@ def test_a_call_goes_to_the_process_of_the_cluster_it_names_and_nowhere_outside_
     assert route({"cluster_name": "ctx-prod"}) is servers.server("prod")  # the server's name for it
     assert route({"cluster_name": "us"}) is servers.server("us")  # the fleet's name
     assert route({"cluster_name": "us-eks"}) is servers.server("us")
-    assert route({}) is servers.server("prod")  # a tool naming no cluster: the first cluster's process
-    assert route({"cluster_name": "ctx-staging"}) is None  # in the fleet, not in this question
-    assert route({"cluster_name": "elsewhere"}) is None
-    assert route({"cluster_name": ["ctx-prod"]}) is None
+    assert isinstance(route({}), str)  # a tool naming no cluster, clusters of two identities: refused
+    refused = "Not executed: that cluster is not one this question is about."
+    assert route({"cluster_name": "ctx-staging"}) == refused  # in the fleet, not in this question
+    assert route({"cluster_name": "elsewhere"}) == refused
+    assert route({"cluster_name": ["ctx-prod"]}) == refused
+
+
+def test_a_call_naming_no_cluster_runs_only_where_its_clusters_share_one_identity() -> None:
+    """An IAM policy tool names no cluster: with clusters of two regions or roles, which account it would
+    act in is refused, not left to the order of the clusters."""
+    servers, _ = pool()
+    assert servers.router(("eu", "eu-shared"), "cluster_name")({}) is servers.server("eu")
+    for clusters in (("eu", "us"), ("us", "eu"), ("eu", "eu-other")):
+        refusal = servers.router(clusters, "cluster_name")({})
+        assert isinstance(refusal, str) and "different AWS identities or regions" in refusal
+    assert servers.router(("eu", "us"), "cluster_name")({"cluster_name": "us-eks"}) is servers.server("us")
+
+
+def test_the_warm_default_process_is_adopted_not_made_again() -> None:
+    servers, made = pool()
+    warm = servers.servers.instance("eks", lambda: ServerSpec(name="eks", command=None, kind="eks"))
+    servers.adopt("staging", "eks")
+    assert servers.server("staging") is warm and servers.server("dev") is warm
+    assert made == Counter()  # no second spec (temporary directory, credentials file) for it
 
 
 # --- lifecycle against a real tiny MCP server --------------------------------------------------------
