@@ -8,6 +8,7 @@ refused, and a write on a `writes: false` cluster never reaches it, whatever the
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import pytest
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
-from agents.fleet import FleetError
+from agents.fleet import Fleet, FleetError, Reach, ReachProbe
 from agents.metrics import REGISTRY
 from agents.state.approvals import Approval
 from frontends import cli
@@ -147,6 +148,42 @@ async def test_a_follow_up_in_the_thread_stays_on_its_cluster(
     assert PROD_POD in (again.final or "") and reached(clusters) == {"prod"}
     elsewhere = await ask(core, "list the pods in default again", "thread-2")  # another thread: default
     assert STAGING_POD in (elsewhere.final or "")
+
+
+async def test_a_cluster_set_for_a_thread_answers_its_questions_until_one_names_another(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    await core.runner.set_thread_cluster("thread-use", "prod")
+    first = await ask(core, "list the pods in default", "thread-use", place_cluster="staging")
+    assert PROD_POD in (first.final or "") and reached(clusters) == {"prod"}  # the thread's, not the place's
+    coordinator = core.assistant.models.models["coordinator"]  # type: ignore[attr-defined]
+    assert "(this thread's)" in coordinator.requests[-1].system
+    clusters["prod"].requests.clear()
+    moved = await ask(core, "list the pods in default on staging", "thread-use")
+    assert STAGING_POD in (moved.final or "") and reached(clusters) == {"staging"}
+    clusters["staging"].requests.clear()
+    again = await ask(core, "list the pods in default", "thread-use")  # the thread moved with it
+    assert STAGING_POD in (again.final or "") and reached(clusters) == {"staging"}
+    with pytest.raises(ValueError, match=r"no cluster 'qa'.*staging \(default\), prod"):
+        await core.runner.set_thread_cluster("thread-use", "qa")
+
+
+async def test_the_probe_says_which_clusters_answer_through_the_running_server(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    probe = ReachProbe(lambda: core.assistant.servers.get("eks"))
+    assert fleet_of(core) and {r.ok for r in (await probe.check(fleet_of(core))).values()} == {None}
+    await asyncio.to_thread(core.start)  # the probe never starts the server itself
+    clusters["prod"].stop()
+    reach = await probe.check(fleet_of(core))
+    assert reach["staging"] == Reach(True)
+    assert reach["prod"].ok is False and reach["prod"].detail
+    assert any(r["path"] == "/api/v1/namespaces" for r in clusters["staging"].requests)
+
+
+def fleet_of(core: Core) -> Fleet[Any]:
+    assert core.assistant.fleet is not None
+    return core.assistant.fleet
 
 
 async def test_the_place_then_the_default_decide_when_the_question_names_none(
