@@ -23,12 +23,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
+from agents.fleet import ReachProbe
 from agents.mcp.servers import ServerUnavailable
 from agents.settings import ConfigError, Settings
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
 from slackbot.client import web_client
+from slackbot.cluster_commands import ClusterCommands
+from slackbot.clusters import FleetView
 from slackbot.config import (
     NO_APPROVERS_TEXT,
     READ_ONLY_TEXT,
@@ -125,12 +128,20 @@ def build_bot(
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
         model=f"{settings.model_provider}:{settings.resolved_model_id}",
     )
+    view = FleetView(
+        fleet,
+        from_file=core.assistant.bind_clusters,
+        allow_write=settings.eks_mcp_allow_write,
+        approvers=slack.approvals_configured,
+    )
+    probe = ReachProbe(lambda: core.assistant.servers.get("eks"))  # never starts it: see reach.py
     handlers = Handlers(
         conversations,
         claims,
         mode,
         bot_user_id=bot_user_id,
         max_question_chars=slack.max_question_chars,
+        clusters=ClusterCommands(conversations, view, probe),
     )
     handlers.register(app)
     desk = ApprovalDesk(
