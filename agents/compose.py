@@ -15,7 +15,7 @@ from typing import Any
 from agents.capabilities import Capability
 from agents.capabilities import problems as capability_problems
 from agents.coordinator import Assistant
-from agents.fleet import ClusterConfig, Fleet, check_servable, load_fleet
+from agents.fleet import ClusterConfig, Fleet, load_fleet
 from agents.gate.audit import AuditLog
 from agents.mcp.servers import McpServers
 from agents.models import ModelFactory
@@ -67,12 +67,11 @@ class Core:
 
 def load_cluster_fleet(settings: Settings, front: FrontEnd) -> Fleet[Any] | None:
     """CLUSTERS_FILE read once, with the front end's keys; None without one (the fleet of one today's
-    settings imply is the Assistant's). A wrong file raises FleetError, a ConfigError: one line, exit 2;
-    so does a cluster the one EKS server cannot reach as written (another auth mode, region or role)."""
+    settings imply is the Assistant's). A wrong file raises FleetError, a ConfigError: one line, exit 2.
+    Clusters in other auth modes, regions or roles get server processes of their own (agents/mcp/pool.py)."""
     if settings.clusters_file is None:
         return None
     fleet = load_fleet(settings.clusters_file, settings.kubeconfig_paths(), front.cluster_model)
-    check_servable(settings.clusters_file, fleet, settings.resolved_auth_mode, settings.aws_region)
     return fleet
 
 

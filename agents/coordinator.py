@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from strands.session import SessionManager
 
 from agents.capabilities import Capability, enabled, read_rules
 from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_cluster_fleet
+from agents.fleet.instances import instance_for
 from agents.gate.audit import AuditLog, JsonlAuditLog
 from agents.gate.write_gate import GatePolicy, WriteGate
+from agents.mcp.pool import ClusterServers
 from agents.mcp.servers import McpServers, ServerSpec
 from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.settings import Settings
@@ -111,12 +114,10 @@ def fleet_prompt(fleet: Fleet[Any], scope: ClusterScope) -> str:
     return "\n".join(lines) + "\n"
 
 
-def server_specs(
-    settings: Settings,
-    environ: dict[str, str] | None = None,
-    capabilities: tuple[Capability, ...] | None = None,
-) -> list[ServerSpec]:
-    """How to run the enabled capabilities' pinned MCP servers, each with an explicit environment.
+def server_environment(
+    settings: Settings, environ: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(the bot's environment, the settings every server gets): the inputs of a capability's spec.
 
     The AWS settings come from the settings, not only the environment: keys written in .env are in
     the settings alone, and the servers must see the same identity, region and endpoint as the bot.
@@ -131,12 +132,53 @@ def server_specs(
         "AWS_PROFILE": settings.aws_profile or "",
         "FASTMCP_LOG_LEVEL": settings.fastmcp_log_level,
     }
+    return base, common
+
+
+def server_specs(
+    settings: Settings,
+    environ: dict[str, str] | None = None,
+    capabilities: tuple[Capability, ...] | None = None,
+    fleet: Fleet[Any] | None = None,
+) -> list[ServerSpec]:
+    """How to run the enabled capabilities' pinned MCP servers, each with an explicit environment.
+
+    With a fleet file (`fleet`), a clustered capability's server started with the bot is the default
+    cluster's process (agents/mcp/pool.py); the other clusters' start on first use.
+    """
+    base, common = server_environment(settings, environ)
     chosen = capabilities if capabilities is not None else enabled(settings)
-    specs = [c.server_spec(settings, base, common) for c in chosen]
-    for capability, spec in zip(chosen, specs, strict=True):
-        if spec.name != capability.server:  # the gate judges a server's tools by its capability's name
+    specs = []
+    for capability in chosen:
+        if fleet is not None and capability.instance_spec is not None and capability.cluster_argument:
+            instance = instance_for(fleet.clusters[fleet.default_cluster], settings.eks_mcp_allow_write)
+            spec = capability.instance_spec(settings, base, common, instance)
+        else:
+            spec = capability.server_spec(settings, base, common)
+        if (spec.kind or spec.name) != capability.server:  # the gate judges a server's tools by it
             raise ValueError(f"{capability.name}'s server is named {spec.name!r}, not {capability.server!r}")
+        specs.append(spec)
     return specs
+
+
+def cluster_servers(
+    settings: Settings,
+    servers: McpServers,
+    fleet: Fleet[Any],
+    capabilities: tuple[Capability, ...],
+    environ: dict[str, str] | None = None,
+) -> dict[str, ClusterServers]:
+    """Each clustered capability's server processes over the fleet, by capability name."""
+    base, common = server_environment(settings, environ)
+    pools: dict[str, ClusterServers] = {}
+    for capability in capabilities:
+        make = capability.instance_spec
+        if make is None or capability.cluster_argument is None:
+            continue
+        pools[capability.name] = ClusterServers(
+            servers, fleet, partial(make, settings, base, common), allow_write=settings.eks_mcp_allow_write
+        )
+    return pools
 
 
 def prompt_values(settings: Settings, capabilities: tuple[Capability, ...]) -> dict[str, str]:
@@ -179,7 +221,10 @@ class Assistant:
         self.fleet = fleet if fleet is not None else settings_fleet(settings)
         self.bind_clusters = bind_clusters and self.fleet is not None
         self.capabilities = capabilities if capabilities is not None else enabled(settings)
-        self.servers = servers or McpServers(server_specs(settings, capabilities=self.capabilities))
+        bound = self.fleet if self.bind_clusters else None
+        self.servers = servers or McpServers(
+            server_specs(settings, capabilities=self.capabilities, fleet=bound)
+        )
         self.models = models or model_factory(settings)
         self.audit: AuditLog = audit if audit is not None else JsonlAuditLog(settings.audit_log_path)
         # The front end says whether it can get a person's approval, and words the refusals its own way.
@@ -204,7 +249,10 @@ class Assistant:
             output_budget=settings.tool_result_max_chars,
             max_wait_seconds=settings.model_max_wait_seconds,
             hooks=self.hooks,
-            fleet=self.fleet if self.bind_clusters else None,
+            fleet=bound,
+            cluster_servers=cluster_servers(settings, self.servers, bound, self.capabilities)
+            if bound
+            else {},
             # Read-only mode offers only tools known to be read-only (fail closed: a tool a new server
             # version adds is not offered until it is classified).
             tool_allowed=(lambda _server, _name: True)
@@ -214,7 +262,9 @@ class Assistant:
         self.specialists = [SpecialistTool(c, self.context) for c in self.capabilities]
 
     def start(self) -> dict[str, str | None]:
-        """Start the MCP servers once; returns name → error for those that could not start."""
+        """Start the warm MCP servers once (the others on first use, stopped again after
+        MCP_IDLE_SECONDS idle); returns name → error for those that could not start."""
+        self.servers.start_reaper(self.settings.mcp_idle_seconds)
         return self.servers.start_all()
 
     def close(self) -> None:

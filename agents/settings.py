@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     mcp_bin_dir: Path = DEFAULT_MCP_BIN_DIR
     fastmcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "ERROR"
     mcp_log_dir: Path = Path("var/log")
+    # A server started on first use (another cluster's of CLUSTERS_FILE) stops after this long unused;
+    # 0 keeps it. The servers started with the bot stay.
+    mcp_idle_seconds: int = Field(default=600, ge=0)
     tool_result_max_chars: int = Field(default=16000, ge=1000, le=400_000)
 
     # State

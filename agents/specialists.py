@@ -9,8 +9,8 @@ their tools are shared.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from strands import Agent
@@ -25,11 +25,12 @@ from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
 
-from agents.capabilities import Capability
+from agents.capabilities import Capability, read_rules
 from agents.failures import describe_failure, model_failures
 from agents.fleet import CLUSTER_SCOPE, ClusterScope, Fleet, cluster_scope
 from agents.gate.write_gate import REQUEST_FACTS, request_facts
 from agents.mcp.output import fence
+from agents.mcp.pool import ClusterServers
 from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.mcp.tools import McpTool
 from agents.models import ModelFactory, retry_strategy
@@ -41,8 +42,13 @@ def select_tools(
     *,
     output_budget: int,
     allowed: Callable[[str, str], bool] = lambda _server, _name: True,
+    route: Callable[[Mapping[str, Any]], McpServer | None] | None = None,
 ) -> list[AgentTool]:
-    """The specialist's curated tools that the server offers and the policy allows."""
+    """The specialist's curated tools that the server offers and the policy allows.
+
+    `route` picks each call's server process among a fleet's (agents/mcp/pool.py); without it every
+    call goes to `server`.
+    """
     offered = server.tool_specs()
     names = list(offered) if spec.tools is None else [n for n in spec.tools if n in offered]
     return [
@@ -51,9 +57,10 @@ def select_tools(
             offered[n],
             output_budget=output_budget,
             description_limit=spec.description_limits.get(n, spec.description_limit),
+            route=route,
         )
         for n in names
-        if allowed(server.spec.name, n) and n not in spec.excluded_tools
+        if allowed(server.kind, n) and n not in spec.excluded_tools
     ]
 
 
@@ -69,6 +76,9 @@ class SpecialistContext:
     hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = list
     tool_allowed: Callable[[str, str], bool] = lambda _server, _name: True  # (server, tool) offered?
     fleet: Fleet[Any] | None = None  # a CLUSTERS_FILE fleet: specialists get a `cluster` per call
+    # With a fleet: each clustered capability's server processes (by capability name), one per way of
+    # reaching clusters, so a call runs in the process of the cluster it names.
+    cluster_servers: Mapping[str, ClusterServers] = field(default_factory=dict)
 
 
 class SpecialistTool(AgentTool):
@@ -114,14 +124,40 @@ class SpecialistTool(AgentTool):
     def tool_type(self) -> str:
         return "agent"
 
+    def pool(self, scope: ClusterScope | None) -> ClusterServers | None:
+        """The fleet's server processes when this call is about the fleet's clusters, else None."""
+        if not self.clustered or scope is None:
+            return None
+        return self.context.cluster_servers.get(self.spec.name)
+
+    def server_for(self, scope: ClusterScope | None) -> McpServer | None:
+        """The process this call's tools are listed from: its first cluster's, or the one server."""
+        pool = self.pool(scope)
+        if pool is not None and scope is not None:
+            return pool.server(scope.clusters[0])
+        return self.context.servers.get(self.spec.server)
+
     def build_agent(self, scope: ClusterScope | None = None) -> Agent:
-        server = self.context.servers[self.spec.server]
+        server = self.server_for(scope)
+        assert server is not None  # unavailable_reason said so first
+        pool = self.pool(scope)
+        route = None
+        allowed = self.context.tool_allowed
+        if pool is not None and scope is not None:
+            assert self.spec.cluster_argument is not None  # self.clustered
+            route = pool.router(scope.clusters, self.spec.cluster_argument)
+            if not any(pool.instance(c).writes for c in scope.clusters):
+                # Read-only clusters only: no write tool is offered at all (their servers refuse too).
+                allowed = _read_only
         tools = select_tools(
-            self.spec, server, output_budget=self.context.output_budget, allowed=self.context.tool_allowed
+            self.spec, server, output_budget=self.context.output_budget, allowed=allowed, route=route
         )
         values = self.context.prompt_values
         if self.clustered and scope is not None:
             values = {**values, "cluster": self._cluster_words(scope)}
+            if allowed is _read_only:
+                assert pool is not None  # only a pool's clusters are read-only on their own
+                values.update(mode="read-only", write_rule=self._read_only_rule(scope, pool.allow_write))
         return Agent(
             name=self.spec.name,
             model=self.context.model_factory(self.spec.name),
@@ -130,6 +166,23 @@ class SpecialistTool(AgentTool):
             callback_handler=None,
             hooks=self.context.hooks(),
             retry_strategy=retry_strategy(self.context.max_wait_seconds),
+        )
+
+    def _read_only_rule(self, scope: ClusterScope, allow_write: bool) -> str:
+        """What the specialist of read-only clusters says about a change: no tool for it, and who enables it."""
+        fleet = self.context.fleet
+        assert fleet is not None  # self.clustered
+        keys = [
+            f"clusters.{n}.writes: true in CLUSTERS_FILE"
+            for n in scope.clusters
+            if not fleet.clusters[n].writes
+        ]
+        if not allow_write:
+            keys.append("EKS_MCP_ALLOW_WRITE=true")
+        return (
+            f"Changes are disabled for {', '.join(scope.clusters)} (read-only in this bot's fleet), so you have no "
+            f"tool that changes anything: say so, and that an operator enables changes with {' and '.join(keys)} "
+            "(each change then still needs a person's approval)."
         )
 
     def _cluster_words(self, scope: ClusterScope) -> str:
@@ -157,13 +210,15 @@ class SpecialistTool(AgentTool):
             )
         return narrowed
 
-    def unavailable_reason(self) -> str | None:
-        server = self.context.servers.get(self.spec.server)
+    def unavailable_reason(self, scope: ClusterScope | None = None) -> str | None:
+        server = self.server_for(scope)
         if server is None:
             return f"the {self.spec.title} capability is not configured"
         try:
             server.ensure_started()
         except ServerUnavailable as exc:
+            if self.pool(scope) is not None and scope is not None:
+                return f"cluster {scope.clusters[0]}: {exc}"
             return str(exc)
         return None
 
@@ -171,7 +226,11 @@ class SpecialistTool(AgentTool):
     async def stream(
         self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
     ) -> ToolGenerator:
-        reason = await asyncio.to_thread(self.unavailable_reason)
+        scope = self.call_scope(tool_use, invocation_state)
+        if isinstance(scope, str):
+            yield _error_result(tool_use, f"Not asked: {scope}")
+            return
+        reason = await asyncio.to_thread(self.unavailable_reason, scope)
         if reason is not None:
             yield {"capability_unavailable": {"capability": self.spec.title, "reason": reason}}
             yield _error_result(
@@ -179,10 +238,6 @@ class SpecialistTool(AgentTool):
                 f"{self.spec.title} is unavailable right now: {reason}. Tell the user "
                 "this capability is unavailable and why; answer what you can without it.",
             )
-            return
-        scope = self.call_scope(tool_use, invocation_state)
-        if isinstance(scope, str):
-            yield _error_result(tool_use, f"Not asked: {scope}")
             return
         if scope is not None:  # the specialist's calls are bound to this call's cluster, not the question's
             invocation_state = {**invocation_state, CLUSTER_SCOPE: scope}
@@ -271,6 +326,10 @@ class HandOnRequest(HookProvider):
             event.invocation_state[REQUEST_FACTS] = self.facts
         if self.scope is not None:
             event.invocation_state[CLUSTER_SCOPE] = self.scope
+
+
+def _read_only(server: str, name: str) -> bool:
+    return name in read_rules(server).tools
 
 
 def _error_result(tool_use: ToolUse, text: str) -> ToolResultEvent:

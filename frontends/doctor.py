@@ -21,7 +21,10 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from agents.capabilities import problems as capability_problems
+from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
+from agents.fleet import ClusterConfig
+from agents.mcp.servers import McpServer
 from agents.models import describe_model_endpoint
 from agents.settings import (
     ConfigError,
@@ -31,6 +34,7 @@ from agents.settings import (
 )
 from agents.specialists import select_tools
 from slackbot.config import ApproverSettings
+from slackbot.fleet import SlackClusterConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 SETTINGS_FIX = "Change {variable} in .env or the environment (.env.example explains each setting)."
@@ -252,6 +256,68 @@ def _cluster(assistant: Assistant) -> Check:
     return Check("cluster", "OK", f"{cluster}: namespaces listed")
 
 
+def fleet_assistant(settings: Settings, **kwargs: Any) -> Assistant:
+    """The Assistant as the bot runs it: with CLUSTERS_FILE's fleet (read with the Slack keys the
+    deployment's one file may hold) when there is one. A wrong file raises FleetError."""
+    fleet = load_cluster_fleet(settings, FrontEnd(approvals=False, cluster_model=SlackClusterConfig))
+    return Assistant(settings, fleet=fleet, bind_clusters=fleet is not None, **kwargs)
+
+
+def _how(cluster: ClusterConfig) -> str:
+    """How the bot reaches a cluster and what it may do there, in a few words."""
+    if cluster.eks is None:
+        way = f"kubeconfig context {cluster.target}"
+    else:
+        role = f" as {cluster.eks.role_arn}" if cluster.eks.role_arn else ""
+        way = f"EKS {cluster.target} in {cluster.eks.region}{role}"
+    return f"{way}, {'writes with approval' if cluster.writes else 'read-only'}"
+
+
+def _fix(cluster: ClusterConfig) -> str:
+    if cluster.eks is None:
+        return (
+            f"Check that the cluster answers and the kubeconfig user may list pods "
+            f"(kubectl --context {cluster.target} get pods -n default)."
+        )
+    return (
+        f"Check that {cluster.target} exists in {cluster.eks.region} (aws eks list-clusters --region "
+        f"{cluster.eks.region}) and that the identity the bot uses there"
+        f"{' (the role ' + cluster.eks.role_arn + ')' if cluster.eks.role_arn else ''} has an EKS access entry "
+        "with a policy that can list pods (see README, Many clusters)."
+    )
+
+
+async def _fleet_cluster(server: McpServer, name: str, cluster: ClusterConfig) -> Check:
+    """Reachable with these credentials (namespaces), and RBAC lets the bot list pods (default)."""
+    label = f"cluster {name}"
+    for kind, namespace in (("Namespace", None), ("Pod", "default")):
+        args: dict[str, Any] = {"cluster_name": cluster.target, "kind": kind, "api_version": "v1"}
+        if namespace:
+            args["namespace"] = namespace
+        result = await server.call("doctor", "list_k8s_resources", args)
+        if result.get("status") == "error":
+            text = " ".join(str(b.get("text", "")) for b in result.get("content", []))
+            return Check(
+                label, "FAIL", f"{_how(cluster)}: listing {kind}s failed: {text[:200]}", _fix(cluster)
+            )
+    return Check(label, "OK", f"{_how(cluster)}: reachable; namespaces and pods listable ({server.name})")
+
+
+def _fleet_clusters(assistant: Assistant) -> list[Check]:
+    """One line per cluster of CLUSTERS_FILE, each asked through the server process that serves it."""
+    pool = assistant.context.cluster_servers.get("eks_assistant")
+    fleet = assistant.context.fleet
+    if pool is None or fleet is None:
+        return [Check("clusters", "SKIP", "the EKS capability is not enabled")]
+
+    async def every() -> list[Check]:
+        return list(
+            await asyncio.gather(*(_fleet_cluster(pool.server(n), n, c) for n, c in fleet.clusters.items()))
+        )
+
+    return asyncio.run(every())
+
+
 def offered_tools(assistant: Assistant, server_name: str) -> list[str]:
     """The tools the specialists really give their models: curated, and read-only unless writes are on."""
     server = assistant.servers[server_name]
@@ -297,7 +363,7 @@ def _servers(assistant: Assistant) -> list[Check]:
 
 
 def run_checks(
-    settings: Settings, assistant_factory: Callable[[Settings], Assistant] = Assistant
+    settings: Settings, assistant_factory: Callable[[Settings], Assistant] = fleet_assistant
 ) -> list[Check]:
     """The checks of valid settings: the configuration found, then each thing it points at."""
     checks = [
@@ -315,7 +381,7 @@ def run_checks(
     try:
         checks.extend(_servers(assistant))
         if "eks" in settings.enabled_servers:
-            checks.append(_cluster(assistant))
+            checks.extend(_fleet_clusters(assistant) if assistant.bind_clusters else [_cluster(assistant)])
         checks.append(_aws_identity(settings))
         checks.append(_model(assistant))
     finally:
@@ -325,7 +391,7 @@ def run_checks(
 
 def diagnose(
     front_ends: Iterable[FrontEndChecks] = (),
-    assistant_factory: Callable[[Settings], Assistant] = Assistant,
+    assistant_factory: Callable[[Settings], Assistant] = fleet_assistant,
 ) -> list[Check]:
     """Every check, reading the settings itself so that each bad setting is listed, not just the first.
 
@@ -333,13 +399,21 @@ def diagnose(
     """
     settings, problems = read_settings(Settings)
     export_aws_environment(settings)  # as load_settings does: keys in .env must reach boto3
-    found = [*settings.problems(), *capability_problems(settings)]
+    found = [*settings.problems(), *capability_problems(settings), *_fleet_problems(settings)]
     problems.extend(p for p in found if p.variable not in {q.variable for q in problems})
     front = [check for checks in front_ends for check in checks()]
     if problems:
         return [*_config_failures("settings", problems), *front, _skipped()]
     checks = run_checks(settings, assistant_factory)
     return [*checks[:1], *front, *checks[1:]]
+
+
+def _fleet_problems(settings: Settings) -> list[ConfigError]:
+    try:
+        load_cluster_fleet(settings, FrontEnd(approvals=False, cluster_model=SlackClusterConfig))
+    except ConfigError as exc:
+        return [exc]
+    return []
 
 
 def _skipped() -> Check:

@@ -270,10 +270,9 @@ async def watch_servers(assistant: Assistant, interval: float = WATCH_SECONDS) -
     """Restart an MCP server that died, without waiting for the next question to notice."""
     while True:
         await asyncio.sleep(interval)
-        for server in assistant.servers.servers.values():
-            if not server.alive():
-                with contextlib.suppress(ServerUnavailable):
-                    await asyncio.to_thread(server.ensure_started)
+        for server in assistant.servers.to_restart():
+            with contextlib.suppress(ServerUnavailable):
+                await asyncio.to_thread(server.ensure_started)
 
 
 def run(settings: Settings) -> int:

@@ -1,7 +1,9 @@
 """Health and metrics over HTTP (HEALTH_PORT): /healthz, /readyz, /metrics.
 
 /healthz says the process is alive. /readyz tells the truth about serving: the Slack socket is connected
-and every enabled MCP server is running, and the bot is not shutting down; otherwise 503 with what is not. /metrics is Prometheus text.
+and every MCP server started with the bot is running (one started on demand for another cluster
+may be stopped for idleness), and the bot is not shutting down; otherwise 503 with what is not.
+/metrics is Prometheus text.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def health_app(
             checks["slack_socket"] = "connected" if await socket_connected() else "disconnected"
         except Exception as exc:  # a broken client is simply "not ready"
             checks["slack_socket"] = f"unknown: {type(exc).__name__}"
-        for name, server in servers.servers.items():
+        for name, server in servers.warm().items():
             checks[f"mcp_{name}"] = "running" if server.alive() else f"down: {server.error or 'not running'}"
         if stopping():
             checks["shutdown"] = "draining answers in flight; not taking new questions"

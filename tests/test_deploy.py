@@ -155,6 +155,11 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in read_rules)
     assert not any("secrets" in r["resources"] for r in read_rules)
     assert ("PodDisruptionBudget", "sre-bot") in kinds
+    clusters = next(v for v in pod["volumes"] if v["name"] == "clusters")["configMap"]
+    assert clusters == {"name": "sre-bot-clusters", "optional": True}  # the fleet file, when there is one
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "clusters")
+    assert mount["readOnly"] is True and mount["mountPath"] == "/etc/sre-bot/clusters"
+    assert "CLUSTERS_FILE" not in config  # set with the ConfigMap: a missing file is an error (exit 2)
     if overlay == "eks-readonly":
         assert config["EKS_MCP_ALLOW_WRITE"] == "false"
         assert ("ClusterRole", "sre-bot-write") not in kinds

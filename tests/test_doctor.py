@@ -198,3 +198,53 @@ def test_the_slack_settings_of_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     [check] = slack_checks()
     assert check.status == "OK"
+
+
+def test_doctor_checks_every_cluster_of_the_fleet_file_one_line_each(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each cluster through the process that serves it: a down cluster fails alone, with its fix."""
+    from frontends.doctor import fleet_assistant
+
+    up, down = FakeKubeAPI().start(), FakeKubeAPI().start()
+    kubeconfigs = [
+        up.write_kubeconfig(tmp_path / "kc-up", context="ctx-staging", cluster_name="staging"),
+        down.write_kubeconfig(tmp_path / "kc-down", context="ctx-prod", cluster_name="prod"),
+    ]
+    down.stop()
+    (tmp_path / "clusters.yaml").write_text(
+        "default: staging\nclusters:\n"
+        "  staging: {kubeconfig_context: ctx-staging, writes: true, approvers: [U0123ABCD]}\n"
+        "  prod: {kubeconfig_context: ctx-prod}\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join(str(k) for k in kubeconfigs))
+    monkeypatch.setenv("CLUSTERS_FILE", str(tmp_path / "clusters.yaml"))
+    monkeypatch.setenv("MCP_SERVERS", "eks")
+    monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")
+    monkeypatch.setenv("APPROVALS_DB_PATH", str(tmp_path / "approvals.sqlite3"))
+    try:
+        checks = diagnose(
+            assistant_factory=lambda s: fleet_assistant(s, models=ScriptedModels(default_brains()))
+        )
+    finally:
+        up.stop()
+    [staging] = by_name(checks, "cluster staging")
+    [prod] = by_name(checks, "cluster prod")
+    assert staging.status == "OK", staging
+    assert "kubeconfig context ctx-staging, writes with approval" in staging.detail
+    assert "namespaces and pods listable (eks)" in staging.detail
+    assert prod.status == "FAIL" and "read-only" in prod.detail
+    assert "kubectl --context ctx-prod get pods" in (prod.fix or "")
+    assert by_name(checks, "cluster") == []  # the fleet's lines replace the one-cluster check
+    assert any(r["path"].endswith("/pods") for r in up.requests)  # RBAC: pods really listed
+
+
+def test_doctor_reports_a_wrong_fleet_file_as_a_setting_to_fix(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "clusters.yaml").write_text("default: x\nclusters:\n  x: {kubeconfig_context: nowhere}\n")
+    monkeypatch.setenv("CLUSTERS_FILE", str(tmp_path / "clusters.yaml"))
+    checks = diagnose(assistant_factory=not_started)
+    failed = [c for c in checks if c.status == "FAIL"]
+    assert any("CLUSTERS_FILE" in c.detail and "clusters.x.kubeconfig_context" in c.detail for c in failed)
+    assert exit_code(checks) == 2

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
-from agents.fleet import Fleet, FleetError, Reach, ReachProbe
+from agents.fleet import Fleet, Reach, ReachProbe
 from agents.metrics import REGISTRY
 from agents.state.approvals import Approval
 from frontends import cli
@@ -223,12 +224,48 @@ DELETE_PROD = {
 }
 
 
+async def test_a_question_about_a_read_only_cluster_offers_no_write_tool_at_all(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    """First line: the specialist for prod alone is given only read tools (its server has no writes)."""
+    offered: list[set[str]] = []
+    prompts: list[str] = []
+
+    def specialist(turn: Turn) -> Reply:
+        offered.append(set(turn.tools))
+        prompts.append(turn.system)
+        return calling("manage_k8s_resource", DELETE_PROD)(turn)
+
+    core = core_with(audit, eks_assistant=specialist)
+    try:
+        t = await ask(core, f"delete pod {PROD_POD} in default on prod")
+    finally:
+        core.close()
+    assert offered and all("manage_k8s_resource" not in names for names in offered)
+    assert "list_k8s_resources" in offered[0]
+    # the specialist knows why it has no such tool, and says how an operator enables changes there
+    assert "clusters.prod.writes: true in CLUSTERS_FILE" in prompts[0]
+    assert "EKS_MCP_ALLOW_WRITE" not in prompts[0]  # already on: only the cluster's key is missing
+    assert clusters["prod"].mutations() == [] and clusters["staging"].mutations() == []
+    assert t.of(ApprovalRequired) == [] and calls(audit) == []
+
+
 async def test_a_write_on_a_read_only_cluster_never_reaches_it_and_asks_nobody(
     clusters: dict[str, FakeKubeAPI], audit: Audit
 ) -> None:
-    core = core_with(audit, eks_assistant=calling("manage_k8s_resource", DELETE_PROD))
+    """Second line: asked about prod and staging at once, the specialist has write tools (staging may
+    change), and the gate refuses the write on prod before any card."""
+
+    def both_at_once(turn: Turn) -> Reply:  # one specialist call for both clusters: a mixed scope
+        if turn.tool_results:
+            return "\n\n".join(turn.unfenced_results())
+        return ToolCall("eks_assistant", {"query": turn.user_text})
+
+    core = core_with(
+        audit, coordinator=both_at_once, eks_assistant=calling("manage_k8s_resource", DELETE_PROD)
+    )
     try:
-        t = await ask(core, f"delete pod {PROD_POD} in default on prod")
+        t = await ask(core, f"delete pod {PROD_POD} in default on prod and staging")
     finally:
         core.close()
     assert clusters["prod"].mutations() == [] and clusters["staging"].mutations() == []
@@ -392,54 +429,80 @@ def card_of(approval: ApprovalRequired) -> Approval:
     )
 
 
-@pytest.mark.parametrize(
-    ("mode", "entry", "key", "words"),
-    [
-        ("", "eks: {name: prod, region: us-east-1}", "clusters.qa.eks", "runs in kubeconfig mode"),
-        (
-            "iam",
-            "eks: {name: qa, region: eu-west-1}",
-            "clusters.qa.eks.region",
-            "expected AWS_REGION (us-east-1)",
-        ),
-        (
-            "iam",
-            'eks: {name: qa, region: us-east-1, role_arn: "arn:aws:iam::123456789012:role/qa"}',
-            "clusters.qa.eks.role_arn",
-            "bot's own AWS identity",
-        ),
-    ],
-)
-def test_a_cluster_the_one_server_cannot_reach_as_written_is_refused_at_start(
+def cmdline(pid: int | None) -> list[str]:
+    assert pid is not None
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
+async def test_a_read_only_cluster_is_served_by_a_process_that_itself_refuses_writes(
+    clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    """The server is the first line: prod's process runs without --allow-write, so even a write that got
+    past the gate and the tool list (here: sent to the process directly) changes nothing."""
+    listing = {"kind": "Pod", "api_version": "v1", "namespace": "default"}
+    core = core_with(audit, eks_assistant=calling("list_k8s_resources", listing))
+    try:
+        await ask(core, "list the pods in default on prod")
+        await ask(core, "list the pods in default on staging")
+        servers = core.assistant.servers.servers
+        assert set(servers) == {"eks", "eks-kubeconfig-ro"}  # one process per write mode, not per cluster
+        assert "--allow-write" in cmdline(servers["eks"].pid)
+        assert "--allow-write" not in cmdline(servers["eks-kubeconfig-ro"].pid)
+        assert reached(clusters) == {"prod", "staging"}
+        refused = await servers["eks-kubeconfig-ro"].call("direct", "manage_k8s_resource", DELETE_PROD)
+    finally:
+        core.close()
+    assert refused["status"] == "error" or "not allowed" in str(refused["content"]).lower()
+    assert clusters["prod"].mutations() == []
+
+
+IAM_FLEET = """\
+default: staging
+clusters:
+  staging:
+    kubeconfig_context: ctx-staging
+  eu:
+    eks: {name: eu-eks, region: eu-west-1}
+"""
+
+
+async def test_an_iam_cluster_in_another_region_is_reached_by_its_own_process_in_that_region(
     clusters: dict[str, FakeKubeAPI],
+    audit: Audit,
+    moto_url: str,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    mode: str,
-    entry: str,
-    key: str,
-    words: str,
 ) -> None:
-    """One EKS server, one auth mode, region and identity: an entry it cannot honour would reach some
-    other cluster (an `eks: {name: prod}` in kubeconfig mode reached ctx-prod as "qa")."""
-    monkeypatch.setenv("EKS_AUTH_MODE", mode)  # "": kubeconfig mode, KUBECONFIG being set
-    monkeypatch.setenv("DEFAULT_CLUSTER", "qa")  # IAM mode needs one
-    monkeypatch.setattr(cli, "setup_logging", lambda *a, **k: None)
-    (tmp_path / "clusters.yaml").write_text(
-        "default: qa\nclusters:\n  qa:\n    " + entry + "\n    writes: true\n"
+    """An IAM-mode cluster beside kubeconfig ones: moto knows eu-eks in eu-west-1 only, so the answer
+    proves the call ran in an IAM-mode process of that region."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "clusters.yaml").write_text(IAM_FLEET)
+    ec2 = boto3.client("ec2", region_name="eu-west-1", endpoint_url=moto_url)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    boto3.client("eks", region_name="eu-west-1", endpoint_url=moto_url).create_cluster(
+        name="eu-eks",
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": [subnet]},
     )
-    assert cli.main(["ask", "list the pods"]) == 2
-    [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("sre-bot: configuration error: CLUSTERS_FILE: ")
-    assert f"clusters.yaml: {key}: " in line and words in line and "not built yet" in line
-
-
-def test_a_kubeconfig_cluster_in_iam_mode_is_refused_at_start(
-    clusters: dict[str, FakeKubeAPI], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("EKS_AUTH_MODE", "iam")
-    monkeypatch.setenv("DEFAULT_CLUSTER", "staging")  # IAM mode needs one
-    with pytest.raises(FleetError) as refused:
-        build_core(load_settings(), FrontEnd(approvals=True))
-    assert refused.value.key == "clusters.staging.kubeconfig_context"
-    assert "runs in iam mode: expected eks" in str(refused.value)
+    core = core_with(audit, eks_assistant=calling("get_eks_vpc_config", {"cluster_name": "eu"}))
+    try:
+        t = await ask(core, "what is the VPC of the eu cluster?")
+        servers = core.assistant.servers.servers
+        iam = servers["eks-iam-eu-west-1-ro"]
+        assert cmdline(iam.pid)[cmdline(iam.pid).index("--auth-mode") + 1] == "iam"
+        assert iam.spec.env["AWS_REGION"] == "eu-west-1"
+    finally:
+        core.close()
+    # moto found eu-eks (it exists in eu-west-1 only), then lacks the vpcId real EKS computes: in any other
+    # region the server would have said ResourceNotFoundException.
+    assert "Could not determine VPC ID for cluster eu-eks" in (t.final or ""), t.final
+    assert "ResourceNotFound" not in (t.final or "")
+    [call] = calls(audit)
+    assert call["cluster"] == "eu" and call["arguments"]["cluster_name"] == "eu-eks"
+    assert reached(clusters) == set()  # no kubeconfig cluster was asked

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import aiohttp
 
 from agents.coordinator import Assistant
+from agents.mcp.servers import McpServers
 from agents.settings import load_settings
 from slackbot.health import health_app, start_health_server
 from tests.fakes.brains import default_brains
@@ -100,9 +101,9 @@ async def test_readyz_is_not_ready_while_shutting_down(agent_env: Path) -> None:
 
     stopping = False
     port = free_port()
-    no_servers = SimpleNamespace(servers={})
+    no_servers = McpServers([])
     runner = await start_health_server(
-        health_app(connected, no_servers, lambda: stopping),  # type: ignore[arg-type]
+        health_app(connected, no_servers, lambda: stopping),
         port,
         "127.0.0.1",
     )

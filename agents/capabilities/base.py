@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agents.fleet.instances import ServerInstance
     from agents.mcp.servers import ServerSpec
     from agents.settings import Settings
 
@@ -51,6 +52,12 @@ class Capability:
     # The argument of its tools that names the cluster a call is for (None: its tools have no cluster).
     # The gate binds it to the question's clusters (agents/fleet), so no module names the capability.
     cluster_argument: str | None = None
+    # With a cluster argument: its server for one way of reaching clusters (agents/fleet/instances.py),
+    # so each cluster of a fleet file is served by a process of its own auth mode, region, role and
+    # write mode. None: one server (`server_spec`) serves every cluster.
+    instance_spec: (
+        Callable[[Settings, Mapping[str, str], Mapping[str, str], ServerInstance], ServerSpec] | None
+    ) = None
 
 
 @dataclass(frozen=True)

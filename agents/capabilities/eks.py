@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability
+from agents.fleet.instances import ServerInstance
+from agents.mcp.assume_role import assume_role_env
 from agents.mcp.output import UNTRUSTED_RULE
 from agents.mcp.servers import ServerSpec, child_env
 
@@ -31,24 +33,49 @@ How to work:
 )
 
 
+def base_instance(settings: Settings) -> ServerInstance:
+    """The instance today's settings describe: EKS_AUTH_MODE / KUBECONFIG, AWS_REGION, EKS_MCP_ALLOW_WRITE."""
+    mode = settings.resolved_auth_mode
+    return ServerInstance(mode, settings.eks_mcp_allow_write, settings.aws_region if mode == "iam" else None)
+
+
 def server_spec(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
-    """The EKS server in the auth mode found, with writes and sensitive data only when enabled."""
-    args = ["--auth-mode", settings.resolved_auth_mode]
-    if settings.eks_mcp_allow_write:
+    """The EKS server of today's settings (one cluster, or no fleet file): the instance named `eks`."""
+    return instance_spec(settings, base, common, base_instance(settings))
+
+
+def instance_spec(
+    settings: Settings, base: Mapping[str, str], common: Mapping[str, str], instance: ServerInstance
+) -> ServerSpec:
+    """The EKS server for one way of reaching clusters: its auth mode, region, role and write mode.
+
+    The instance of today's settings is `eks`; every other is `eks-<slug>` with its own log file and
+    temporary directory, so two instances never share a cache or a log.
+    """
+    name = "eks" if instance == base_instance(settings) else f"eks-{instance.slug}"
+    args = ["--auth-mode", instance.mode]
+    if instance.writes:
         args.append("--allow-write")
     if settings.eks_mcp_allow_sensitive_data:
         args.append("--allow-sensitive-data-access")
     kubeconfig = os.pathsep.join(str(p.resolve()) for p in settings.kubeconfig_paths())
-    env = child_env(base, {**common, "KUBECONFIG": kubeconfig})
+    extra = {**common, "KUBECONFIG": kubeconfig}
+    if instance.region:  # the EKS server calls EKS in AWS_REGION (boto3 also reads the default)
+        extra.update(AWS_REGION=instance.region, AWS_DEFAULT_REGION=instance.region)
+    env = child_env(base, extra)
     # The EKS server caches API discovery under $TMPDIR: give this process its own directory.
-    tmp = Path(tempfile.mkdtemp(prefix="sre-bot-eks-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"sre-bot-{name}-"))
     env["TMPDIR"] = str(tmp)
+    env = {k: v for k, v in env.items() if v}
+    if instance.role_arn:
+        env = assume_role_env(env, instance.role_arn, tmp / "aws")
     return ServerSpec(
-        name="eks",
+        name=name,
+        kind="eks",
         command=settings.mcp_command(EXECUTABLE),
         args=args,
-        env={k: v for k, v in env.items() if v},
-        log_file=settings.mcp_log_dir / "eks-server.stderr.log",
+        env=env,
+        log_file=settings.mcp_log_dir / f"{name}-server.stderr.log",
         missing_hint=INSTALL_HINT,
         owned_dirs=[tmp],
     )
@@ -69,6 +96,7 @@ EKS = Capability(
     prompt=PROMPT,
     tools=None,
     server_spec=server_spec,
+    instance_spec=instance_spec,
     read_only_tools=frozenset(
         {
             "list_k8s_resources",

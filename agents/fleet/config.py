@@ -328,41 +328,6 @@ def _check_contexts(path: Path | str, fleet: Fleet[Any], kubeconfigs: list[Path]
             )
 
 
-def check_servable(path: Path | str, fleet: Fleet[Any], mode: ClusterMode, region: str | None) -> None:
-    """Refuse what one EKS MCP server cannot honour; raises `FleetError` naming the key.
-
-    The bot runs one EKS server, in one auth mode (EKS_AUTH_MODE, or kubeconfig when KUBECONFIG is found), one region (AWS_REGION) and one AWS
-    identity: a cluster in the other mode, another region or behind its own role would be reached
-    as some other cluster or not at all, so it fails at start, not at the first call. Servers per
-    region or role are not built yet.
-    """
-    later = "one EKS server per region or role is not built yet"
-    for name, cluster in fleet.clusters.items():
-        if cluster.mode != mode:
-            key, want = (
-                ("eks", "kubeconfig_context") if mode == "kubeconfig" else ("kubeconfig_context", "eks")
-            )
-            raise FleetError(
-                path,
-                f"clusters.{name}.{key}",
-                f"the bot runs in {mode} mode: expected {want} for every cluster ({later})",
-            )
-        if cluster.eks is None:
-            continue
-        if cluster.eks.region != region:
-            raise FleetError(
-                path,
-                f"clusters.{name}.eks.region",
-                f"expected AWS_REGION ({region or 'unset'}), the one region the server runs in ({later})",
-            )
-        if cluster.eks.role_arn is not None:
-            raise FleetError(
-                path,
-                f"clusters.{name}.eks.role_arn",
-                f"not supported today: every cluster is reached with the bot's own AWS identity ({later})",
-            )
-
-
 def fleet_name(cluster: str) -> str:
     """A DNS-1123 label for a name that may not be one (an ARN context, `gke_project_zone_name`)."""
     tail = cluster.rsplit("/", 1)[-1].lower()

@@ -127,7 +127,8 @@ def tool_facts(tool: Any) -> dict[str, Any]:
     server = getattr(tool, "server", None)
     if server is None:
         return {}  # an agent-as-tool or a plain function: no API path behind its arguments
-    return {"server": getattr(server, "name", None), "parameters": getattr(tool, "parameters", None)}
+    kind = getattr(server, "kind", None) or getattr(server, "name", None)  # an instance answers as its kind
+    return {"server": kind, "parameters": getattr(tool, "parameters", None)}
 
 
 def file_argument(tool: str, args: dict[str, Any]) -> str | None:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -90,6 +90,9 @@ class ServerSpec:
     startup_timeout: int = 30
     missing_hint: str = ""
     owned_dirs: list[Path] = field(default_factory=list)  # removed when the server is closed
+    # Its capability's server name ("eks"), which the gate judges its tools by; `name` differs for the
+    # other instances of one capability's server (one per way of reaching a cluster: agents/mcp/pool.py).
+    kind: str = ""
 
 
 def child_env(base: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -129,12 +132,28 @@ class McpServer:
         self._log: TextIO | None = None
         self.restarts = 0
         self._failed_at: float | None = None
+        # Calls in flight and the last use, under their own lock: the start lock is held for a whole
+        # start (~1 s), and a call must never wait for it on the event loop just to count itself.
+        self._use = threading.Lock()
+        self._busy = 0
+        self.last_used = time.monotonic()
+        self.idle_stops = 0
+        self._idled = False
 
     # lifecycle ----------------------------------------------------------------------------------
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        """The capability's server name this process is an instance of (what the gate judges by)."""
+        return self.spec.kind or self.spec.name
+
+    @property
+    def running(self) -> bool:
+        return self._client is not None
 
     @property
     def available(self) -> bool:
@@ -204,6 +223,8 @@ class McpServer:
             raise ServerUnavailable(self.error) from None
         self._client = client
         self._failed_at = None
+        with self._use:
+            self.last_used = time.monotonic()  # a fresh start is a use: not idle before its first call
         if not self._specs:
             self._specs = {t.tool_name: t.tool_spec for t in tools}
         self.error = None
@@ -247,6 +268,9 @@ class McpServer:
             if self._client is not None:
                 logger.warning("mcp server %s (pid %s) died; restarting", self.spec.name, self.pid)
                 self.restarts += 1
+            elif self._idled:
+                logger.info("mcp server %s starting again after an idle stop", self.spec.name)
+            self._idled = False
             self._start_locked()
             assert self._client is not None
             return self._client
@@ -257,8 +281,41 @@ class McpServer:
 
     # calls --------------------------------------------------------------------------------------
 
+    def stop_if_idle(self, idle_seconds: float, now: float | None = None) -> bool:
+        """Stop the process when no call ran for `idle_seconds` and none is running; True if it stopped.
+
+        The next call starts it again (~1 s), as after a crash but without counting a restart.
+        """
+        with self._lock:
+            with self._use:
+                now = time.monotonic() if now is None else now
+                if self._client is None or self._busy or now - self.last_used < idle_seconds:
+                    return False
+            self._stop_locked()
+            self._idled = True
+            self.idle_stops += 1
+        logger.info("mcp server %s stopped after %.0fs idle", self.spec.name, idle_seconds)
+        return True
+
+    def _enter(self) -> None:
+        with self._use:
+            self._busy += 1
+            self.last_used = time.monotonic()
+
+    def _leave(self) -> None:
+        with self._use:
+            self._busy -= 1
+            self.last_used = time.monotonic()
+
     async def call(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
-        """Call a tool; a dead server is restarted first. Errors come back as error results."""
+        """Call a tool; a dead (or idle-stopped) server is started first. Errors come back as results."""
+        self._enter()  # counted before the start, so an idle stop cannot come between start and call
+        try:
+            return await self._call(tool_use_id, name, arguments)
+        finally:
+            self._leave()
+
+    async def _call(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
         try:
             client = await asyncio.to_thread(self._ensure_running)
         except ServerUnavailable as exc:
@@ -309,10 +366,19 @@ class _quiet:
 
 
 class McpServers:
-    """The bot's MCP servers by name; started together, each failing on its own."""
+    """The bot's MCP servers by name; started together, each failing on its own.
+
+    `specs` are the servers kept warm (started with the bot, never stopped for idleness). `instance`
+    adds a server on first use (another way of reaching clusters: agents/mcp/pool.py); those stop after
+    `idle_seconds` without a call (`start_reaper`) and start again at the next one.
+    """
 
     def __init__(self, specs: list[ServerSpec]) -> None:
         self.servers = {s.name: McpServer(s) for s in specs}
+        self._warm = frozenset(self.servers)
+        self._lock = threading.Lock()
+        self._reaper: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def __getitem__(self, name: str) -> McpServer:
         return self.servers[name]
@@ -320,8 +386,32 @@ class McpServers:
     def get(self, name: str) -> McpServer | None:
         return self.servers.get(name)
 
+    def instance(self, name: str, make_spec: Callable[[], ServerSpec]) -> McpServer:
+        """The server called `name`, made from `make_spec()` the first time (not started: a call starts it)."""
+        with self._lock:
+            server = self.servers.get(name)
+            if server is None:
+                spec = make_spec()
+                if spec.name != name:
+                    raise ValueError(f"a server spec named {spec.name!r} was made for {name!r}")
+                server = self.servers[name] = McpServer(spec)
+            return server
+
+    def warm(self) -> dict[str, McpServer]:
+        """The servers started with the bot, by name: what readiness means (an on-demand server that
+        is stopped for idleness, or cannot reach its cluster, does not make the bot unready)."""
+        with self._lock:
+            return {name: s for name, s in self.servers.items() if name in self._warm}
+
+    def to_restart(self) -> list[McpServer]:
+        """The servers a watchdog should bring back: warm ones that are not running, and on-demand ones
+        that died while in use (not those stopped for idleness: the next call starts them)."""
+        with self._lock:
+            servers = list(self.servers.items())
+        return [s for name, s in servers if not s.alive() and (name in self._warm or s.running)]
+
     def start_all(self) -> dict[str, str | None]:
-        """Start every server in parallel; returns name → error (None when it started)."""
+        """Start every warm server in parallel; returns name → error (None when it started)."""
         outcome: dict[str, str | None] = {}
 
         def start(server: McpServer) -> None:
@@ -331,13 +421,39 @@ class McpServers:
             except ServerUnavailable as exc:
                 outcome[server.name] = str(exc)
 
-        threads = [threading.Thread(target=start, args=(s,), daemon=True) for s in self.servers.values()]
+        warm = [s for name, s in self.servers.items() if name in self._warm]
+        threads = [threading.Thread(target=start, args=(s,), daemon=True) for s in warm]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         return outcome
 
+    def reap(self, idle_seconds: float, now: float | None = None) -> list[str]:
+        """Stop the on-demand servers idle for `idle_seconds`; returns their names."""
+        with self._lock:
+            lazy = [s for name, s in self.servers.items() if name not in self._warm]
+        return [s.name for s in lazy if s.stop_if_idle(idle_seconds, now)]
+
+    def start_reaper(self, idle_seconds: float) -> None:
+        """Check for idle on-demand servers in the background (0 seconds: never stop them)."""
+        if idle_seconds <= 0 or self._reaper is not None:
+            return
+        period = max(1.0, min(idle_seconds / 4, 30.0))
+
+        def run() -> None:
+            while not self._closing.wait(period):
+                try:
+                    self.reap(idle_seconds)
+                except Exception:  # a failed stop must not end the reaper: the next round tries again
+                    logger.exception("stopping idle MCP servers failed")
+
+        self._reaper = threading.Thread(target=run, name="mcp-idle-reaper", daemon=True)
+        self._reaper.start()
+
     def close(self) -> None:
-        for server in self.servers.values():
+        self._closing.set()
+        with self._lock:
+            servers = list(self.servers.values())
+        for server in servers:
             server.close()

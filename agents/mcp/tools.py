@@ -7,6 +7,7 @@ dead server, and they pass every result through the output budget and the untrus
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from strands.types._events import ToolResultEvent
@@ -40,9 +41,11 @@ class McpTool(AgentTool):
         *,
         output_budget: int,
         description_limit: int | None = None,
+        route: Callable[[Mapping[str, Any]], McpServer | None] | None = None,
     ) -> None:
         super().__init__()
-        self.server = server
+        self.server = server  # the server its spec was listed from; `route` picks a call's process
+        self.route = route
         self._spec: ToolSpec = copy.deepcopy(spec)
         if description_limit is not None:
             self._spec["description"] = trim_description(self._spec.get("description", ""), description_limit)
@@ -76,7 +79,7 @@ class McpTool(AgentTool):
     ) -> ToolGenerator:
         arguments = coerce_arguments(tool_use.get("input"))
         try:  # the same check the write gate made: the last step before anything reaches the server
-            validate_call(self.tool_name, arguments, server=self.server.name, parameters=self.parameters)
+            validate_call(self.tool_name, arguments, server=self.server.kind, parameters=self.parameters)
         except ArgumentRefused as exc:
             yield ToolResultEvent(
                 {
@@ -86,7 +89,17 @@ class McpTool(AgentTool):
                 }
             )
             return
-        result = await self.server.call(tool_use["toolUseId"], self.tool_name, arguments)
+        server = self.server if self.route is None else self.route(arguments)
+        if server is None:  # a cluster outside the call's scope: the gate bound it, so this is a bypass
+            yield ToolResultEvent(
+                {
+                    "toolUseId": tool_use["toolUseId"],
+                    "status": "error",
+                    "content": [{"text": "Not executed: that cluster is not one this question is about."}],
+                }
+            )
+            return
+        result = await server.call(tool_use["toolUseId"], self.tool_name, arguments)
         yield ToolResultEvent(
-            shape_result(result, f"{self.server.name}:{self.tool_name}", self.output_budget)
+            shape_result(result, f"{self.server.kind}:{self.tool_name}", self.output_budget)
         )
