@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.capabilities.eks import EKS
 from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
 from agents.fleet import ReachProbe
-from agents.mcp.servers import ServerUnavailable
+from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.settings import ConfigError, Settings
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
@@ -134,7 +136,7 @@ def build_bot(
         allow_write=settings.eks_mcp_allow_write,
         approvers=slack.approvals_configured,
     )
-    probe = ReachProbe(lambda: core.assistant.servers.get("eks"))  # never starts it: see reach.py
+    probe = ReachProbe(cluster_server(core.assistant))  # never starts a server: see reach.py
     handlers = Handlers(
         conversations,
         claims,
@@ -161,6 +163,15 @@ def build_bot(
         logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error, exc_info=error)
 
     return SlackBot(app, client, conversations, handlers, budget, desk)
+
+
+def cluster_server(assistant: Assistant) -> Callable[[str], McpServer | None]:
+    """The EKS server process that serves a fleet cluster: its own with a fleet file (made, not
+    started, on first ask), else the one EKS server."""
+    pool = assistant.context.cluster_servers.get(EKS.name)
+    if pool is not None:
+        return pool.server
+    return lambda _cluster: assistant.servers.get(EKS.server)
 
 
 WATCH_SECONDS = 10.0  # how often a dead MCP server is looked for

@@ -21,9 +21,11 @@ import pytest
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
 from agents.fleet import Fleet, Reach, ReachProbe
+from agents.fleet.reach import NOT_RUNNING
 from agents.metrics import REGISTRY
 from agents.state.approvals import Approval
 from frontends import cli
+from slackbot.app import cluster_server
 from slackbot.approvals.cards import pending_card
 from tests.fakes.audit import Audit
 from tests.fakes.brains import default_brains
@@ -169,17 +171,20 @@ async def test_a_cluster_set_for_a_thread_answers_its_questions_until_one_names_
         await core.runner.set_thread_cluster("thread-use", "qa")
 
 
-async def test_the_probe_says_which_clusters_answer_through_the_running_server(
+async def test_the_probe_asks_each_cluster_through_its_own_running_server_and_starts_none(
     core: Core, clusters: dict[str, FakeKubeAPI]
 ) -> None:
-    probe = ReachProbe(lambda: core.assistant.servers.get("eks"))
-    assert fleet_of(core) and {r.ok for r in (await probe.check(fleet_of(core))).values()} == {None}
-    await asyncio.to_thread(core.start)  # the probe never starts the server itself
+    probe = ReachProbe(cluster_server(core.assistant))
+    assert {r.ok for r in (await probe.check(fleet_of(core))).values()} == {None}  # nothing runs yet
+    await asyncio.to_thread(core.start)  # the default cluster's server (staging's), as the bot starts
+    reach = await probe.check(fleet_of(core))
+    assert reach == {"staging": Reach(True), "prod": Reach(None, NOT_RUNNING)}  # prod's: not started
+    await ask(core, "list the pods in default on prod")  # a question starts prod's own server
     clusters["prod"].stop()
     reach = await probe.check(fleet_of(core))
     assert reach["staging"] == Reach(True)
     assert reach["prod"].ok is False and reach["prod"].detail
-    assert any(r["path"] == "/api/v1/namespaces" for r in clusters["staging"].requests)
+    assert [r["path"] for r in clusters["staging"].requests].count("/api/v1/namespaces") == 2
 
 
 def fleet_of(core: Core) -> Fleet[Any]:

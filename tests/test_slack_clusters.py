@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from agents.fleet import ClusterConfig, EksTarget, Fleet, Reach, ReachProbe
+from agents.fleet.reach import NOT_RUNNING
 from slackbot.clusters import NO_CLUSTER, FleetView, use_request
 from slackbot.fleet import SlackClusterConfig
 from tests.fakes.brains import default_brains
@@ -107,31 +108,36 @@ async def test_clusters_lists_mode_writes_reach_and_the_channel_s_default_after_
     fleet_env: dict[str, FakeKubeAPI], tmp_path: Path
 ) -> None:
     async with running_bot(fleet_models(), tmp_path) as h:
-        await asyncio.to_thread(h.assistant.start)  # as `sre-bot run` does before it connects
+        await asyncio.to_thread(h.assistant.start)  # as `sre-bot run` does: the default cluster's server
+        ack, here = await command(h, "clusters", channel="C1")
+        asked = h.slack.mention("list the pods in default", channel=PROD_CHANNEL)  # starts prod's server
+        await asyncio.to_thread(h.slack.send_event, asked)
+        await h.final_reply(PROD_CHANNEL, asked["ts"])
         fleet_env["prod"].stop()
-        ack, there = await command(h, "clusters", channel=PROD_CHANNEL)
-        _ack, here = await command(h, "clusters", channel="C1")
+        _ack, there = await command(h, "clusters", channel=PROD_CHANNEL)
     assert "text" not in (ack["ack"] or {})  # acked at once; the list came after the probe
-    assert there["response_type"] == "ephemeral"
-    staging, prod = line_of(there["text"], "staging"), line_of(there["text"], "prod")
-    assert staging == (
-        "• `staging`: kubeconfig context `ctx-staging` · changes with approval · reachable · the fleet's default"
+    assert here["response_type"] == "ephemeral"
+    assert line_of(here["text"], "staging") == (
+        "• `staging`: kubeconfig context `ctx-staging` · changes with approval · reachable · "
+        "*default in this channel*"
     )
-    assert prod.startswith(
+    assert line_of(here["text"], "prod") == (
         "• `prod`: kubeconfig context `ctx-prod` · read-only (changes need `writes: true` under "
-        "clusters.prod in CLUSTERS_FILE) · not reachable: `"
+        f"clusters.prod in CLUSTERS_FILE) · reachable: unknown ({NOT_RUNNING}); `sre-bot doctor` checks each one"
     )
+    assert line_of(there["text"], "staging").endswith("· reachable · the fleet's default")
+    prod = line_of(there["text"], "prod")
+    assert "· not reachable: `" in prod  # the server's own error, in code
     assert prod.endswith("· *default in this channel* (the file binds it here)")
-    assert line_of(here["text"], "staging").endswith("· reachable · *default in this channel*")
-    assert "default" not in line_of(here["text"], "prod")
-    assert not reached(fleet_env)  # the probe lists namespaces, never pods
+    namespaces = [r for r in fleet_env["staging"].requests if r["path"] == "/api/v1/namespaces"]
+    assert len(namespaces) == 2  # the probe reads namespaces, once per /k8s clusters
 
 
 class HeldProbe(ReachProbe):
     """A probe whose clusters answer only once the test lets them."""
 
     def __init__(self) -> None:
-        super().__init__(lambda: None)
+        super().__init__(lambda _cluster: None)
         self.asked, self.released = asyncio.Event(), asyncio.Event()
 
     async def check(self, fleet: Fleet[Any]) -> dict[str, Reach]:
@@ -254,8 +260,7 @@ async def test_without_a_fleet_file_clusters_lists_the_one_cluster_and_use_has_n
         helped = await asyncio.to_thread(h.slack.wait_ack, h.slack.send_slash_command("help"))
         opened = roots(h, "C1")
     assert line_of(before_start["text"], "fake-k3s").endswith(
-        "reachable: unknown (the EKS MCP server is not running); `sre-bot doctor` checks each one · "
-        "*default in this channel*"
+        f"reachable: unknown ({NOT_RUNNING}); `sre-bot doctor` checks each one · *default in this channel*"
     )
     assert line_of(listed["text"], "fake-k3s") == (
         "• `fake-k3s`: kubeconfig context `fake-k3s` · read-only (changes need EKS_MCP_ALLOW_WRITE=true) · "
@@ -360,22 +365,24 @@ TWO = Fleet[ClusterConfig](
 
 async def test_the_probe_never_starts_a_server_and_waits_at_most_its_timeout() -> None:
     stopped = Stub({"status": "success", "content": []}, alive=False)
-    assert await ReachProbe(lambda: stopped).check(TWO) == dict.fromkeys(
-        "ab", Reach(None, "the EKS MCP server is not running")
+    assert await ReachProbe(lambda _cluster: stopped).check(TWO) == dict.fromkeys(
+        "ab", Reach(None, NOT_RUNNING)
     )
     assert stopped.calls == 0
-    assert await ReachProbe(lambda: None).check(TWO) == await ReachProbe(lambda: stopped).check(TWO)
+    assert await ReachProbe(lambda _cluster: None).check(TWO) == dict.fromkeys("ab", Reach(None, NOT_RUNNING))
     hung = Stub(None)
     started = time.monotonic()
-    reach = await asyncio.wait_for(ReachProbe(lambda: hung, timeout=0.2).check(TWO), 5)
+    reach = await asyncio.wait_for(ReachProbe(lambda _cluster: hung, timeout=0.2).check(TWO), 5)
     assert time.monotonic() - started < 2 and hung.calls == 2  # both asked at once, both cut off
     assert reach == dict.fromkeys("ab", Reach(False, "no answer within 0.2 s"))
 
 
 async def test_the_probe_reports_a_failure_in_one_short_line() -> None:
     failing = Stub({"status": "error", "content": [{"text": "Failed:\n  connection   refused " + "x" * 500}]})
-    [reach] = set((await ReachProbe(lambda: failing).check(TWO)).values())
+    [reach] = set((await ReachProbe(lambda _cluster: failing).check(TWO)).values())
     assert reach.ok is False and reach.detail.startswith("Failed: connection refused xx")
     assert len(reach.detail) == 160
     raising = Stub(RuntimeError("session closed"))
-    assert (await ReachProbe(lambda: raising).check(TWO))["a"] == Reach(False, "RuntimeError: session closed")
+    assert (await ReachProbe(lambda _cluster: raising).check(TWO))["a"] == Reach(
+        False, "RuntimeError: session closed"
+    )

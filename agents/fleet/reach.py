@@ -1,10 +1,12 @@
-"""Whether the fleet's clusters answer, asked through the EKS MCP server that already runs, in bounded time.
+"""Whether the fleet's clusters answer, asked through the EKS MCP servers that already run, in bounded time.
 
-One read per cluster (list the namespaces, as `sre-bot doctor` does), all at once, each cut off after
-`timeout` seconds, so a front end can show "reachable or not" without waiting on a cluster that hangs.
-It never starts a server: when the EKS server is not running the answer is "unknown", and starting it
-stays the bot's start-up's and its watcher's job. The call goes to the server directly, not through a
-model or the write gate: it is a fixed read-only call with the fleet's own target as `cluster_name`.
+One read per cluster (list the namespaces, as `sre-bot doctor` does), all at once, each through the
+server process that serves that cluster and cut off after `timeout` seconds, so a front end can show
+"reachable or not" without waiting on a cluster that hangs. It never starts a server: a cluster whose
+process is not running (not used yet, stopped after MCP_IDLE_SECONDS, or down) is "unknown", and
+starting processes stays the questions', the bot's start-up's and its watcher's job. The call goes to the
+server directly, not through a model or the write gate: a fixed read with the fleet's own target as
+`cluster_name`.
 """
 
 from __future__ import annotations
@@ -39,24 +41,27 @@ class Reach:
     detail: str = ""
 
 
-class ReachProbe:
-    """Asks each cluster of a fleet for its namespaces through the running EKS server (`server()`)."""
+NOT_RUNNING = "its EKS MCP server is not running now; a question about it starts it"
 
-    def __init__(self, server: Callable[[], Server | None], *, timeout: float = REACH_SECONDS) -> None:
-        self._server = server
+
+class ReachProbe:
+    """Asks each cluster of a fleet for its namespaces through the EKS server that serves it
+    (`server_of(cluster name)`; None when there is none)."""
+
+    def __init__(self, server_of: Callable[[str], Server | None], *, timeout: float = REACH_SECONDS) -> None:
+        self._server_of = server_of
         self.timeout = timeout
 
     async def check(self, fleet: Fleet[Any]) -> dict[str, Reach]:
         """Every cluster's `Reach`, asked concurrently; returns within about `timeout` seconds."""
-        server = self._server()
-        if server is None or not server.alive():
-            unknown = Reach(None, "the EKS MCP server is not running")
-            return dict.fromkeys(fleet.clusters, unknown)
         names = list(fleet.clusters)
-        found = await asyncio.gather(*(self._one(server, fleet.clusters[n].target) for n in names))
+        found = await asyncio.gather(*(self._one(n, fleet.clusters[n].target) for n in names))
         return dict(zip(names, found, strict=True))
 
-    async def _one(self, server: Server, target: str) -> Reach:
+    async def _one(self, name: str, target: str) -> Reach:
+        server = self._server_of(name)
+        if server is None or not server.alive():
+            return Reach(None, NOT_RUNNING)
         arguments = {"cluster_name": target, "kind": "Namespace", "api_version": "v1"}
         try:
             result = await asyncio.wait_for(
