@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from agents.fleet import ClusterConfig, EksTarget, Fleet, Reach, ReachProbe
-from agents.fleet.reach import NOT_RUNNING
+from agents.fleet.reach import NO_SERVER, NOT_RUNNING
 from slackbot.clusters import NO_CLUSTER, FleetView, use_request
 from slackbot.fleet import SlackClusterConfig
 from tests.fakes.brains import default_brains
@@ -369,7 +369,7 @@ async def test_the_probe_never_starts_a_server_and_waits_at_most_its_timeout() -
         "ab", Reach(None, NOT_RUNNING)
     )
     assert stopped.calls == 0
-    assert await ReachProbe(lambda _cluster: None).check(TWO) == dict.fromkeys("ab", Reach(None, NOT_RUNNING))
+    assert await ReachProbe(lambda _cluster: None).check(TWO) == dict.fromkeys("ab", Reach(None, NO_SERVER))
     hung = Stub(None)
     started = time.monotonic()
     reach = await asyncio.wait_for(ReachProbe(lambda _cluster: hung, timeout=0.2).check(TWO), 5)

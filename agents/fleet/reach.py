@@ -42,6 +42,7 @@ class Reach:
 
 
 NOT_RUNNING = "its EKS MCP server is not running now; a question about it starts it"
+NO_SERVER = "no EKS MCP server is enabled (MCP_SERVERS)"
 
 
 class ReachProbe:
@@ -60,7 +61,9 @@ class ReachProbe:
 
     async def _one(self, name: str, target: str) -> Reach:
         server = self._server_of(name)
-        if server is None or not server.alive():
+        if server is None:
+            return Reach(None, NO_SERVER)
+        if not server.alive():
             return Reach(None, NOT_RUNNING)
         arguments = {"cluster_name": target, "kind": "Namespace", "api_version": "v1"}
         try:
