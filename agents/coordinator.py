@@ -175,9 +175,12 @@ def cluster_servers(
         make = capability.instance_spec
         if make is None or capability.cluster_argument is None:
             continue
-        pools[capability.name] = ClusterServers(
+        pool = pools[capability.name] = ClusterServers(
             servers, fleet, partial(make, settings, base, common), allow_write=settings.eks_mcp_allow_write
         )
+        warm = [name for name, s in servers.warm().items() if s.kind == capability.server]
+        if warm:  # server_specs started the default cluster's process: serve it by that one
+            pool.adopt(fleet.default_cluster, warm[0])
     return pools
 
 

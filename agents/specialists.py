@@ -42,7 +42,7 @@ def select_tools(
     *,
     output_budget: int,
     allowed: Callable[[str, str], bool] = lambda _server, _name: True,
-    route: Callable[[Mapping[str, Any]], McpServer | None] | None = None,
+    route: Callable[[Mapping[str, Any]], McpServer | str] | None = None,
 ) -> list[AgentTool]:
     """The specialist's curated tools that the server offers and the policy allows.
 

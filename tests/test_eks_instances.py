@@ -76,6 +76,7 @@ def test_a_role_instance_gets_a_profile_that_assumes_the_role(tmp_path: Path) ->
     [
         ({"AWS_ACCESS_KEY_ID": "AKIASOURCE0000000000", "AWS_SECRET_ACCESS_KEY": "s"}, "static keys"),
         ({"AWS_PROFILE": "team"}, "a named profile"),
+        ({}, "the default profile of ~/.aws/credentials"),
     ],
 )
 def test_the_sdk_in_the_child_assumes_the_role_from_the_bots_own_identity(
@@ -87,6 +88,7 @@ def test_the_sdk_in_the_child_assumes_the_role_from_the_bots_own_identity(
     (aws / "config").write_text("[profile team]\nregion = eu-west-1\n")
     (aws / "credentials").write_text(
         "[team]\naws_access_key_id = AKIATEAM000000000000\naws_secret_access_key = t\n"
+        "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = d\n"
     )
     child = assume_role_env(
         {"HOME": str(tmp_path), "AWS_REGION": "eu-west-1", **env}, ROLE, tmp_path / "instance"
@@ -102,7 +104,7 @@ def test_the_sdk_in_the_child_assumes_the_role_from_the_bots_own_identity(
     assert credentials.method == "assume-role", source
     frozen = credentials.get_frozen_credentials()
     assert frozen.access_key.startswith("ASIA")  # STS's, not the source's
-    assert frozen.access_key not in ("AKIASOURCE0000000000", "AKIATEAM000000000000")
+    assert frozen.access_key not in ("AKIASOURCE0000000000", "AKIATEAM000000000000", "AKIADEFAULT000000000")
 
 
 def test_irsa_moves_into_a_source_profile_so_the_role_is_chained_not_replaced(tmp_path: Path) -> None:
@@ -120,3 +122,20 @@ def test_irsa_moves_into_a_source_profile_so_the_role_is_chained_not_replaced(tm
         f"web_identity_token_file = {token}" in config
         and "source_profile = sre-bot-source-identity" in config
     )
+
+
+def test_closing_the_servers_removes_the_instance_directory_and_its_credentials(tmp_path: Path) -> None:
+    from agents.mcp.servers import McpServers
+
+    made = spec(
+        tmp_path,
+        ServerInstance("iam", False, "eu-west-1", ROLE),
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="secret",
+    )
+    config = Path(made.env["AWS_CONFIG_FILE"])
+    assert "secret" in config.read_text()
+    servers = McpServers([])
+    servers.instance(made.name, lambda: made)
+    servers.close()
+    assert not config.exists() and not Path(made.env["TMPDIR"]).exists()

@@ -22,6 +22,7 @@ from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
 from agents.fleet import Fleet, Reach, ReachProbe
 from agents.fleet.reach import NOT_RUNNING
+from agents.mcp.servers import McpServer
 from agents.metrics import REGISTRY
 from agents.state.approvals import Approval
 from frontends import cli
@@ -511,3 +512,37 @@ async def test_an_iam_cluster_in_another_region_is_reached_by_its_own_process_in
     [call] = calls(audit)
     assert call["cluster"] == "eu" and call["arguments"]["cluster_name"] == "eu-eks"
     assert reached(clusters) == set()  # no kubeconfig cluster was asked
+
+
+async def test_in_a_mixed_question_each_call_runs_in_the_process_of_the_cluster_it_names(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One specialist call for staging (writable, first) and prod (read-only): prod's call must still run
+    in the process without --allow-write, not in the first cluster's."""
+    served: list[tuple[str, str]] = []
+    original = McpServer.call
+
+    async def spy(self: McpServer, tool_use_id: str, name: str, arguments: dict[str, Any]) -> Any:
+        served.append((self.name, str(arguments.get("cluster_name"))))
+        return await original(self, tool_use_id, name, arguments)
+
+    monkeypatch.setattr(McpServer, "call", spy)
+
+    def both_at_once(turn: Turn) -> Reply:
+        if turn.tool_results:
+            return "\n\n".join(turn.unfenced_results())
+        return ToolCall("eks_assistant", {"query": turn.user_text})
+
+    def each(turn: Turn) -> Reply:
+        if turn.tool_results:
+            return "\n".join(turn.unfenced_results())
+        listing = {"kind": "Pod", "api_version": "v1", "namespace": "default"}
+        return [ToolCall("list_k8s_resources", {**listing, "cluster_name": c}) for c in ("staging", "prod")]
+
+    core = core_with(audit, coordinator=both_at_once, eks_assistant=each)
+    try:
+        t = await ask(core, "list the pods in default on staging and prod")
+    finally:
+        core.close()
+    assert sorted(served) == [("eks", "ctx-staging"), ("eks-kubeconfig-ro", "ctx-prod")]
+    assert STAGING_POD in (t.final or "") and PROD_POD in (t.final or "")

@@ -784,6 +784,19 @@ def test_an_account_wide_write_on_an_all_writable_fleet_asks_with_no_cluster_on_
     with pytest.raises(Paused) as paused:
         g.before(event)  # type: ignore[arg-type]
     assert "cluster" not in paused.value.args[0]
+    # whose AWS identity it runs with (its clusters' one process: agents/mcp/pool.py) is on the card
+    assert paused.value.args[0]["summary"].endswith(
+        "(with the AWS identity the bot uses for cluster staging)"
+    )
+
+
+def test_a_call_naming_its_cluster_or_without_a_fleet_file_says_no_identity() -> None:
+    manage = SelectedTool(Server("eks"), ["operation", "kind", "api_version", "name", "cluster_name"])
+    for g, state in ((gate(fleet=two_clusters(prod_writes=True))[0], about("staging")), (gate()[0], {})):
+        event = Before(use("manage_k8s_resource", DELETE), selected_tool=manage, invocation_state=state)
+        with pytest.raises(Paused) as paused:
+            g.before(event)  # type: ignore[arg-type]
+        assert "AWS identity" not in paused.value.args[0]["summary"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import signal
 import sys
 import textwrap
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +40,7 @@ FLEET = Fleet[ClusterConfig].model_validate(
                 }
             },
             "us": {"eks": {"name": "us-eks", "region": "us-east-1"}},
+            "us-rw": {"eks": {"name": "us-rw-eks", "region": "us-east-1"}, "writes": True},
         },
     }
 )
@@ -63,8 +65,17 @@ def test_clusters_share_a_process_only_when_mode_region_role_and_write_mode_agre
     assert by_cluster["eu"] is by_cluster["eu-shared"]  # one region, the bot's identity
     assert by_cluster["eu-other"] is not by_cluster["eu"]  # its own role
     assert by_cluster["us"] is not by_cluster["eu"]  # its own region
-    assert len({id(s) for s in by_cluster.values()}) == 5 and sum(made.values()) == 5
+    assert by_cluster["us-rw"] is not by_cluster["us"]  # writable: a process with --allow-write
+    assert len({id(s) for s in by_cluster.values()}) == 6 and sum(made.values()) == 6
     assert by_cluster["prod"].kind == "eks" and by_cluster["prod"].name == "eks-kubeconfig-ro"
+    assert by_cluster["staging"].name == "eks-kubeconfig-rw"
+    assert (
+        by_cluster["us"].name == "eks-iam-us-east-1-ro" and by_cluster["us-rw"].name == "eks-iam-us-east-1-rw"
+    )
+    assert by_cluster["eu-other"].name.startswith("eks-iam-eu-west-1-") and by_cluster[
+        "eu-other"
+    ].name.endswith("-ro")
+    assert servers.instance("eu-other").role_arn == "arn:aws:iam::123456789012:role/other"
 
 
 def test_without_eks_mcp_allow_write_every_cluster_is_served_read_only() -> None:
@@ -81,6 +92,14 @@ def test_two_first_questions_at_once_make_one_process_per_instance() -> None:
         barrier.wait()
         servers.server("us")
 
+    slow = servers.make_spec
+
+    def make_slowly(instance: ServerInstance) -> ServerSpec:
+        time.sleep(0.05)  # widen the window two first uses could both make a spec in
+        return slow(instance)
+
+    servers.make_spec = make_slowly
+
     threads = [threading.Thread(target=first_use) for _ in range(8)]
     for t in threads:
         t.start()
@@ -95,10 +114,30 @@ def test_a_call_goes_to_the_process_of_the_cluster_it_names_and_nowhere_outside_
     assert route({"cluster_name": "ctx-prod"}) is servers.server("prod")  # the server's name for it
     assert route({"cluster_name": "us"}) is servers.server("us")  # the fleet's name
     assert route({"cluster_name": "us-eks"}) is servers.server("us")
-    assert route({}) is servers.server("prod")  # a tool naming no cluster: the first cluster's process
-    assert route({"cluster_name": "ctx-staging"}) is None  # in the fleet, not in this question
-    assert route({"cluster_name": "elsewhere"}) is None
-    assert route({"cluster_name": ["ctx-prod"]}) is None
+    assert isinstance(route({}), str)  # a tool naming no cluster, clusters of two identities: refused
+    refused = "Not executed: that cluster is not one this question is about."
+    assert route({"cluster_name": "ctx-staging"}) == refused  # in the fleet, not in this question
+    assert route({"cluster_name": "elsewhere"}) == refused
+    assert route({"cluster_name": ["ctx-prod"]}) == refused
+
+
+def test_a_call_naming_no_cluster_runs_only_where_its_clusters_share_one_identity() -> None:
+    """An IAM policy tool names no cluster: with clusters of two regions or roles, which account it would
+    act in is refused, not left to the order of the clusters."""
+    servers, _ = pool()
+    assert servers.router(("eu", "eu-shared"), "cluster_name")({}) is servers.server("eu")
+    for clusters in (("eu", "us"), ("us", "eu"), ("eu", "eu-other")):
+        refusal = servers.router(clusters, "cluster_name")({})
+        assert isinstance(refusal, str) and "different AWS identities or regions" in refusal
+    assert servers.router(("eu", "us"), "cluster_name")({"cluster_name": "us-eks"}) is servers.server("us")
+
+
+def test_the_warm_default_process_is_adopted_not_made_again() -> None:
+    servers, made = pool()
+    warm = servers.servers.instance("eks", lambda: ServerSpec(name="eks", command=None, kind="eks"))
+    servers.adopt("staging", "eks")
+    assert servers.server("staging") is warm and servers.server("dev") is warm
+    assert made == Counter()  # no second spec (temporary directory, credentials file) for it
 
 
 # --- lifecycle against a real tiny MCP server --------------------------------------------------------

@@ -60,7 +60,7 @@ class Server:
 
     def __init__(self, answer: Callable[[str, dict[str, Any]], tuple[str, str]] | None = None) -> None:
         self.spec = SimpleNamespace(name="eks")
-        self.name = "eks"
+        self.name = self.kind = "eks"
         self.answer = answer or (lambda _name, _args: ("success", "pods: crashy-7f9c"))
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -85,6 +85,9 @@ class Servers:
 
     def start_all(self) -> dict[str, str | None]:
         return {"eks": None}
+
+    def start_reaper(self, idle_seconds: float) -> None:
+        pass
 
     def close(self) -> None:
         pass

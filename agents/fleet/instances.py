@@ -35,12 +35,6 @@ class ServerInstance:
         parts.append("rw" if self.writes else "ro")
         return "-".join(parts)
 
-    def describe(self) -> str:
-        """In words, for logs and doctor: "IAM mode in eu-west-1 as arn:…:role/x, read-only"."""
-        where = "kubeconfig mode" if self.mode == "kubeconfig" else f"IAM mode in {self.region}"
-        who = f" as {self.role_arn}" if self.role_arn else ""
-        return f"{where}{who}, {'writes allowed' if self.writes else 'read-only'}"
-
 
 def instance_for(cluster: ClusterConfig, allow_write: bool) -> ServerInstance:
     """The process a fleet cluster is served by: writes only when both its `writes` and the bot's

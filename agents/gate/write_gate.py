@@ -372,13 +372,22 @@ class WriteGate(HookProvider):
             "tool": call.tool,
             "arguments": frozen,
             "hash": digest,
-            "summary": describe_call(call.tool, call.args, targets),
+            "summary": describe_call(call.tool, call.args, targets) + self._acting_as(call),
             "agent": getattr(call.event.agent, "name", ""),
             "tool_use_id": call.tool_use_id,
             **({"cluster": call.cluster} if call.cluster else {}),  # the card names it
         }
         response = call.event.interrupt(APPROVAL_INTERRUPT, reason=reason)
         return response if isinstance(response, dict) else {}
+
+    def _acting_as(self, call: _Call) -> str:
+        """For a call that names no cluster (an IAM policy): whose AWS identity it runs with. With a fleet
+        file it runs in the one server process of its clusters (agents/mcp/pool.py refuses it when they
+        need several), which may be another region or account than the card's reader assumes."""
+        scope = cluster_scope(call.event.invocation_state)
+        if call.cluster is not None or not self.bind or scope is None or not scope.bind:
+            return ""
+        return f" (with the AWS identity the bot uses for cluster {', '.join(scope.clusters)})"
 
     def _run_approved(
         self, call: _Call, decision: dict[str, Any], digest: str, frozen: dict[str, Any]

@@ -8,7 +8,9 @@ nothing the bot does not already have.
 
 botocore prefers keys in the environment to AWS_PROFILE's role, so the child's environment keeps no
 identity of its own: static keys move into a source profile of the file (mode 0600, in the server's
-own temporary directory, removed when it stops), IRSA's role and token file likewise.
+own temporary directory, removed when the bot closes its servers), IRSA's role and token file likewise.
+Temporary keys (AWS_SESSION_TOKEN) are copied as they are at the server's first start: when they
+expire, so do the bot's own, and the bot needs new ones either way.
 """
 
 from __future__ import annotations
@@ -53,9 +55,21 @@ def _source(env: Mapping[str, str]) -> tuple[list[str], list[str]]:
             f"role_session_name = {env.get('AWS_ROLE_SESSION_NAME') or 'sre-bot'}",
         ]
         return [f"source_profile = {SOURCE_PROFILE}"], extra
+    if _has_default_profile(env):  # ~/.aws/credentials or config [default]: what botocore reads next
+        return ["source_profile = default"], []
     if env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
         return ["credential_source = EcsContainer"], []  # EKS Pod Identity and ECS task roles
     return ["credential_source = Ec2InstanceMetadata"], []
+
+
+def _has_default_profile(env: Mapping[str, str]) -> bool:
+    home = Path(env.get("HOME") or Path.home())
+    credentials = env.get("AWS_SHARED_CREDENTIALS_FILE") or str(home / ".aws" / "credentials")
+    try:
+        text = Path(credentials).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return "[default]" in text.splitlines() or "[default]" in _existing_config(env).splitlines()
 
 
 def _existing_config(env: Mapping[str, str]) -> str:
@@ -88,10 +102,12 @@ def assume_role_env(env: Mapping[str, str], role_arn: str, directory: Path) -> d
         *extra,
         "",
     ]
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     config = directory / "aws-config"
-    config.write_text("\n".join(lines).lstrip("\n"), encoding="utf-8")
-    os.chmod(config, 0o600)
+    # Created 0600 before anything is written (it may hold the bot's keys), never through a link.
+    descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines).lstrip("\n"))
     changed = {k: v for k, v in env.items() if k not in IDENTITY}
     changed.update({"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": PROFILE})
     return changed

@@ -53,27 +53,43 @@ class ClusterServers:
                 spec = self.make_spec(instance)  # names itself (and makes its temporary directory) once
                 name = self._names[instance] = spec.name
                 return self.servers.instance(name, lambda: spec)
-        return self.servers.instance(name, lambda: self.make_spec(instance))
+        return self.servers[name]  # made above the first time: the name is cached only once it exists
 
     def cluster_of(self, value: object) -> str | None:
         """The fleet cluster a call's cluster argument names (None: not one of the fleet)."""
         return self._by_target.get(value) if isinstance(value, str) else None
 
+    def adopt(self, cluster: str, name: str) -> None:
+        """Serve `cluster`'s instance by the running server `name` (the warm one the bot started), so no
+        second spec (a second temporary directory, a second credentials file) is made for it."""
+        with self._lock:
+            self._names.setdefault(self.instance(cluster), name)
+
     def router(
         self, clusters: tuple[str, ...], argument: str
-    ) -> Callable[[Mapping[str, Any]], McpServer | None]:
-        """For one specialist call: the server of the cluster each tool call names.
+    ) -> Callable[[Mapping[str, Any]], McpServer | str]:
+        """For one specialist call: the server of the cluster each tool call names, or why not (a str).
 
-        A call naming no cluster (a tool without the argument: a guide, an IAM role) goes to the
-        first cluster's server; a call naming a cluster outside `clusters` gets None (refused): the gate
-        already bound it, so this is the second line, not the only one.
+        A call naming a cluster outside `clusters` is refused: the gate already bound it, so this is the
+        second line, not the only one. A call naming no cluster (a guide, an IAM role or policy) runs with
+        the identity of the one process serving all of `clusters`; when they need several (another
+        region or role: another AWS account, maybe), which one it would act as is not the model's to pick.
         """
+        instances = {self.instance(c) for c in clusters}
 
-        def route(arguments: Mapping[str, Any]) -> McpServer | None:
+        def route(arguments: Mapping[str, Any]) -> McpServer | str:
             value = arguments.get(argument)
             if value is None:
+                if len(instances) > 1:
+                    return (
+                        "Not executed: this tool names no cluster, and the clusters of this call "
+                        f"({', '.join(clusters)}) are reached with different AWS identities or regions. "
+                        "Ask about one cluster at a time."
+                    )
                 return self.server(clusters[0])
             cluster = self.cluster_of(value)
-            return self.server(cluster) if cluster in clusters else None
+            if cluster is None or cluster not in clusters:
+                return "Not executed: that cluster is not one this question is about."
+            return self.server(cluster)
 
         return route

@@ -128,7 +128,9 @@ class McpServer:
         self._client: MCPClient | None = None
         self._specs: dict[str, ToolSpec] = {}
         self._lock = threading.Lock()
-        self._pid_file = Path(tempfile.mkstemp(prefix=f"sre-bot-{spec.name}-", suffix=".pid")[1])
+        descriptor, pid_file = tempfile.mkstemp(prefix=f"sre-bot-{spec.name}-", suffix=".pid")
+        os.close(descriptor)  # the shell writes it; keeping the descriptor would leak one per server
+        self._pid_file = Path(pid_file)
         self._log: TextIO | None = None
         self.restarts = 0
         self._failed_at: float | None = None

@@ -41,7 +41,7 @@ class McpTool(AgentTool):
         *,
         output_budget: int,
         description_limit: int | None = None,
-        route: Callable[[Mapping[str, Any]], McpServer | None] | None = None,
+        route: Callable[[Mapping[str, Any]], McpServer | str] | None = None,
     ) -> None:
         super().__init__()
         self.server = server  # the server its spec was listed from; `route` picks a call's process
@@ -90,13 +90,9 @@ class McpTool(AgentTool):
             )
             return
         server = self.server if self.route is None else self.route(arguments)
-        if server is None:  # a cluster outside the call's scope: the gate bound it, so this is a bypass
+        if isinstance(server, str):  # refused by the route (agents/mcp/pool.py): nothing reaches a server
             yield ToolResultEvent(
-                {
-                    "toolUseId": tool_use["toolUseId"],
-                    "status": "error",
-                    "content": [{"text": "Not executed: that cluster is not one this question is about."}],
-                }
+                {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": server}]}
             )
             return
         result = await server.call(tool_use["toolUseId"], self.tool_name, arguments)
