@@ -83,6 +83,31 @@ class ConversationRunner:
             async for event in self._run(question, conversation_id, correlation_id, user, place_cluster):
                 yield event
 
+    async def set_thread_cluster(self, conversation_id: str, cluster: str) -> None:
+        """Make `cluster` the conversation's cluster: its later questions that name none are about it.
+
+        Kept where the runner reads it (THREAD_CLUSTERS in the conversation's agent state), in order
+        with the conversation's questions (its lock). A question naming another cluster still asks about
+        that one. Raises ValueError without a fleet file, for a cluster outside it, or without memory.
+        """
+        assistant, sessions = self.assistant, self.sessions
+        if assistant.fleet is None or not assistant.bind_clusters:
+            raise ValueError("no fleet file (CLUSTERS_FILE): every question is about the one cluster")
+        if cluster not in assistant.fleet.clusters:
+            raise ValueError(f"There is no cluster {cluster!r}. Known clusters: {assistant.fleet.known()}.")
+        if sessions is None:
+            raise ValueError("no conversation memory (session store) to keep a thread's cluster in")
+
+        def save() -> None:
+            manager = sessions.manager(conversation_id)
+            agent = assistant.build_agent(session_manager=manager)
+            remembered = dict(agent.state.get(THREAD_CLUSTERS) or {})
+            agent.state.set(THREAD_CLUSTERS, {**remembered, "thread": cluster})
+            manager.sync_agent(agent)
+
+        async with self._lock(conversation_id):
+            await asyncio.to_thread(save)
+
     async def paused_on(self, conversation_id: str) -> set[str]:
         """The interrupt ids a conversation is paused on (empty when it is not paused)."""
         if self.sessions is None:

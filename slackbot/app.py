@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.capabilities.eks import EKS
 from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
-from agents.mcp.servers import ServerUnavailable
+from agents.fleet import ReachProbe
+from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.settings import ConfigError, Settings
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
 from slackbot.client import web_client
+from slackbot.cluster_commands import ClusterCommands
+from slackbot.clusters import FleetView
 from slackbot.config import (
     NO_APPROVERS_TEXT,
     READ_ONLY_TEXT,
@@ -125,12 +130,20 @@ def build_bot(
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
         model=f"{settings.model_provider}:{settings.resolved_model_id}",
     )
+    view = FleetView(
+        fleet,
+        from_file=core.assistant.bind_clusters,
+        allow_write=settings.eks_mcp_allow_write,
+        approvers=slack.approvals_configured,
+    )
+    probe = ReachProbe(cluster_server(core.assistant))  # never starts a server: see reach.py
     handlers = Handlers(
         conversations,
         claims,
         mode,
         bot_user_id=bot_user_id,
         max_question_chars=slack.max_question_chars,
+        clusters=ClusterCommands(conversations, view, probe),
     )
     handlers.register(app)
     desk = ApprovalDesk(
@@ -150,6 +163,15 @@ def build_bot(
         logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error, exc_info=error)
 
     return SlackBot(app, client, conversations, handlers, budget, desk)
+
+
+def cluster_server(assistant: Assistant) -> Callable[[str], McpServer | None]:
+    """The EKS server process that serves a fleet cluster: its own with a fleet file (made, not
+    started, on first ask), else the one EKS server."""
+    pool = assistant.context.cluster_servers.get(EKS.name)
+    if pool is not None:
+        return pool.server
+    return lambda _cluster: assistant.servers.get(EKS.server)
 
 
 WATCH_SECONDS = 10.0  # how often a dead MCP server is looked for

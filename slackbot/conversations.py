@@ -108,17 +108,52 @@ class Conversations:
             after,
         )
 
+    def in_turn(self, conversation_id: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Run `work` in the thread's order: after what was asked there before, before what comes after
+        (`/k8s use` in a thread: the answer already running keeps its cluster, the next one gets the new)."""
+
+        async def run(previous: asyncio.Future[None] | None) -> None:
+            if previous is not None:
+                await asyncio.shield(previous)
+            try:
+                await work()
+            except Exception:  # in the background: nothing else would see it
+                logger.exception("work in %s failed", conversation_id)
+
+        return self._queue(conversation_id, run)
+
+    async def set_thread_cluster(self, conversation_id: str, cluster: str) -> None:
+        """The runner's `set_thread_cluster` (ValueError when it cannot keep it); call it `in_turn`."""
+        await self._runner.set_thread_cluster(conversation_id, cluster)
+
     def _schedule(
         self,
         question: Question,
         run: Callable[[str], AsyncIterator[AgentEvent]],
         after: Finished | None = None,
     ) -> asyncio.Task[None]:
-        loop = asyncio.get_running_loop()
-        previous = self._tails.get(question.conversation_id)
-        done: asyncio.Future[None] = loop.create_future()
-        self._tails[question.conversation_id] = done
-        task = asyncio.create_task(self._answer(question, previous, done, run, after))
+        return self._queue(
+            question.conversation_id, lambda previous: self._answer(question, previous, run, after)
+        )
+
+    def _queue(
+        self, conversation_id: str, run: Callable[[asyncio.Future[None] | None], Awaitable[None]]
+    ) -> asyncio.Task[None]:
+        """Take the thread's next place now (synchronously) and `run` there in the background; `run`
+        gets the place before it (None when the thread is idle) to wait for."""
+        previous = self._tails.get(conversation_id)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[conversation_id] = done
+
+        async def in_place() -> None:
+            try:
+                await run(previous)
+            finally:
+                done.set_result(None)
+                if self._tails.get(conversation_id) is done:
+                    del self._tails[conversation_id]
+
+        task = asyncio.create_task(in_place())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -141,7 +176,6 @@ class Conversations:
         self,
         question: Question,
         previous: asyncio.Future[None] | None,
-        done: asyncio.Future[None],
         run: Callable[[str], AsyncIterator[AgentEvent]],
         after: Finished | None,
     ) -> None:
@@ -170,10 +204,6 @@ class Conversations:
             logger.exception("reply failed [correlation_id=%s]", correlation_id)
             with contextlib.suppress(Exception):
                 await self._say_failed(question.target, correlation_id, exc)
-        finally:
-            done.set_result(None)
-            if self._tails.get(question.conversation_id) is done:
-                del self._tails[question.conversation_id]
 
     async def _open_reply(self, question: Question, correlation_id: str) -> Reply | None:
         """The sign of life; None (logged) when Slack refuses it, as there is then nowhere to answer."""

@@ -19,6 +19,8 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_sdk.errors import SlackApiError
 
 from agents.state.claims import EventDedupe
+from slackbot.cluster_commands import ClusterCommands
+from slackbot.clusters import FleetView, use_request
 from slackbot.conversations import Conversations
 from slackbot.middleware import (
     AnswerOnce,
@@ -30,9 +32,8 @@ from slackbot.middleware import (
     clean_text,
     ephemeral,
 )
-from slackbot.safe_text import escape_mrkdwn, mention, unescape_slack
-from slackbot.slack_errors import slack_error
-from slackbot.threads import open_thread, question
+from slackbot.safe_text import escape_mrkdwn, inline_code, mention, unescape_slack
+from slackbot.threads import cannot_post, open_thread, question
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ class ModeInfo:
     model: str
 
 
-def usage(mode: ModeInfo) -> str:
-    return (
+def usage(mode: ModeInfo, clusters: FleetView | None = None, channel: str | None = None) -> str:
+    """/k8s help in `channel`: with a fleet file, the cluster a question there is about by default."""
+    text = (
         "*sre-bot* answers questions about your Kubernetes clusters and AWS costs.\n"
         "*Ask* by mentioning me (`@sre-bot why is crashy failing?`), in a direct message, or with "
         "`/k8s <question>`; follow-ups in the same thread keep the context.\n"
@@ -56,7 +58,18 @@ def usage(mode: ModeInfo) -> str:
         "• `/k8s why is crashy in CrashLoopBackOff?`\n"
         "• `/k8s web` (one word: what is going on with it)\n"
         "• `/k8s what did we spend on EC2 last month, by service?`\n"
-        f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+        "• `/k8s clusters` (the clusters I know, and whether they answer)\n"
+    )
+    here = clusters.default_for(channel) if clusters is not None and clusters.from_file else None
+    if clusters is None or clusters.fleet is None or here is None:
+        return text + f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+    name, bound = here
+    names = ", ".join(inline_code(n) for n in clusters.fleet.clusters)
+    why = "this channel's default" if bound else "the default"
+    return text + (
+        "• `/k8s use <cluster>` (a new thread about one cluster; `@sre-bot use <cluster>` in a thread)\n"
+        f"*Mode*: cluster {inline_code(name)} ({why}) · {clusters.writes(name)} · model `{mode.model}`\n"
+        f"*Clusters*: {names}; name one in a question (`in prod`, `--cluster prod`) to ask about it."
     )
 
 
@@ -78,12 +91,19 @@ class Handlers:
         *,
         bot_user_id: str,
         max_question_chars: int,
+        clusters: ClusterCommands | None = None,
     ) -> None:
         self.conversations = conversations
         self.dedupe = dedupe
         self.mode = mode
         self.bot_user_id = bot_user_id
         self.max_chars = max_question_chars
+        self.clusters = clusters  # /k8s clusters, /k8s use and `use <cluster>` (None: questions only)
+
+    def usage(self, body: dict[str, Any]) -> str:
+        """/k8s help where it was asked (the channel's default cluster)."""
+        view = self.clusters.view if self.clusters is not None else None
+        return usage(self.mode, view, body.get("channel_id"))
 
     def register(self, app: AsyncApp) -> None:
         budget = self.conversations.budget
@@ -110,7 +130,9 @@ class Handlers:
         app.assistant(assistant)
         app.event("app_mention", middleware=checks())(self.on_question)
         app.event("message", middleware=checks())(self.on_question)  # DMs only: SkipNoise drops the rest
-        app.command("/k8s", middleware=[Usage(budget, usage(self.mode)), too_long, draining])(self.on_command)
+        if self.clusters is not None:  # first: the first listener that matches a command takes it
+            self.clusters.register(app, draining)
+        app.command("/k8s", middleware=[Usage(budget, self.usage), too_long, draining])(self.on_command)
 
     async def on_assistant_thread_started(
         self, body: dict[str, Any], say: Any, set_suggested_prompts: Any
@@ -140,14 +162,21 @@ class Handlers:
         await self.on_question(body, payload)
 
     async def on_question(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """A mention or a DM that passed every check: its answer goes in the message's thread."""
+        """A mention or a DM that passed every check: its answer goes in the message's thread (one that
+        is exactly `use <cluster>` sets the thread's cluster instead)."""
+        text = clean_text(event.get("text", ""))
+        team = body.get("team_id") or event.get("team")
+        cluster = use_request(text) if self.clusters is not None else None
+        if self.clusters is not None and cluster is not None:
+            await self.clusters.use_here(event, team, cluster)
+            return
         self.conversations.submit(
             question(
-                clean_text(event.get("text", "")),
+                text,
                 channel=event["channel"],
                 thread_ts=event.get("thread_ts") or event["ts"],
                 user=event["user"],
-                team=body.get("team_id") or event.get("team"),
+                team=team,
             )
         )
 
@@ -165,13 +194,7 @@ class Handlers:
         try:
             root_ts = await open_thread(client, self.conversations.budget, channel, echo(user, text))
         except SlackApiError as exc:
-            error = slack_error(exc)
-            hint = (
-                "invite me first: `/invite @sre-bot`"
-                if error in ("not_in_channel", "channel_not_found")
-                else (f"Slack said `{error}`")
-            )
-            await ephemeral(respond, f"I can't post in this channel: {hint}.")
+            await ephemeral(respond, cannot_post(exc))
             return
         self.conversations.submit(
             question(text, channel=channel, thread_ts=root_ts, user=user, team=command.get("team_id"))

@@ -191,14 +191,15 @@ class TooLong(ShortAnswer):
 
 
 class Usage(ShortAnswer):
-    """`/k8s`, `/k8s help` or `/k8s status` alone: the usage; any other text is a question."""
+    """`/k8s`, `/k8s help` or `/k8s status` alone: the usage where it was asked (`usage(body)`); any
+    other text is a question."""
 
-    def __init__(self, budget: RateBudget, usage: str) -> None:
+    def __init__(self, budget: RateBudget, usage: Callable[[dict[str, Any]], str]) -> None:
         super().__init__(budget)
         self.usage = usage
 
     def problem(self, body: dict[str, Any]) -> str | None:
         words = question_text(body).split()
         if not words or (len(words) == 1 and words[0].lower() in SUBCOMMANDS):
-            return self.usage
+            return self.usage(body)
         return None

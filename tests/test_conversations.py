@@ -98,6 +98,24 @@ async def test_follow_ups_in_one_thread_are_answered_in_the_order_asked_when_sla
     assert texts == ["Answer to first", "Answer to second"]
 
 
+async def test_work_in_turn_waits_for_the_answer_before_it_and_holds_the_next(world: World) -> None:
+    cid = q("x").conversation_id
+    release = world.runner.hold("running")
+    world.ask("running")
+    await asyncio.wait_for(world.runner.when_asked("running").wait(), BOUND)
+
+    async def use_prod() -> None:
+        world.runner.log.append("use:prod")
+        await world.conversations.set_thread_cluster(cid, "prod")
+
+    world.conversations.in_turn(cid, use_prod)
+    world.ask("next")
+    release.set()
+    await world.settle()
+    assert world.runner.log == ["start:running", "end:running", "use:prod", "start:next", "end:next"]
+    assert world.runner.thread_clusters == {cid: "prod"}
+
+
 async def test_different_threads_are_answered_at_the_same_time(world: World) -> None:
     # the first thread's answer ends only once the second thread's question is being answered: answered
     # one after the other, the two would wait for each other until BOUND

@@ -8,6 +8,7 @@ refused, and a write on a `writes: false` cluster never reaches it, whatever the
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -19,10 +20,13 @@ import pytest
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
+from agents.fleet import Fleet, Reach, ReachProbe
+from agents.fleet.reach import NOT_RUNNING
 from agents.mcp.servers import McpServer
 from agents.metrics import REGISTRY
 from agents.state.approvals import Approval
 from frontends import cli
+from slackbot.app import cluster_server
 from slackbot.approvals.cards import pending_card
 from tests.fakes.audit import Audit
 from tests.fakes.brains import default_brains
@@ -148,6 +152,45 @@ async def test_a_follow_up_in_the_thread_stays_on_its_cluster(
     assert PROD_POD in (again.final or "") and reached(clusters) == {"prod"}
     elsewhere = await ask(core, "list the pods in default again", "thread-2")  # another thread: default
     assert STAGING_POD in (elsewhere.final or "")
+
+
+async def test_a_cluster_set_for_a_thread_answers_its_questions_until_one_names_another(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    await core.runner.set_thread_cluster("thread-use", "prod")
+    first = await ask(core, "list the pods in default", "thread-use", place_cluster="staging")
+    assert PROD_POD in (first.final or "") and reached(clusters) == {"prod"}  # the thread's, not the place's
+    coordinator = core.assistant.models.models["coordinator"]  # type: ignore[attr-defined]
+    assert "(this thread's)" in coordinator.requests[-1].system
+    clusters["prod"].requests.clear()
+    moved = await ask(core, "list the pods in default on staging", "thread-use")
+    assert STAGING_POD in (moved.final or "") and reached(clusters) == {"staging"}
+    clusters["staging"].requests.clear()
+    again = await ask(core, "list the pods in default", "thread-use")  # the thread moved with it
+    assert STAGING_POD in (again.final or "") and reached(clusters) == {"staging"}
+    with pytest.raises(ValueError, match=r"no cluster 'qa'.*staging \(default\), prod"):
+        await core.runner.set_thread_cluster("thread-use", "qa")
+
+
+async def test_the_probe_asks_each_cluster_through_its_own_running_server_and_starts_none(
+    core: Core, clusters: dict[str, FakeKubeAPI]
+) -> None:
+    probe = ReachProbe(cluster_server(core.assistant))
+    assert {r.ok for r in (await probe.check(fleet_of(core))).values()} == {None}  # nothing runs yet
+    await asyncio.to_thread(core.start)  # the default cluster's server (staging's), as the bot starts
+    reach = await probe.check(fleet_of(core))
+    assert reach == {"staging": Reach(True), "prod": Reach(None, NOT_RUNNING)}  # prod's: not started
+    await ask(core, "list the pods in default on prod")  # a question starts prod's own server
+    clusters["prod"].stop()
+    reach = await probe.check(fleet_of(core))
+    assert reach["staging"] == Reach(True)
+    assert reach["prod"].ok is False and reach["prod"].detail
+    assert [r["path"] for r in clusters["staging"].requests].count("/api/v1/namespaces") == 2
+
+
+def fleet_of(core: Core) -> Fleet[Any]:
+    assert core.assistant.fleet is not None
+    return core.assistant.fleet
 
 
 async def test_the_place_then_the_default_decide_when_the_question_names_none(

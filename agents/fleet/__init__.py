@@ -2,7 +2,8 @@
 
 `config` reads CLUSTERS_FILE (or builds today's fleet of one); `resolve` picks the clusters of a question
 (flag, question, thread, the place it was asked, default); `calls` binds a tool call's `cluster_name` to
-them. Nothing here starts servers or knows a front end: a front end adds its own keys to the file by
+them; `reach` asks the running EKS server whether each cluster answers. Nothing here starts servers or
+knows a front end: a front end adds its own keys to the file by
 subclassing `ClusterConfig`, and the runner, gate and front ends wire these in.
 """
 
@@ -18,6 +19,7 @@ from agents.fleet.config import (
     load_fleet,
     single_cluster_fleet,
 )
+from agents.fleet.reach import Reach, ReachProbe
 from agents.fleet.resolve import Resolution, Source, mentioned, resolve
 from agents.fleet.scope import CLUSTER_SCOPE, ClusterScope, cluster_scope
 
@@ -31,6 +33,8 @@ __all__ = [
     "Fleet",
     "FleetError",
     "KeyProblem",
+    "Reach",
+    "ReachProbe",
     "Resolution",
     "Source",
     "check_call_cluster",

@@ -23,6 +23,7 @@ class ScriptedRunner:
         self.log: list[str] = []  # "start:<question>" / "end:<question>", in the order they happened
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self._asked_events: dict[str, asyncio.Event] = {}
+        self.thread_clusters: dict[str, str] = {}  # conversation id → the cluster set for it
 
     def when_asked(self, question: str) -> asyncio.Event:
         """Set once `question` reaches the runner."""
@@ -61,6 +62,9 @@ class ScriptedRunner:
     ) -> AsyncIterator[AgentEvent]:
         self.resumed.append((conversation_id, responses))
         yield FinalAnswer("Resumed")
+
+    async def set_thread_cluster(self, conversation_id: str, cluster: str) -> None:
+        self.thread_clusters[conversation_id] = cluster
 
     async def paused_on(self, conversation_id: str) -> set[str]:
         return set(self.paused.get(conversation_id, set()))
