@@ -19,7 +19,7 @@ from agents.fleet.config import (
     load_fleet,
     single_cluster_fleet,
 )
-from agents.fleet.resolve import Resolution, Source, mentioned, resolve
+from agents.fleet.resolve import Resolution, Source, flag_resolution, mentioned, resolve
 from agents.fleet.scope import CLUSTER_SCOPE, ClusterScope, cluster_scope
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "check_call_cluster",
     "check_servable",
     "cluster_scope",
+    "flag_resolution",
     "fleet_name",
     "kubeconfig_contexts",
     "load_fleet",
