@@ -19,6 +19,7 @@ from agents.coordinator import Assistant
 from agents.events import AgentEvent, ErrorEvent
 from agents.failures import MODEL_FAILURES, describe_failure
 from agents.fleet import CLUSTER_SCOPE, ClusterScope, Resolution, flag_resolution, resolve
+from agents.gate.clusters import NO_CLUSTER
 from agents.gate.write_gate import REQUEST_FACTS
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.state.sessions import SessionStore
@@ -127,6 +128,7 @@ class ConversationRunner:
     ) -> AsyncIterator[AgentEvent]:
         """One answer (or a resume) on a fresh coordinator Agent; any failure ends it as an ErrorEvent."""
         started = time.monotonic()
+        cluster = NO_CLUSTER  # the errors' label until the request's clusters are known
         try:
             agent = self.assistant.build_agent(session_manager=self._session(conversation_id))
             if isinstance(prompt, str) and _paused_on(agent):
@@ -136,9 +138,10 @@ class ConversationRunner:
                 return
             scope = self._scope(agent, prompt, place_cluster, flag_clusters)
             if isinstance(scope, ErrorEvent):  # an unknown --cluster: answered without a model call
-                ERRORS.labels(scope.kind).inc()
+                ERRORS.labels(scope.kind, cluster).inc()  # (none): the unknown name is the asker's, no label
                 yield replace(scope, correlation_id=correlation_id)
                 return
+            cluster = cluster_label(scope)
             # a resume's steps finish calls started in an earlier run: their names are in the history
             names = {} if isinstance(prompt, str) else _tool_names(agent.messages, prompt)
             failures: list[BaseException] = []
@@ -160,7 +163,7 @@ class ConversationRunner:
         except Exception as exc:
             logger.exception("answer failed [correlation_id=%s]", correlation_id)
             failure: ErrorEvent = describe_failure(exc, correlation_id, self.assistant.settings)
-            ERRORS.labels(failure.kind).inc()
+            ERRORS.labels(failure.kind, cluster).inc()
             yield failure
         finally:
             ANSWER.observe(time.monotonic() - started)
@@ -210,6 +213,12 @@ class ConversationRunner:
         if self.sessions is None or not conversation_id:
             return None
         return self.sessions.manager(conversation_id)
+
+
+def cluster_label(scope: ClusterScope | None) -> str:
+    """A request's clusters as a metric label: fleet names only (several: sorted and comma-joined, so one
+    set of clusters is one series), or "(none)" without any; never text of the question or the model."""
+    return ",".join(sorted(scope.clusters)) if scope is not None and scope.clusters else NO_CLUSTER
 
 
 def _approval_pending(correlation_id: str) -> ErrorEvent:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from strands.types.exceptions import ModelThrottledException
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
@@ -525,3 +526,38 @@ async def test_the_fleet_of_one_takes_a_flag_naming_its_cluster_and_refuses_any_
         == "There is no cluster 'prod' in this bot's fleet. Known clusters: ctx-staging (default)."
     )
     assert len(requests) == asked
+
+
+# --- /metrics: an answer's error is counted under the request's clusters ---------------------------------
+
+
+def errors(kind: str, cluster: str) -> float:
+    return REGISTRY.get_sample_value("sre_bot_errors_total", {"kind": kind, "cluster": cluster}) or 0.0
+
+
+async def test_an_error_is_counted_under_the_requests_clusters_and_never_the_askers_text(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_WAIT_SECONDS", "1")
+
+    def throttled(turn: Turn) -> Reply:
+        raise ModelThrottledException("ThrottlingException: Too many requests")
+
+    core = core_with(audit, coordinator=throttled)
+    cases = [
+        ("list the pods in default on prod", (), "prod"),
+        ("list the pods in default", (), "staging"),  # the default
+        ("compare the pods in default on staging and prod", (), "prod,staging"),  # sorted: one series
+    ]
+    try:
+        for question, flags, label in cases:
+            before = errors("model_throttled", label)
+            t = await ask(core, question, flag_clusters=flags)
+            assert [e.kind for e in t.of(ErrorEvent) if isinstance(e, ErrorEvent)] == ["model_throttled"]
+            assert errors("model_throttled", label) == before + 1, question
+        before = errors("unknown_cluster", "(none)")
+        await ask(core, "--cluster qa-zz9 list the pods")
+        assert errors("unknown_cluster", "(none)") == before + 1
+        assert errors("unknown_cluster", "qa-zz9") == 0.0
+    finally:
+        core.close()
