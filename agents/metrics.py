@@ -16,7 +16,12 @@ TOOL_CALLS = Counter(
     ["tool", "outcome", "cluster"],
     registry=REGISTRY,
 )
-ERRORS = Counter("sre_bot_errors", "Answers that ended in an error, by kind", ["kind"], registry=REGISTRY)
+ERRORS = Counter(
+    "sre_bot_errors",
+    "Answers that ended in an error, by kind and cluster (the request's fleet names, comma-joined, or (none))",
+    ["kind", "cluster"],
+    registry=REGISTRY,
+)
 APPROVALS = Counter("sre_bot_approvals", "Approval outcomes", ["outcome"], registry=REGISTRY)
 FIRST_REPLY = Histogram(
     "sre_bot_first_reply_seconds",

@@ -11,14 +11,15 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agents.coordinator import Assistant
 from agents.events import AgentEvent, ErrorEvent
 from agents.failures import MODEL_FAILURES, describe_failure
-from agents.fleet import CLUSTER_SCOPE, ClusterScope, Resolution, resolve
+from agents.fleet import CLUSTER_SCOPE, ClusterScope, Resolution, flag_resolution, resolve
+from agents.gate.clusters import NO_CLUSTER
 from agents.gate.write_gate import REQUEST_FACTS
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
 from agents.state.sessions import SessionStore
@@ -62,11 +63,15 @@ class ConversationRunner:
         user: str | None = None,
         *,
         place_cluster: str | None = None,
+        flag_clusters: Sequence[str] = (),
     ) -> AsyncIterator[AgentEvent]:
         """Answer `question`, yielding text deltas, tool steps, and a FinalAnswer or an ErrorEvent.
 
         `place_cluster` is the fleet cluster the front end binds to where the question was asked (a
         chat's channel); the question's clusters are resolved from it, the question and the thread.
+        `flag_clusters` are the values of a `--cluster` option the front end parsed itself: they count
+        exactly as a `--cluster` written in the question (first in the order; an unknown one is the
+        answer, listing the known clusters, without a model call).
         """
         correlation_id = correlation_id or new_correlation_id()
         key = conversation_id or f"oneshot-{correlation_id}"
@@ -80,7 +85,10 @@ class ConversationRunner:
                 correlation_id=correlation_id,
                 question=question[:2000],
             )
-            async for event in self._run(question, conversation_id, correlation_id, user, place_cluster):
+            flags = tuple(flag_clusters)
+            async for event in self._run(
+                question, conversation_id, correlation_id, user, place_cluster, flags
+            ):
                 yield event
 
     async def set_thread_cluster(self, conversation_id: str, cluster: str) -> None:
@@ -141,9 +149,11 @@ class ConversationRunner:
         correlation_id: str,
         user: str | None,
         place_cluster: str | None = None,
+        flag_clusters: tuple[str, ...] = (),
     ) -> AsyncIterator[AgentEvent]:
         """One answer (or a resume) on a fresh coordinator Agent; any failure ends it as an ErrorEvent."""
         started = time.monotonic()
+        cluster = NO_CLUSTER  # the errors' label until the request's clusters are known
         try:
             agent = self.assistant.build_agent(session_manager=self._session(conversation_id))
             if isinstance(prompt, str) and _paused_on(agent):
@@ -151,11 +161,12 @@ class ConversationRunner:
                 # decided (and the change shown on the card must stay exactly what runs).
                 yield _approval_pending(correlation_id)
                 return
-            scope = self._scope(agent, prompt, place_cluster)
+            scope = self._scope(agent, prompt, place_cluster, flag_clusters)
             if isinstance(scope, ErrorEvent):  # an unknown --cluster: answered without a model call
-                ERRORS.labels(scope.kind).inc()
+                ERRORS.labels(scope.kind, cluster).inc()  # (none): the unknown name is the asker's, no label
                 yield replace(scope, correlation_id=correlation_id)
                 return
+            cluster = cluster_label(scope)
             # a resume's steps finish calls started in an earlier run: their names are in the history
             names = {} if isinstance(prompt, str) else _tool_names(agent.messages, prompt)
             failures: list[BaseException] = []
@@ -177,25 +188,35 @@ class ConversationRunner:
         except Exception as exc:
             logger.exception("answer failed [correlation_id=%s]", correlation_id)
             failure: ErrorEvent = describe_failure(exc, correlation_id, self.assistant.settings)
-            ERRORS.labels(failure.kind).inc()
+            ERRORS.labels(failure.kind, cluster).inc()
             yield failure
         finally:
             ANSWER.observe(time.monotonic() - started)
 
-    def _scope(self, agent: Any, prompt: Any, place_cluster: str | None) -> ClusterScope | ErrorEvent | None:
+    def _scope(
+        self, agent: Any, prompt: Any, place_cluster: str | None, flag_clusters: tuple[str, ...] = ()
+    ) -> ClusterScope | ErrorEvent | None:
         """The request's clusters, remembered in the conversation's agent state; the prompt names them.
 
         A question resolves them (flag, question, the thread's, the place's, default); a resume keeps
-        the interrupted question's. Only a fleet file resolves: a fleet of one is always its cluster.
+        the interrupted question's. Only a fleet file resolves: a fleet of one is always its cluster,
+        and a `flag_clusters` value other than it is refused as an unknown cluster.
         """
         assistant = self.assistant
         if assistant.fleet is None or not assistant.bind_clusters:
+            flagged = flag_resolution(assistant.fleet, flag_clusters)
+            if flagged is not None and flagged.error:
+                return _unknown_cluster(flagged.error)
             return assistant.scope()
         remembered = agent.state.get(THREAD_CLUSTERS) or {}
         resolution: Resolution | None = None
         if isinstance(prompt, str):
             resolution = resolve(
-                assistant.fleet, prompt, thread_cluster=remembered.get("thread"), place_cluster=place_cluster
+                assistant.fleet,
+                prompt,
+                thread_cluster=remembered.get("thread"),
+                place_cluster=place_cluster,
+                flagged=flag_clusters,
             )
             if resolution.error:
                 return _unknown_cluster(resolution.error)
@@ -217,6 +238,12 @@ class ConversationRunner:
         if self.sessions is None or not conversation_id:
             return None
         return self.sessions.manager(conversation_id)
+
+
+def cluster_label(scope: ClusterScope | None) -> str:
+    """A request's clusters as a metric label: fleet names only (several: sorted and comma-joined, so one
+    set of clusters is one series), or "(none)" without any; never text of the question or the model."""
+    return ",".join(sorted(scope.clusters)) if scope is not None and scope.clusters else NO_CLUSTER
 
 
 def _approval_pending(correlation_id: str) -> ErrorEvent:

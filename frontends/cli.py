@@ -24,6 +24,7 @@ DESCRIPTION = """sre-bot: answers questions about your Kubernetes clusters (EKS,
 
 commands:
   ask QUESTION   answer one question in the terminal, streaming, with tool steps shown
+                 (--cluster NAME: about that cluster of the fleet, CLUSTERS_FILE)
   doctor         check settings, MCP servers, cluster, AWS and the model; print fixes
   run            run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)
 
@@ -33,7 +34,7 @@ EXIT_CODES = """exit codes:
   0    ask: answered; doctor: no check failed
   1    ask: no answer, the model failed (unreachable, throttled, credentials); doctor: a check failed
   1    run: Slack could not be reached (the network, DNS or a proxy; not a setting)
-  2    configuration error (a setting missing or wrong), or an empty question
+  2    configuration error (a setting missing or wrong), an empty question, or an unknown --cluster
   3    ask: answered, but a tool failed (cluster unreachable, MCP server not installed, ...);
        the warning under the answer says what failed and what to check
   130  interrupted (Ctrl-C)"""
@@ -69,6 +70,15 @@ def parser() -> argparse.ArgumentParser:
     )
     p_ask.add_argument("question", nargs="+", help='the question, e.g. "why is crashy-7f9c failing?"')
     p_ask.add_argument("--conversation", "-c", help="conversation id to keep context across asks")
+    p_ask.add_argument(
+        "--cluster",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the cluster the question is about: a name in CLUSTERS_FILE (without that file, the one "
+        "cluster of DEFAULT_CLUSTER or the kubeconfig's current context); repeat it to compare clusters "
+        "(default: the cluster the question names, else the conversation's, else the fleet's default)",
+    )
     p_ask.add_argument("--verbose", "-v", action="store_true", help="also show the specialists' own text")
     sub.add_parser("doctor", help="check settings, MCP servers, cluster, AWS and the model")
     sub.add_parser("run", help="run the Slack bot over Socket Mode")
@@ -118,7 +128,7 @@ def _start(settings: Settings, args: argparse.Namespace, question: str) -> int:
         if args.command == "ask":
             from frontends.terminal import ask
 
-            return asyncio.run(ask(settings, question, args.conversation, args.verbose))
+            return asyncio.run(ask(settings, question, args.conversation, args.verbose, args.cluster))
         from slackbot.app import run as run_slack
 
         return run_slack(settings)

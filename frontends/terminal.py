@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from agents.compose import FrontEnd, build_core
 from agents.events import (
@@ -25,12 +25,14 @@ from agents.events import (
     ToolStarted,
 )
 from agents.failures import note_markdown
+from agents.fleet import flag_resolution
 from agents.settings import Settings
 from slackbot.config import NO_APPROVERS_TEXT, READ_ONLY_TEXT, load_approver_settings
 from slackbot.fleet import SlackClusterConfig
 
 EXIT_ANSWERED = 0
 EXIT_FAILED = 1  # no answer: the model failed (unreachable, throttled, credentials, …)
+EXIT_USAGE = 2  # no question asked: `--cluster` names a cluster the bot does not know (cli's EXIT_CONFIG)
 EXIT_INCOMPLETE = 3  # an answer, but a tool failed (cluster unreachable, MCP server not installed, …)
 # (frontends/cli.py's --help explains these codes; tests keep the two in step)
 
@@ -130,15 +132,32 @@ def terminal_front() -> FrontEnd:
     )
 
 
-async def ask(settings: Settings, question: str, conversation: str | None, verbose: bool) -> int:
-    """Answer one question; returns the exit code (EXIT_ANSWERED, EXIT_FAILED or EXIT_INCOMPLETE)."""
+async def ask(
+    settings: Settings,
+    question: str,
+    conversation: str | None,
+    verbose: bool,
+    clusters: Sequence[str] = (),
+) -> int:
+    """Answer one question; returns the exit code (EXIT_ANSWERED, EXIT_FAILED or EXIT_INCOMPLETE).
+
+    `clusters` are the `--cluster` values: the question is about them, exactly as a `--cluster` in a
+    question in Slack. An unknown one is one line and EXIT_USAGE, before any server or model starts.
+    """
     core = build_core(settings, terminal_front())
+    flagged = flag_resolution(core.assistant.fleet, clusters)
+    if flagged is not None and flagged.error:
+        core.close()
+        sys.stderr.write(f"sre-bot: {flagged.error}\n")
+        return EXIT_USAGE
     # Start the servers while the coordinator's first model call runs; a specialist waits for its server.
     threading.Thread(target=core.start, daemon=True).start()
     render = TerminalRenderer(_write(sys.stdout), _write(sys.stderr), verbose)
     try:
         with _quiet_runner_log():
-            async for event in core.runner.ask(question, conversation_id=conversation):
+            async for event in core.runner.ask(
+                question, conversation_id=conversation, flag_clusters=clusters
+            ):
                 render(event)
     finally:
         await asyncio.to_thread(core.close)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.openai_api import FakeOpenAI
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,6 +87,7 @@ def test_help_says_what_each_exit_code_means(tmp_path: Path) -> None:
         assert {"0", "1", "2", "3", "130"} <= codes, proc.stdout
     # the help and the terminal agree on the numbers
     assert (terminal.EXIT_ANSWERED, terminal.EXIT_FAILED, terminal.EXIT_INCOMPLETE) == (0, 1, 3)
+    assert terminal.EXIT_USAGE == 2  # an unknown --cluster, said under 2 with the configuration errors
     assert "3    ask: answered, but a tool failed" in proc.stdout
 
 
@@ -94,6 +97,57 @@ def test_an_empty_question_is_said_before_any_settings_error(tmp_path: Path) -> 
     assert proc.stderr.strip().splitlines() == [
         'sre-bot: the question is empty; try: sre-bot ask "list the pods in default"'
     ]
+
+
+# --- ask --cluster: an unknown cluster is one line and exit 2, before any model or server runs -------
+
+
+def test_ask_help_explains_the_cluster_option(tmp_path: Path) -> None:
+    proc = sre_bot("ask", "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "--cluster NAME" in proc.stdout and "CLUSTERS_FILE" in proc.stdout
+    assert "repeat it to compare clusters" in " ".join(proc.stdout.split())
+    assert (
+        "2    configuration error (a setting missing or wrong), an empty question, or an unknown --cluster"
+        in (proc.stdout)
+    )
+
+
+def test_ask_cluster_other_than_the_one_of_todays_settings_is_one_line_and_exit_2(
+    agent_env: Path, tmp_path: Path
+) -> None:
+    """No CLUSTERS_FILE: the fleet of one is the kubeconfig's current context; another name is refused,
+    listing it, and no model is asked (the option may come after the question too)."""
+    with FakeOpenAI() as model:
+        proc = sre_bot(
+            "ask",
+            "list the pods in default",
+            "--cluster",
+            "prod",
+            env={"OPENAI_BASE_URL": model.base_url},
+            cwd=tmp_path,
+        )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "sre-bot: There is no cluster 'prod' in this bot's fleet. Known clusters: fake-k3s (default)."
+    ]
+    assert model.requests == []
+    assert not list((tmp_path / "log").glob("*")), "no MCP server was started"
+
+
+def test_ask_cluster_without_any_cluster_configured_says_none_is(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")  # no current-context, no DEFAULT_CLUSTER
+    env = {
+        "MODEL_PROVIDER": "openai",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "KUBECONFIG": str(kubeconfig),
+    }
+    proc = sre_bot("ask", "--cluster", "prod", "list the pods", env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("sre-bot: There is no cluster 'prod' in this bot's fleet. Known clusters: none (")
+    assert "CLUSTERS_FILE" in line and "Traceback" not in proc.stderr
 
 
 # --- scripts/setup: checked without installing anything --------------------------------------------

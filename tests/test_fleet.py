@@ -21,6 +21,7 @@ from agents.fleet import (
     KeyProblem,
     Resolution,
     check_call_cluster,
+    flag_resolution,
     load_fleet,
     mentioned,
     resolve,
@@ -319,6 +320,21 @@ def test_the_flag_names_clusters_and_an_unknown_one_lists_the_known(fleet: Fleet
     )
     with pytest.raises(ValueError, match="no cluster 'qa'"):
         _ = unknown.cluster
+
+
+def test_flags_given_apart_from_the_text_are_the_same_flag(fleet: Fleet) -> None:
+    """A front end's own --cluster option: first in the order, case-insensitive, merged with the text's."""
+    ask = "why is checkout failing on staging"
+    flagged = resolve(fleet, ask, thread_cluster="dev", place_cluster="dev", flagged=["Prod"])
+    assert flagged == Resolution(("prod",), "flag")
+    both = resolve(fleet, f"--cluster dev {ask}", thread_cluster=None, place_cluster=None, flagged=["prod"])
+    assert both == Resolution(("prod", "dev"), "flag")
+    unknown = resolve(fleet, ask, thread_cluster=None, place_cluster=None, flagged=["prod", "qa"])
+    assert unknown.clusters == () and unknown.error is not None and "no cluster 'qa'" in unknown.error
+    assert flag_resolution(fleet, []) is None
+    nobody = flag_resolution(None, ["prod"])  # the settings name no cluster: every name is unknown
+    assert nobody is not None and nobody.error is not None
+    assert nobody.error.startswith("There is no cluster 'prod' in this bot's fleet. Known clusters: none (")
 
 
 def test_then_the_thread_then_the_place_then_the_default(fleet: Fleet) -> None:

@@ -9,14 +9,18 @@ refused, and a write on a `writes: false` cluster never reaches it, whatever the
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from strands.types.exceptions import ModelThrottledException
 
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, Transcript
@@ -28,9 +32,11 @@ from agents.state.approvals import Approval
 from frontends import cli
 from slackbot.app import cluster_server
 from slackbot.approvals.cards import pending_card
+from tests.conftest import PROJECT_ROOT
 from tests.fakes.audit import Audit
 from tests.fakes.brains import default_brains
 from tests.fakes.fake_cluster import FakeKubeAPI, _pod
+from tests.fakes.openai_api import FakeOpenAI, turn_from_openai
 from tests.fakes.scripted_model import Brain, Reply, ScriptedModels, ToolCall, Turn
 
 STAGING_POD, PROD_POD = "alpha-web-1", "omega-api-7"
@@ -546,3 +552,152 @@ async def test_in_a_mixed_question_each_call_runs_in_the_process_of_the_cluster_
         core.close()
     assert sorted(served) == [("eks", "ctx-staging"), ("eks-kubeconfig-ro", "ctx-prod")]
     assert STAGING_POD in (t.final or "") and PROD_POD in (t.final or "")
+
+
+# --- sre-bot ask --cluster: the flag as a value, not text glued onto the question -----------------------
+
+
+def sre_bot_ask(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`sre-bot ask ARGS…` in its own process, with the fleet's environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "frontends.cli", "ask", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_ask_cluster_picks_the_cluster_as_a_flag_over_the_one_the_question_names(
+    clusters: dict[str, FakeKubeAPI], tmp_path: Path
+) -> None:
+    """`--cluster prod` beats "on staging" in the text, as a flag does in Slack; the question is the
+    user's own (the flag is not written into it, which would make it name both clusters)."""
+    question = "list the pods in default on staging"
+    audit_log = tmp_path / "audit.jsonl"
+    with FakeOpenAI({**default_brains(), "coordinator": fleet_coordinator}) as model:
+        proc = sre_bot_ask(
+            "--cluster",
+            "prod",
+            question,
+            cwd=tmp_path,
+            OPENAI_BASE_URL=model.base_url,
+            AUDIT_LOG_PATH=str(audit_log),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert PROD_POD in proc.stdout and STAGING_POD not in proc.stdout
+    assert reached(clusters) == {"prod"}
+    first = turn_from_openai(model.requests[0])
+    assert "Clusters of this question: prod (given with --cluster)." in first.system
+    assert first.user_text == question
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert [r["question"] for r in records if r["event"] == "question"] == [question]
+    assert [r["cluster"] for r in records if r["event"] == "tool_call" and r["tool"] != "eks_assistant"] == [
+        "prod"
+    ]
+
+
+def test_ask_cluster_repeated_compares_those_clusters(
+    clusters: dict[str, FakeKubeAPI], tmp_path: Path
+) -> None:
+    with FakeOpenAI({**default_brains(), "coordinator": fleet_coordinator}) as model:
+        proc = sre_bot_ask(
+            "--cluster",
+            "prod",
+            "--cluster",
+            "staging",
+            "list the pods in default",
+            cwd=tmp_path,
+            OPENAI_BASE_URL=model.base_url,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert PROD_POD in proc.stdout and STAGING_POD in proc.stdout
+    assert reached(clusters) == {"prod", "staging"}
+
+
+def test_ask_an_unknown_cluster_is_one_line_and_exit_2_before_any_model_runs(
+    clusters: dict[str, FakeKubeAPI], tmp_path: Path
+) -> None:
+    with FakeOpenAI() as model:
+        proc = sre_bot_ask("--cluster", "qa", "list the pods", cwd=tmp_path, OPENAI_BASE_URL=model.base_url)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "sre-bot: There is no cluster 'qa' in this bot's fleet. Known clusters: staging (default), prod."
+    ]
+    assert model.requests == []
+    assert reached(clusters) == set()
+
+
+async def test_the_runners_flag_clusters_are_a_flag_and_the_thread_keeps_them(
+    core: Core, clusters: dict[str, FakeKubeAPI], audit: Audit
+) -> None:
+    t = await ask(core, "list the pods in default on staging", "thread-f", flag_clusters=["Prod"])
+    assert PROD_POD in (t.final or "") and reached(clusters) == {"prod"}
+    [question] = [r for r in audit.records if r["event"] == "question"]
+    assert question["question"] == "list the pods in default on staging"
+    clusters["prod"].requests.clear()
+    again = await ask(core, "list the pods in default again", "thread-f")
+    assert PROD_POD in (again.final or "") and reached(clusters) == {"prod"}
+    unknown = await ask(core, "list the pods in default", flag_clusters=["qa"])
+    [error] = unknown.of(ErrorEvent)
+    assert isinstance(error, ErrorEvent) and error.kind == "unknown_cluster" and "'qa'" in error.message
+
+
+async def test_the_fleet_of_one_takes_a_flag_naming_its_cluster_and_refuses_any_other(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No CLUSTERS_FILE: a front end's --cluster may only name today's one cluster; another is the
+    unknown-cluster answer, without a model call (the text's own flags stay as they were: unbound)."""
+    fleet_of_one(monkeypatch)
+    core = one_cluster_core(audit, default_brains()["eks_assistant"])
+    try:
+        own = await ask(core, "list the pods in default", flag_clusters=["ctx-staging"])
+        assert STAGING_POD in (own.final or "")
+        requests = core.assistant.models.models["coordinator"].requests  # type: ignore[attr-defined]
+        asked = len(requests)
+        other = await ask(core, "list the pods in default", flag_clusters=["prod"])
+    finally:
+        core.close()
+    [error] = other.of(ErrorEvent)
+    assert isinstance(error, ErrorEvent) and error.kind == "unknown_cluster"
+    assert (
+        error.message
+        == "There is no cluster 'prod' in this bot's fleet. Known clusters: ctx-staging (default)."
+    )
+    assert len(requests) == asked
+
+
+# --- /metrics: an answer's error is counted under the request's clusters ---------------------------------
+
+
+def errors(kind: str, cluster: str) -> float:
+    return REGISTRY.get_sample_value("sre_bot_errors_total", {"kind": kind, "cluster": cluster}) or 0.0
+
+
+async def test_an_error_is_counted_under_the_requests_clusters_and_never_the_askers_text(
+    clusters: dict[str, FakeKubeAPI], audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_MAX_WAIT_SECONDS", "1")
+
+    def throttled(turn: Turn) -> Reply:
+        raise ModelThrottledException("ThrottlingException: Too many requests")
+
+    core = core_with(audit, coordinator=throttled)
+    cases = [
+        ("list the pods in default on prod", (), "prod"),
+        ("list the pods in default", (), "staging"),  # the default
+        ("compare the pods in default on staging and prod", (), "prod,staging"),  # sorted: one series
+    ]
+    try:
+        for question, flags, label in cases:
+            before = errors("model_throttled", label)
+            t = await ask(core, question, flag_clusters=flags)
+            assert [e.kind for e in t.of(ErrorEvent) if isinstance(e, ErrorEvent)] == ["model_throttled"]
+            assert errors("model_throttled", label) == before + 1, question
+        before = errors("unknown_cluster", "(none)")
+        await ask(core, "--cluster qa-zz9 list the pods")
+        assert errors("unknown_cluster", "(none)") == before + 1
+        assert errors("unknown_cluster", "qa-zz9") == 0.0
+    finally:
+        core.close()

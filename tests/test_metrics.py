@@ -84,10 +84,53 @@ async def test_an_answer_that_ends_in_an_error_is_counted_by_kind(
         load_settings(), models=ScriptedModels({**default_brains(), "coordinator": throttled})
     )
     assistant_for.append(assistant)
-    before = value("sre_bot_errors_total", kind="model_throttled")
+    # the fleet of one (no CLUSTERS_FILE): every request is about the kubeconfig's current context
+    throttled_here = {"kind": "model_throttled", "cluster": "fake-k3s"}
+    before = value("sre_bot_errors_total", **throttled_here)
     events = await ask(assistant, "hello")
     assert [e.kind for e in events if isinstance(e, ErrorEvent)] == ["model_throttled"]
-    assert value("sre_bot_errors_total", kind="model_throttled") == before + 1
+    assert value("sre_bot_errors_total", **throttled_here) == before + 1
+
+
+async def test_an_error_before_the_requests_clusters_are_known_is_counted_under_none(
+    assistant_for: list[Assistant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant = Assistant(load_settings(), models=ScriptedModels(default_brains()))
+    assistant_for.append(assistant)
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("no agent today")
+
+    monkeypatch.setattr(assistant, "build_agent", broken)
+    nowhere = {"kind": "internal", "cluster": "(none)"}
+    default = {"kind": "internal", "cluster": "fake-k3s"}  # the fleet of one's: not known yet here
+    before, before_default = (
+        value("sre_bot_errors_total", **nowhere),
+        value("sre_bot_errors_total", **default),
+    )
+    events = await ask(assistant, "hello")
+    assert [e.kind for e in events if isinstance(e, ErrorEvent)] == ["internal"]
+    assert value("sre_bot_errors_total", **nowhere) == before + 1
+    assert value("sre_bot_errors_total", **default) == before_default
+
+
+async def test_a_cluster_flag_the_fleet_of_one_does_not_have_is_counted_under_none(
+    assistant_for: list[Assistant],
+) -> None:
+    """The asker's unknown name is an error without a model call, and never a metric label."""
+    models = ScriptedModels(default_brains())
+    assistant = Assistant(load_settings(), models=models)
+    assistant_for.append(assistant)
+    unknown = {"kind": "unknown_cluster", "cluster": "(none)"}
+    before = value("sre_bot_errors_total", **unknown)
+    events = [
+        e async for e in ConversationRunner(assistant, None).ask("list the pods", flag_clusters=["prod"])
+    ]
+    [error] = [e for e in events if isinstance(e, ErrorEvent)]
+    assert error.kind == "unknown_cluster" and "Known clusters: fake-k3s (default)." in error.message
+    assert models.models["coordinator"].requests == []
+    assert value("sre_bot_errors_total", **unknown) == before + 1
+    assert value("sre_bot_errors_total", kind="unknown_cluster", cluster="prod") == 0.0
 
 
 async def test_the_first_visible_reply_is_timed_once_per_question(agent_env: Path, tmp_path: Path) -> None:

@@ -125,6 +125,7 @@ def test_a_read_runs_untouched_and_is_audited_as_a_read_with_the_request_context
             "tool_use_id": "t1",
             "access": "read",
             "arguments": {"kind": "Pod", "namespace": "default", "token": REDACTED},
+            "cluster": None,  # no fleet (no cluster configured): the record still says it names none
             "user": "U1",
             "conversation_id": "C1:1",
         }
@@ -1011,3 +1012,111 @@ def test_the_fleet_of_one_leaves_the_models_cluster_and_the_write_policy_to_the_
         g.before(scoped)  # type: ignore[arg-type]
     assert scoped.interrupts[0][1]["cluster"] == "prod"  # read-only to a CLUSTERS_FILE, not here
     assert audit.records == []
+
+
+# --- the audit log names the cluster of every call, on every path -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CallPath:
+    """One way a call can go, and the records (event, reason) it leaves, each naming `cluster`."""
+
+    tool: str
+    args: dict[str, Any]
+    question: str
+    records: list[tuple[str, str | None]]
+    cluster: str | None
+    policy: GatePolicy = OPEN
+    selected: Any = field(default_factory=lambda: EKS_LIST)
+    decision: dict[str, Any] | None = None
+
+
+APPROVED_DELETE = {**DELETE_WEB, "cluster_name": "ctx-staging"}
+RAN = [("tool_call", None), ("tool_result", None)]
+EVERY_PATH = {
+    "read executed": CallPath("list_k8s_resources", LIST_PODS, "staging", RAN, "staging"),
+    "read executed on the other cluster": CallPath("list_k8s_resources", LIST_PODS, "prod", RAN, "prod"),
+    "refused: argument": CallPath(
+        "list_k8s_resources",
+        {**LIST_PODS, "namespace": "x/../default"},
+        "staging",
+        [("tool_refused", "invalid_argument")],
+        "staging",
+    ),
+    "refused: another cluster": CallPath(
+        "list_k8s_resources",
+        {**LIST_PODS, "cluster_name": "ctx-prod"},
+        "staging",
+        [("tool_refused", "cluster")],
+        None,
+    ),
+    "refused: unknown tool": CallPath(
+        "zz_made_up_0003", {}, "staging", [("tool_refused", "unknown_tool")], None, selected=None
+    ),
+    "blocked: read-only mode": CallPath(
+        "manage_k8s_resource",
+        DELETE_WEB,
+        "staging",
+        [("tool_blocked", "read_only")],
+        "staging",
+        policy=GatePolicy(False, True),
+        selected=EKS_DELETE,
+    ),
+    "blocked: read-only cluster": CallPath(
+        "manage_k8s_resource",
+        DELETE_WEB,
+        "prod",
+        [("tool_blocked", "cluster_read_only")],
+        "prod",
+        selected=EKS_DELETE,
+    ),
+    "blocked: no approvers": CallPath(
+        "manage_k8s_resource",
+        DELETE_WEB,
+        "staging",
+        [("tool_blocked", "no_approvers")],
+        "staging",
+        policy=GatePolicy(True, False),
+        selected=EKS_DELETE,
+    ),
+    "blocked: denied": CallPath(
+        "manage_k8s_resource",
+        DELETE_WEB,
+        "staging",
+        [("tool_blocked", "denied")],
+        "staging",
+        selected=EKS_DELETE,
+        decision={"approved": False, "reason": "denied", "by": "U2"},
+    ),
+    "write executed as approved": CallPath(
+        "manage_k8s_resource",
+        DELETE_WEB,
+        "staging",
+        RAN,
+        "staging",
+        selected=EKS_DELETE,
+        decision={
+            "approved": True,
+            "hash": call_hash("manage_k8s_resource", APPROVED_DELETE),
+            "approval_id": "ap-audit-1",
+            "by": "U2",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("path", EVERY_PATH.values(), ids=EVERY_PATH.keys())
+def test_every_record_of_a_call_names_its_cluster(path: CallPath) -> None:
+    """Whatever happens to a call, each audit record of it says which fleet cluster it was for (None:
+    none of the question's, or no one cluster), so an auditor can filter the log by cluster."""
+    g, audit = gate(path.policy, fleet=two_clusters())
+    event = Before(
+        use(path.tool, dict(path.args), "p1"),
+        path.decision,
+        path.selected,
+        invocation_state=about(path.question),
+    )
+    g.before(event)  # type: ignore[arg-type]
+    g.after(After(event.tool_use, {"status": "success"}))  # type: ignore[arg-type]
+    assert [(r["event"], r.get("reason")) for r in audit.records] == path.records
+    assert [r.get("cluster", "(missing)") for r in audit.records] == [path.cluster] * len(path.records)

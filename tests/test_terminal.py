@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from agents.compose import build_core
+from agents.compose import Core, FrontEnd, build_core
 from agents.events import ErrorEvent, FailureNote, FinalAnswer, TextDelta
 from agents.failures import note_markdown
 from agents.gate.write_gate import GatePolicy
-from agents.settings import load_settings
+from agents.settings import Settings, load_settings
+from frontends import terminal
 from frontends.terminal import (
     EXIT_ANSWERED,
     EXIT_FAILED,
@@ -19,7 +21,7 @@ from frontends.terminal import (
     terminal_front,
 )
 from tests.fakes.brains import default_brains
-from tests.fakes.scripted_model import ScriptedModels
+from tests.fakes.scripted_model import ScriptedModels, Turn
 
 NOTE = FailureNote(
     "The cluster's API server could not be reached.",
@@ -97,3 +99,62 @@ def test_the_terminal_cannot_approve_and_refuses_changes_saying_where_to_ask(
         "changed. Ask for this change in Slack (sre-bot run), where an approver can approve it."
     )
     assert elsewhere.read_only_message() == nobody.read_only_message()
+
+
+@dataclass
+class Built:
+    """The cores `terminal.ask` built, and those whose MCP servers it started."""
+
+    cores: list[Core] = field(default_factory=list)
+    started: list[Core] = field(default_factory=list)
+
+
+@pytest.fixture
+def scripted_terminal(agent_env: Path, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """`terminal.ask` with scripted models (the rest real: settings, fleet, servers)."""
+    built = Built()
+
+    def build(settings: Settings, front: FrontEnd) -> Core:
+        core = build_core(settings, front, models=ScriptedModels(default_brains()))
+        start = core.assistant.start
+
+        def recorded() -> dict[str, str | None]:
+            built.started.append(core)
+            return start()
+
+        monkeypatch.setattr(core.assistant, "start", recorded)
+        built.cores.append(core)
+        return core
+
+    monkeypatch.setattr(terminal, "build_core", build)
+    return built
+
+
+def coordinator_requests(core: Core) -> list[Turn]:
+    return core.assistant.models.models["coordinator"].requests  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_cluster_naming_the_fleet_of_ones_cluster_answers(
+    scripted_terminal: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No CLUSTERS_FILE: --cluster may name today's one cluster (in any case, as in Slack)."""
+    code = await terminal.ask(load_settings(), "list the pods in default", None, False, ["FAKE-K3S"])
+    out = capsys.readouterr().out
+    assert code == EXIT_ANSWERED and "crashy-7f9c" in out
+    [core] = scripted_terminal.cores
+    assert coordinator_requests(core)
+
+
+async def test_an_unknown_cluster_is_one_line_and_exit_2_before_any_server_or_model_starts(
+    scripted_terminal: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await terminal.ask(load_settings(), "list the pods in default", None, False, ["fake-k3s", "prod"])
+    assert code == terminal.EXIT_USAGE == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "sre-bot: There is no cluster 'prod' in this bot's fleet. Known clusters: fake-k3s (default)."
+    ]
+    [core] = scripted_terminal.cores
+    assert coordinator_requests(core) == []
+    assert scripted_terminal.started == []  # no MCP server was started

@@ -20,7 +20,7 @@ from agents.fleet.config import (
     single_cluster_fleet,
 )
 from agents.fleet.reach import Reach, ReachProbe
-from agents.fleet.resolve import Resolution, Source, mentioned, resolve
+from agents.fleet.resolve import Resolution, Source, flag_resolution, mentioned, resolve
 from agents.fleet.scope import CLUSTER_SCOPE, ClusterScope, cluster_scope
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Source",
     "check_call_cluster",
     "cluster_scope",
+    "flag_resolution",
     "fleet_name",
     "kubeconfig_contexts",
     "load_fleet",

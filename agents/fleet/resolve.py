@@ -6,11 +6,14 @@ was already about, else the one the front end binds to the place the question wa
 fleet's default. A name matches only as a
 whole word, case-insensitively: "production" is not "prod", "kube-prod" is not "prod". Free text never
 errs (an unknown word is just a word); an unknown cluster given with the flag does, listing the known.
+A front end with a `--cluster` option of its own (a command line) passes its values as `flagged`: they
+are the same flag, not text glued onto the question.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,15 +52,21 @@ class Resolution:
 
 
 def resolve(
-    fleet: Fleet[Any], text: str, *, thread_cluster: str | None, place_cluster: str | None
+    fleet: Fleet[Any],
+    text: str,
+    *,
+    thread_cluster: str | None,
+    place_cluster: str | None,
+    flagged: Sequence[str] = (),
 ) -> Resolution:
     """The clusters `text` is about, by the order in the module docstring; never one outside `fleet`.
 
     `thread_cluster` and `place_cluster` are fleet names (a name the file no longer has falls through).
+    `flagged` are `--cluster` values given apart from the text; they come before the text's own flags.
     """
-    flagged = _flagged(fleet, text)
-    if flagged is not None:
-        return flagged
+    flag = flag_resolution(fleet, [*flagged, *flag_values(text)])
+    if flag is not None:
+        return flag
     named = mentioned(fleet, text)
     if named:
         return Resolution(named, "question")
@@ -68,18 +77,32 @@ def resolve(
     return Resolution((fleet.default_cluster,), "default")
 
 
-def _flagged(fleet: Fleet[Any], text: str) -> Resolution | None:
-    """The `--cluster` values, if any; one unknown value makes the whole resolution an error."""
-    values = [m.group("name").strip(TRAILING).lower() for m in FLAG.finditer(text)]
-    if not values:
+def flag_values(text: str) -> list[str]:
+    """The values of the `--cluster` flags written in `text`, in order."""
+    return [m.group("name") for m in FLAG.finditer(text)]
+
+
+def flag_resolution(fleet: Fleet[Any] | None, values: Sequence[str]) -> Resolution | None:
+    """The clusters given with `--cluster` (None when none was); one unknown value makes it an error.
+
+    Values match fleet names case-insensitively, as a name in the question does. Without a fleet (the
+    settings name no cluster at all) every value is unknown.
+    """
+    names = [v.strip().strip(TRAILING).lower() for v in values]
+    if not names:
         return None
-    unknown = [v for v in values if v not in fleet.clusters]
+    unknown = [n for n in names if fleet is None or n not in fleet.clusters]
     if unknown:
         shown = unknown[0] or "(nothing)"
-        return Resolution(
-            (), "flag", f"There is no cluster {shown!r} in this bot's fleet. Known clusters: {fleet.known()}."
+        known = (
+            fleet.known()
+            if fleet is not None
+            else "none (this bot has no CLUSTERS_FILE, DEFAULT_CLUSTER or kubeconfig current-context)"
         )
-    return Resolution(tuple(dict.fromkeys(values)), "flag")
+        return Resolution(
+            (), "flag", f"There is no cluster {shown!r} in this bot's fleet. Known clusters: {known}."
+        )
+    return Resolution(tuple(dict.fromkeys(names)), "flag")
 
 
 def mentioned(fleet: Fleet[Any], text: str) -> tuple[str, ...]:

@@ -232,7 +232,7 @@ class WriteGate(HookProvider):
     ) -> None:
         self.policy = policy
         # The clusters calls are bound to (agents/gate/clusters.py); None: no cluster is known, and
-        # records carry no cluster (a billing-only bot, or a kubeconfig naming no current context).
+        # records say `cluster: null` (a billing-only bot, or a kubeconfig naming no current context).
         self.fleet = fleet
         # Whether calls are bound to the request's clusters (a CLUSTERS_FILE); False only for the fleet
         # of one, where the model's cluster goes unchanged. Binding by default: a missing scope fails closed.
@@ -275,7 +275,7 @@ class WriteGate(HookProvider):
             "tool_use_id": use["toolUseId"],
             "access": "write" if verdict.write else "read",
             "arguments": redact(args),
-            **self._cluster_field(bound.cluster),
+            "cluster": bound.cluster,  # every record of a call names its fleet cluster (None: no one cluster)
             **self.request(event),
         }
         call = _Call(event, tool, args, base, bound.cluster, known=event.selected_tool is not None)
@@ -287,10 +287,6 @@ class WriteGate(HookProvider):
             return self._gate_write(call, targets)
         return self._run(call)
 
-    def _cluster_field(self, cluster: str | None) -> dict[str, Any]:
-        """The `cluster` of an audit record: with a fleet, every record says it (None: about no cluster)."""
-        return {} if self.fleet is None else {"cluster": cluster}
-
     def _refuse_cluster(
         self, event: BeforeToolCallEvent, tool: str, args: dict[str, Any], exc: Exception
     ) -> None:
@@ -299,7 +295,7 @@ class WriteGate(HookProvider):
             "tool": tool,
             "tool_use_id": event.tool_use["toolUseId"],
             "arguments": redact(args),
-            **self._cluster_field(None),
+            "cluster": None,  # outside the question's clusters or the fleet: what was asked is in arguments
             **self.request(event),
         }
         self.audit.write("tool_refused", reason="cluster", detail=str(exc), **base)
@@ -486,7 +482,7 @@ class WriteGate(HookProvider):
             else "read",
             outcome=outcome,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
-            **self._cluster_field(cluster),
+            cluster=cluster,
             **self.request(event),
         )
 
