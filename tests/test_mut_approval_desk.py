@@ -388,6 +388,7 @@ async def test_a_paused_answer_gets_one_stored_approval_an_audit_record_and_a_ca
             "event": "approval_requested",
             "approval_id": a.id,
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "arguments": DELETE,
             "summary": a.summary,
             "requester": "U1",
@@ -579,6 +580,7 @@ async def test_a_click_at_the_expiry_second_expires_the_approval_and_resumes_the
             "decision": "expired",
             "by": "system",
             "tool": "manage_k8s_resource",
+            "cluster": None,
         }
     ]
     assert w.slack.methods() == ["chat.update", "chat.postEphemeral"]
@@ -723,6 +725,8 @@ async def test_a_cluster_without_its_own_approvers_is_decided_by_the_settings_ap
     assert [r["reason"] for r in w.audit.records] == ["not_an_approver"]
     await click(w, user="U2")
     assert status(w) == APPROVED
+    [decision] = [r for r in w.audit.records if r["event"] == "approval_decision"]
+    assert decision["cluster"] == "staging"  # the audit names the cluster a decision was about
 
 
 async def test_a_clusters_own_approver_is_still_not_the_requester_when_separate_approvers_are_required(
@@ -764,6 +768,7 @@ async def test_an_approval_is_claimed_counted_audited_shown_and_resumes_the_answ
             "decision": "approved",
             "by": "U2",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "call_hash": HASH,
             "conversation_id": "C1:1.0",
         }
@@ -803,6 +808,7 @@ async def test_a_denial_is_claimed_counted_audited_and_resumes_the_answer_as_den
             "decision": "denied",
             "by": "U3",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "call_hash": HASH,
             "conversation_id": "C1:1.0",
         }
@@ -1018,6 +1024,7 @@ async def test_after_the_resumed_answer_each_approved_call_is_recorded_once_with
             "event": "execution_result",
             "approval_id": "ap1",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "outcome": "executed",
             "detail": "",
         },
@@ -1025,6 +1032,7 @@ async def test_after_the_resumed_answer_each_approved_call_is_recorded_once_with
             "event": "execution_result",
             "approval_id": "ap2",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "outcome": "failed",
             "detail": "forbidden: no RBAC",
         },
@@ -1032,6 +1040,7 @@ async def test_after_the_resumed_answer_each_approved_call_is_recorded_once_with
             "event": "execution_result",
             "approval_id": "ap3",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "outcome": "failed",
             "detail": "the call did not run",
         },
@@ -1063,6 +1072,7 @@ async def test_the_sweep_expires_what_is_overdue_shows_it_and_resumes_each_finis
             "decision": "expired",
             "by": "system",
             "tool": "manage_k8s_resource",
+            "cluster": None,
         }
         for n in (1, 2)
     ]
@@ -1138,6 +1148,7 @@ async def test_recovery_marks_a_call_it_must_not_run_as_failed_and_says_why(
             "event": "execution_result",
             "approval_id": "ap1",
             "tool": "manage_k8s_resource",
+            "cluster": None,
             "outcome": "not_run",
             "detail": detail,
         }

@@ -133,6 +133,7 @@ class ApprovalDesk:
                 "approval_requested",
                 approval_id=approval.id,
                 tool=approval.tool,
+                cluster=approval.extra.get("cluster"),  # the fleet cluster the gate bound it to, or None
                 arguments=approval.arguments,
                 summary=approval.summary,
                 requester=approval.requester,
@@ -239,6 +240,7 @@ class ApprovalDesk:
             decision="approved" if approve else "denied",
             by=user,
             tool=approval.tool,
+            cluster=approval.extra.get("cluster"),
             call_hash=approval.call_hash,
             conversation_id=approval.conversation_id,
         )
@@ -263,7 +265,12 @@ class ApprovalDesk:
         """After this process expired `approval`: count it, record it, show it, let the answer go on."""
         APPROVALS.labels("expired").inc()
         self.audit.write(
-            "approval_decision", approval_id=approval.id, decision="expired", by="system", tool=approval.tool
+            "approval_decision",
+            approval_id=approval.id,
+            decision="expired",
+            by="system",
+            tool=approval.tool,
+            cluster=approval.extra.get("cluster"),
         )
         await self.refresh_card(approval.id)
         await self._resume_if_decided(approval.turn_id)
@@ -301,7 +308,12 @@ class ApprovalDesk:
             if self.store.finish(a.id, FAILED, detail):
                 APPROVALS.labels("failed").inc()
                 self.audit.write(
-                    "execution_result", approval_id=a.id, tool=a.tool, outcome="not_run", detail=detail
+                    "execution_result",
+                    approval_id=a.id,
+                    tool=a.tool,
+                    cluster=a.extra.get("cluster"),
+                    outcome="not_run",
+                    detail=detail,
                 )
                 await self.refresh_card(a.id)
         if paused & {a.interrupt_id for a in approvals}:
@@ -361,6 +373,7 @@ class ApprovalDesk:
                     "execution_result",
                     approval_id=a.id,
                     tool=a.tool,
+                    cluster=a.extra.get("cluster"),
                     outcome="executed" if ok else "failed",
                     detail=detail,
                 )
