@@ -14,13 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strands import Agent
-from strands.hooks import (
-    AfterModelCallEvent,
-    BeforeInvocationEvent,
-    HookCallback,
-    HookProvider,
-    HookRegistry,
-)
+from strands.hooks import HookCallback, HookProvider
 from strands.types._events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolResultContent, ToolSpec, ToolUse
 from typing_extensions import override
@@ -28,12 +22,13 @@ from typing_extensions import override
 from agents.capabilities import Capability, read_rules
 from agents.failures import describe_failure, model_failures
 from agents.fleet import CLUSTER_SCOPE, ClusterScope, Fleet, cluster_scope
-from agents.gate.write_gate import REQUEST_FACTS, request_facts
+from agents.gate.write_gate import request_facts
 from agents.mcp.output import fence
 from agents.mcp.pool import ClusterServers
 from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.mcp.tools import McpTool
 from agents.models import ModelFactory, retry_strategy
+from agents.specialist_hooks import HandOnRequest, ModelFailureWatch
 
 
 def select_tools(
@@ -287,45 +282,6 @@ class SpecialistTool(AgentTool):
             # With a closing assistant message, so the saved conversation still alternates user/assistant
             # (Bedrock refuses two user turns in a row) and the thread's next question works.
             parent.cancel(after_current_tools=True, message=f"(stopped: the {self.spec.name} model failed)")
-
-
-class ModelFailureWatch(HookProvider):
-    """The exception of a specialist's last model call, if it failed (a later success clears it).
-
-    Strands' agent-as-tool adapter reports a failed sub-agent as a tool error, whatever failed; this
-    tells a model failure (throttled, unreachable, refused credentials) from the rest.
-    """
-
-    def __init__(self) -> None:
-        self.failure: BaseException | None = None
-
-    def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
-        registry.add_callback(AfterModelCallEvent, self.record)
-
-    def record(self, event: AfterModelCallEvent) -> None:
-        self.failure = event.exception
-
-
-class HandOnRequest(HookProvider):
-    """Puts the coordinator's request facts (and the call's clusters) in the specialist's invocation state.
-
-    Strands 1.62's agent-as-tool adapter calls the specialist's `stream_async` without the coordinator's
-    invocation state, so the write gate inside the specialist would not know who asked. Set at every
-    invocation, a resume included (its facts are the resuming request's, not the interrupted one's).
-    """
-
-    def __init__(self, facts: dict[str, Any], scope: ClusterScope | None = None) -> None:
-        self.facts = facts
-        self.scope = scope  # the clusters the specialist's calls are bound to (agents/gate/clusters.py)
-
-    def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
-        registry.add_callback(BeforeInvocationEvent, self.hand_on)
-
-    def hand_on(self, event: BeforeInvocationEvent) -> None:
-        if self.facts:
-            event.invocation_state[REQUEST_FACTS] = self.facts
-        if self.scope is not None:
-            event.invocation_state[CLUSTER_SCOPE] = self.scope
 
 
 def _read_only(server: str, name: str) -> bool:

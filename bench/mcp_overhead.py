@@ -26,9 +26,10 @@ from strands.tools.mcp import MCPClient
 from strands.types.tools import AgentTool, ToolGenerator, ToolUse
 
 from agents.capabilities import EKS, FINOPS
-from agents.coordinator import Assistant, server_specs
+from agents.coordinator import Assistant
 from agents.events import FinalAnswer
 from agents.mcp.servers import McpServer
+from agents.mcp.specs import server_specs
 from agents.runner import ConversationRunner
 from agents.settings import load_settings
 from agents.specialists import SpecialistTool, select_tools

@@ -98,6 +98,19 @@ def slack_core(
     return build_core(settings, slack_front(approvers, claims_path), **kwargs)
 
 
+def cluster_commands(
+    settings: Settings, slack: SlackSettings, core: Core, conversations: Conversations
+) -> ClusterCommands:
+    """/k8s clusters and /k8s use: the fleet as Slack shows it, and a probe that never starts a server."""
+    view = FleetView(
+        core.assistant.fleet,
+        from_file=core.assistant.bind_clusters,
+        allow_write=settings.eks_mcp_allow_write,
+        approvers=slack.approvals_configured,
+    )
+    return ClusterCommands(conversations, view, ReachProbe(cluster_server(core.assistant)))
+
+
 def build_bot(
     settings: Settings,
     slack: SlackSettings,
@@ -130,20 +143,13 @@ def build_bot(
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
         model=f"{settings.model_provider}:{settings.resolved_model_id}",
     )
-    view = FleetView(
-        fleet,
-        from_file=core.assistant.bind_clusters,
-        allow_write=settings.eks_mcp_allow_write,
-        approvers=slack.approvals_configured,
-    )
-    probe = ReachProbe(cluster_server(core.assistant))  # never starts a server: see reach.py
     handlers = Handlers(
         conversations,
         claims,
         mode,
         bot_user_id=bot_user_id,
         max_question_chars=slack.max_question_chars,
-        clusters=ClusterCommands(conversations, view, probe),
+        clusters=cluster_commands(settings, slack, core, conversations),
     )
     handlers.register(app)
     desk = ApprovalDesk(

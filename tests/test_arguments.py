@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agents.coordinator import server_specs
 from agents.gate.arguments import (
     LOGS_MAX_ENTRIES,
     LOGS_MAX_MINUTES,
@@ -29,6 +28,7 @@ from agents.gate.arguments import (
     validate_call,
 )
 from agents.mcp.servers import McpServer
+from agents.mcp.specs import server_specs
 from agents.mcp.tools import McpTool
 from agents.settings import PROJECT_ROOT, Settings
 from tests.fakes.fake_cluster import BY_KIND, FakeKubeAPI, seed_demo

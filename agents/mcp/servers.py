@@ -6,8 +6,9 @@ thread-safe, but it never reconnects: after the server dies every call says "Con
 server is launched through `sh -c 'echo $$ > pidfile; exec server'` (same pid, no extra process), and a
 call first checks that pid and restarts a dead server, so the next call succeeds.
 
-Why one module of ~340 lines: a server's lifecycle (launch, pid file, health, restart, close) is one state
-machine; its pieces are only correct together.
+Why one module of ~460 lines: a server's lifecycle (launch, pid file, health, restart, idle stop, close)
+is one state machine, and the collection's split into warm and on-demand servers (what readiness, the
+watchdog and the idle reaper each count) is read with it; the pieces are only correct together.
 """
 
 from __future__ import annotations
