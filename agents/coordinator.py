@@ -22,8 +22,8 @@ from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_
 from agents.gate.audit import AuditLog, JsonlAuditLog
 from agents.gate.write_gate import GatePolicy, WriteGate
 from agents.mcp.servers import McpServers
-from agents.mcp.specs import cluster_servers, server_specs
 from agents.models import ModelFactory, model_factory, retry_strategy
+from agents.server_specs import cluster_servers, server_specs
 from agents.settings import Settings
 from agents.specialists import SpecialistContext, SpecialistTool
 

@@ -29,8 +29,8 @@ from agents.capabilities import EKS, FINOPS
 from agents.coordinator import Assistant
 from agents.events import FinalAnswer
 from agents.mcp.servers import McpServer
-from agents.mcp.specs import server_specs
 from agents.runner import ConversationRunner
+from agents.server_specs import server_specs
 from agents.settings import load_settings
 from agents.specialists import SpecialistTool, select_tools
 from bench.common import fake_world

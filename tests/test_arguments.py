@@ -28,8 +28,8 @@ from agents.gate.arguments import (
     validate_call,
 )
 from agents.mcp.servers import McpServer
-from agents.mcp.specs import server_specs
 from agents.mcp.tools import McpTool
+from agents.server_specs import server_specs
 from agents.settings import PROJECT_ROOT, Settings
 from tests.fakes.fake_cluster import BY_KIND, FakeKubeAPI, seed_demo
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.capabilities import INSTALL_HINT
-from agents.mcp.specs import server_specs
+from agents.server_specs import server_specs
 from agents.settings import load_settings
 from tests.test_settings import forget_exported_aws_settings
 
