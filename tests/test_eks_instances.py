@@ -139,3 +139,32 @@ def test_closing_the_servers_removes_the_instance_directory_and_its_credentials(
     servers.instance(made.name, lambda: made)
     servers.close()
     assert not config.exists() and not Path(made.env["TMPDIR"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials"},
+            "credential_source = EcsContainer",
+        ),
+        ({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}, "credential_source = EcsContainer"),
+        ({}, "credential_source = Ec2InstanceMetadata"),
+        (
+            {
+                "AWS_ACCESS_KEY_ID": "AKIATEMP000000000000",
+                "AWS_SECRET_ACCESS_KEY": "s",
+                "AWS_SESSION_TOKEN": "tok",
+            },
+            "aws_session_token = tok",
+        ),
+    ],
+)
+def test_the_roles_source_is_the_identity_the_bots_own_sdk_would_use(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    """Pod Identity / ECS, the instance role, temporary keys: each becomes the role's source, and no
+    identity of its own stays in the child's environment to win over the profile."""
+    child = assume_role_env({"HOME": str(tmp_path), **env}, ROLE, tmp_path / "instance")
+    assert line in Path(child["AWS_CONFIG_FILE"]).read_text()
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} & set(child)
