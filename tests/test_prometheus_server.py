@@ -34,6 +34,7 @@ from tests.real_prometheus import (
     free_port,
     make_tls,
     prometheus_binary,
+    require_real,
     running,
 )
 
@@ -423,3 +424,12 @@ def test_the_default_step_reads_a_trend_and_the_smallest_step_fits() -> None:
     assert plan_window("now-1d", "now", f"{smallest:g}s", limits, now).points <= limits.max_points
     with pytest.raises(ToolError, match=r"end .* must be after start"):
         plan_window("now", "now-1h", None, limits, now)
+
+
+def test_a_missing_real_component_is_skipped_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Prometheus is missing: install"):
+        require_real("Prometheus", "install it")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="missing and CI=true"):
+        require_real("Prometheus", "install it")
