@@ -44,9 +44,13 @@ class ModeInfo:
     cluster: str
     writes: str
     model: str
+    capabilities: tuple[str, ...] = ()  # what it answers about ("Kubernetes/EKS", …)
+    not_set_up: tuple[str, ...] = ()  # what it could answer about once set up, each with how
 
 
 def usage(mode: ModeInfo) -> str:
+    offered = f"*Answers about*: {', '.join(mode.capabilities)}\n" if mode.capabilities else ""
+    missing = "".join(f"*Not set up*: {line}\n" for line in mode.not_set_up)
     return (
         "*sre-bot* answers questions about your Kubernetes clusters and AWS costs.\n"
         "*Ask* by mentioning me (`@sre-bot why is crashy failing?`), in a direct message, or with "
@@ -56,6 +60,7 @@ def usage(mode: ModeInfo) -> str:
         "• `/k8s why is crashy in CrashLoopBackOff?`\n"
         "• `/k8s web` (one word: what is going on with it)\n"
         "• `/k8s what did we spend on EC2 last month, by service?`\n"
+        f"{offered}{missing}"
         f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
     )
 
