@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from agents.capabilities import not_offered
+from agents.capabilities import not_offered, registered
 from agents.capabilities import problems as capability_problems
 from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
@@ -364,12 +364,28 @@ def _servers(assistant: Assistant) -> list[Check]:
     return checks
 
 
-def _not_offered(settings: Settings) -> list[Check]:
-    """A capability MCP_SERVERS names but the settings leave out (no Prometheus URL): how to enable it."""
-    return [
+def offer_checks(settings: Settings) -> list[Check]:
+    """A capability MCP_SERVERS names but the settings leave out (no Prometheus URL): how to enable it;
+    and one the settings configure but MCP_SERVERS leaves out (an older .env's list): likely a mistake."""
+    checks = [
         Check(f"mcp server {c.server}", "SKIP", f"{c.title} is not offered: {why}")
         for c, why in not_offered(settings)
     ]
+    for c in registered():
+        if (
+            c.unconfigured is not None
+            and c.not_offered(settings) is None
+            and c.server not in settings.enabled_servers
+        ):
+            checks.append(
+                Check(
+                    f"mcp server {c.server}",
+                    "WARN",
+                    f"{c.title} is set up, but MCP_SERVERS ({settings.mcp_servers}) leaves {c.server} out",
+                    f"Add {c.server} to MCP_SERVERS to offer it.",
+                )
+            )
+    return checks
 
 
 def _probes(assistant: Assistant) -> list[Check]:
@@ -415,7 +431,7 @@ def run_checks(
     assistant = assistant_factory(settings)
     try:
         checks.extend(_servers(assistant))
-        checks.extend(_not_offered(settings))
+        checks.extend(offer_checks(settings))
         checks.extend(_probes(assistant))
         if "eks" in settings.enabled_servers:
             checks.extend(_fleet_clusters(assistant) if assistant.bind_clusters else [_cluster(assistant)])

@@ -24,7 +24,7 @@ from agents.coordinator import Assistant, server_specs
 from agents.events import AgentEvent, FinalAnswer
 from agents.runner import ConversationRunner
 from agents.state.sessions import FileSessionStore
-from frontends.doctor import run_checks
+from frontends.doctor import offer_checks, run_checks
 from slackbot.handlers import ModeInfo, usage
 from slackbot.renderer import Renderer
 from tests.fakes.scripted_model import Brain, ScriptedModels, ToolCall, Turn
@@ -230,6 +230,8 @@ def test_without_a_url_it_is_not_offered_and_help_doctor_and_the_coordinator_say
     assert [c.name for c in enabled(load_settings())] == ["metrics_assistant"]
     monkeypatch.setenv("MCP_SERVERS", "eks,billing")  # MCP_SERVERS can still leave it out
     assert "metrics_assistant" not in [c.name for c in enabled(load_settings())]
+    [left_out] = offer_checks(load_settings())  # and doctor asks whether that was meant
+    assert left_out.status == "WARN" and "MCP_SERVERS (eks,billing) leaves prometheus out" in left_out.detail
 
 
 def _no_servers() -> Any:
