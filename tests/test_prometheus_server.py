@@ -433,3 +433,14 @@ def test_a_missing_real_component_is_skipped_but_fails_under_ci(monkeypatch: pyt
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="missing and CI=true"):
         require_real("Prometheus", "install it")
+
+
+def test_raw_samples_of_an_instant_range_selector_are_cut_to_the_points_limit() -> None:
+    from mcpservers.prometheus.results import matrix
+
+    samples = [{"metric": {"pod": "a"}, "values": [[1000 + i, str(i)] for i in range(600)]}]
+    got = json.loads(matrix(samples, "last", 5, Limits(), {"query": "x[10m]"}))
+    [series] = got["result"]
+    assert len(series["points"]) == 500 and series["points"][-1] == [1599, 599]
+    assert (series["first"], series["min"], series["max"]) == (0, 0, 599)  # the summary counts all
+    assert "only the last 500 raw samples of 1 series are listed" in got["note"]

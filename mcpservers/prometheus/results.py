@@ -87,10 +87,11 @@ def _common_labels(shown: list[dict[str, Any]]) -> dict[str, Any]:
 def matrix(series: list[dict[str, Any]], rank: Rank, k: int, limits: Limits, head: dict[str, Any]) -> str:
     """A range result: the top `k` series by their last (or max) value, each summarised, within limits."""
     shaped = []
+    cut = 0
     for item in series:
         points = [[timestamp(t), number(v)] for t, v in item.get("values") or []]
         if len(points) > limits.max_points:  # an instant query of a range selector (x[30d])
-            points = points[-limits.max_points :]
+            points, cut = points[-limits.max_points :], cut + 1
         shaped.append(
             {"labels": item.get("metric") or {}, **_summary(item.get("values") or []), "points": points}
         )
@@ -109,6 +110,11 @@ def matrix(series: list[dict[str, Any]], rank: Rank, k: int, limits: Limits, hea
         notes.append(
             f"showing the {len(shown)} of {len(shaped)} series with the highest {rank} value; aggregate "
             "(sum by (label)) or narrow the selector to see the others"
+        )
+    if cut:
+        notes.append(
+            f"only the last {limits.max_points} raw samples of {cut} series are listed (their summaries count "
+            "all): use query_range with a step for longer spans"
         )
     if not shaped:
         notes.append("no series matched: check the metric name (list_metrics) and the label values")
