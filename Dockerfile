@@ -17,6 +17,7 @@ RUN uv sync --locked --no-dev --no-install-project --python /usr/local/bin/pytho
 COPY agents ./agents
 COPY slackbot ./slackbot
 COPY frontends ./frontends
+COPY mcpservers ./mcpservers
 RUN uv sync --locked --no-dev --no-editable --python /usr/local/bin/python3
 COPY scripts/install-mcp-servers ./scripts/
 COPY deploy/mcp ./deploy/mcp

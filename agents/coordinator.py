@@ -17,7 +17,7 @@ from strands import Agent
 from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
-from agents.capabilities import Capability, enabled, read_rules
+from agents.capabilities import Capability, enabled, not_offered, read_rules
 from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_cluster_fleet
 from agents.gate.audit import AuditLog, JsonlAuditLog
 from agents.gate.write_gate import GatePolicy, WriteGate
@@ -41,9 +41,12 @@ Facts: cluster in scope {cluster}; Kubernetes access {mode}; model {model}; toda
 """
 
 
-def routes(capabilities: tuple[Capability, ...]) -> str:
-    """The coordinator's routing lines, one per capability it has."""
-    return "\n".join(f"- {c.route} → {c.name}." for c in capabilities)
+def routes(capabilities: tuple[Capability, ...], missing: list[tuple[Capability, str]] | None = None) -> str:
+    """The coordinator's routing lines, one per capability it has, then one per capability the settings
+    leave out (`missing`: with how to enable it, so a question about it gets that answer, not a guess)."""
+    lines = [f"- {c.route} → {c.name}." for c in capabilities]
+    lines += [f"- {c.route} → not set up here ({why}): say so." for c, why in missing or []]
+    return "\n".join(lines)
 
 
 def current_context(settings: Settings) -> str | None:
@@ -118,7 +121,9 @@ def prompt_values(settings: Settings, capabilities: tuple[Capability, ...]) -> d
         "mode": "read-write with approval" if settings.eks_mcp_allow_write else "read-only",
         "model": f"{settings.model_provider}:{settings.resolved_model_id}",
         "today": dt.date.today().isoformat(),
-        "routes": routes(capabilities),
+        "routes": routes(
+            capabilities, [(c, why) for c, why in not_offered(settings) if c not in capabilities]
+        ),
         "write_rule": (
             "Writes need a person's approval, which the system asks for; just make the call."
             if settings.eks_mcp_allow_write

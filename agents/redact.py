@@ -7,8 +7,8 @@ are parsed within size, nesting and YAML budgets):
   whose words name secret material (`dbPassword`, `client-key-data`, `apiKey`; not `BYPASS_AUTH`,
   `secretName`, `tokenExpirationSeconds`), `{"name": "DB_PASSWORD", "value": ...}` pairs, `--token VALUE`
   arguments;
-- patterns: token-shaped strings (Slack tokens and webhooks, AWS, GitHub, GitLab, Google, Stripe, OpenAI,
-  bearer, JWT, a URL's password, a signed URL's signature, private keys);
+- patterns: token-shaped strings (Slack tokens and webhooks, AWS, GitHub, GitLab, Grafana, Google, Stripe,
+  OpenAI, bearer, JWT, a URL's password, a signed URL's signature, private keys);
 - assignments: `password: value`, `--token=value`, `;PWD=value;` in free text (logs, scripts, properties
   files, connection strings), `curl -u user:password`, `mysql -pPASSWORD`.
 Keys that may or may not hold a credential (`BASIC_AUTH`, `NPM_AUTH`, `routing_key`; but also
@@ -68,6 +68,10 @@ _TOKENS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (
         ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glsoat-", "glffct-", "glagent-", "gloas-"),
         re.compile(r"gl(?:pat|dt|rt|ptt|cbt|soat|ffct|agent|oas)-[A-Za-z0-9_-]{20,}+"),  # GitLab
+    ),
+    (  # Grafana Cloud access-policy and Grafana service-account tokens (a hosted Prometheus' credentials)
+        ("glc_", "glsa_"),
+        re.compile(r"(?<![A-Za-z0-9_])gl(?:c|sa)_[A-Za-z0-9+/=_-]{20,}+"),
     ),
     (  # the secret path of a Slack webhook; the host stays
         ("hooks.slack.com/",),

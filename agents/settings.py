@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,8 +83,17 @@ class Settings(BaseSettings):
     # front end's keys; unset, the settings above imply a fleet of one, exactly as before.
     clusters_file: Path | None = None
 
+    # Prometheus (the metrics capability): offered only with a URL. The credential goes to the
+    # Prometheus MCP server's process alone (agents/capabilities/metrics.py), never to the model or a log.
+    prometheus_url: str | None = None
+    prometheus_token: SecretStr | None = None
+    prometheus_username: str | None = None
+    prometheus_password: SecretStr | None = None
+    prometheus_ca_file: Path | None = None
+    prometheus_timeout_seconds: int = Field(default=20, ge=1, le=300)
+
     # MCP servers
-    mcp_servers: str = "eks,billing"
+    mcp_servers: str = "eks,billing,prometheus"
     mcp_bin_dir: Path = DEFAULT_MCP_BIN_DIR
     fastmcp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "ERROR"
     mcp_log_dir: Path = Path("var/log")
@@ -125,6 +135,11 @@ class Settings(BaseSettings):
         "aws_endpoint_url",
         "kubeconfig",
         "default_cluster",
+        "prometheus_url",
+        "prometheus_token",
+        "prometheus_username",
+        "prometheus_password",
+        "prometheus_ca_file",
         mode="before",
     )
     @classmethod
@@ -241,6 +256,7 @@ class Settings(BaseSettings):
             *self._kubernetes_problems(),
             *self._aws_profile_problems(),
             *self._state_problems(),
+            *self._prometheus_problems(),
             *self._cluster_problems(),  # last: a more basic problem is the one a command reports first
         ]
         first: dict[str, ConfigError] = {}
@@ -337,6 +353,56 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             found.append(exc)
         return found
+
+    def _prometheus_problems(self) -> list[ConfigError]:
+        """A Prometheus URL the server can use, and one way to authenticate (its credentials never in it)."""
+        found: list[ConfigError] = []
+        if self.prometheus_url:
+            parts = urlsplit(self.prometheus_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                found.append(
+                    ConfigError(
+                        "PROMETHEUS_URL",
+                        "expected the http(s) base URL of Prometheus, e.g. http://prometheus.monitoring:9090",
+                    )
+                )
+            elif parts.username or parts.password:
+                found.append(
+                    ConfigError(
+                        "PROMETHEUS_URL",
+                        "must not hold credentials: set PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD instead",
+                    )
+                )
+            elif parts.query or parts.fragment:
+                found.append(ConfigError("PROMETHEUS_URL", "expected a base URL without ?query or #fragment"))
+        if self.prometheus_token and self.prometheus_username:
+            found.append(
+                ConfigError(
+                    "PROMETHEUS_TOKEN", "set a bearer token or PROMETHEUS_USERNAME/PASSWORD, not both"
+                )
+            )
+        if self.prometheus_password and not self.prometheus_username:
+            found.append(ConfigError("PROMETHEUS_USERNAME", "required with PROMETHEUS_PASSWORD (basic auth)"))
+        ca = self.prometheus_ca_file
+        if ca is not None and not (ca.is_file() and os.access(ca, os.R_OK)):
+            found.append(ConfigError("PROMETHEUS_CA_FILE", f"no readable file at {ca}: a PEM file of the CA"))
+        return found
+
+    def prometheus_environment(self) -> dict[str, str]:
+        """What the Prometheus MCP server reads (values include the credential: for its process only)."""
+        values = {
+            "PROMETHEUS_URL": self.prometheus_url,
+            "PROMETHEUS_TOKEN": self.prometheus_token,
+            "PROMETHEUS_USERNAME": self.prometheus_username,
+            "PROMETHEUS_PASSWORD": self.prometheus_password,
+            "PROMETHEUS_CA_FILE": str(self.prometheus_ca_file.resolve()) if self.prometheus_ca_file else None,
+            "PROMETHEUS_TIMEOUT_SECONDS": str(self.prometheus_timeout_seconds),
+        }
+        return {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in values.items()
+            if value
+        }
 
     def _cluster_problems(self) -> list[ConfigError]:
         """The EKS tools need a cluster *name* in IAM mode and the prompts pin one cluster: a placeholder

@@ -18,6 +18,7 @@ from agents.gate.arguments import coerce_arguments
 from agents.redact import redact
 
 MAX_SUMMARY = 90
+MAX_QUERY_SUMMARY = 200  # a step that shows a query (PromQL): the query is what a person checks
 
 
 def _clip(text: str, limit: int = MAX_SUMMARY) -> str:
@@ -44,10 +45,17 @@ _VERBS = {
 }
 
 
-def summarize_call(tool: str, args: Any) -> str:
-    """A step line in plain words for the person watching the reply, e.g. "Listing pods in default"."""
+def summarize_call(tool: str, args: Any, agent: str | None = None) -> str:
+    """A step line in plain words for the person watching the reply, e.g. "Listing pods in default".
+
+    A capability may word its own tools' steps (`Capability.step`: the metrics one shows the PromQL);
+    `agent` is the specialist that makes the call.
+    """
     if not isinstance(args, dict):
         return _clip(f"Running {_words(tool)}: {args}")
+    own = by_name(agent) if agent else None
+    if own is not None and own.step is not None and (line := own.step(tool, args)):
+        return _clip(line, MAX_QUERY_SUMMARY)
     ns = args.get("namespace")
     where = f" in {ns}" if ns else ""
     specialist = by_name(tool)
@@ -163,7 +171,9 @@ def translate(
                 use = block["toolUse"]
                 names[use["toolUseId"]] = use["name"]
                 shown = redact(coerce_arguments(use.get("input")))  # step lines are shown to people
-                yield ToolStarted(use["toolUseId"], agent, use["name"], summarize_call(use["name"], shown))
+                yield ToolStarted(
+                    use["toolUseId"], agent, use["name"], summarize_call(use["name"], shown, agent)
+                )
             elif "toolResult" in block:
                 res = block["toolResult"]
                 tool_id = res.get("toolUseId", "")

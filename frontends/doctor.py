@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from agents.capabilities import not_offered, registered
 from agents.capabilities import problems as capability_problems
 from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
+from agents.failures import classify_tool_error
 from agents.fleet import ClusterConfig
 from agents.mcp.servers import McpServer
 from agents.models import describe_model_endpoint
@@ -362,6 +364,55 @@ def _servers(assistant: Assistant) -> list[Check]:
     return checks
 
 
+def offer_checks(settings: Settings) -> list[Check]:
+    """A capability MCP_SERVERS names but the settings leave out (no Prometheus URL): how to enable it;
+    and one the settings configure but MCP_SERVERS leaves out (an older .env's list): likely a mistake."""
+    checks = [
+        Check(f"mcp server {c.server}", "SKIP", f"{c.title} is not offered: {why}")
+        for c, why in not_offered(settings)
+    ]
+    for c in registered():
+        if (
+            c.unconfigured is not None
+            and c.not_offered(settings) is None
+            and c.server not in settings.enabled_servers
+        ):
+            checks.append(
+                Check(
+                    f"mcp server {c.server}",
+                    "WARN",
+                    f"{c.title} is set up, but MCP_SERVERS ({settings.mcp_servers}) leaves {c.server} out",
+                    f"Add {c.server} to MCP_SERVERS to offer it.",
+                )
+            )
+    return checks
+
+
+def _probes(assistant: Assistant) -> list[Check]:
+    """Each capability's own reading call (`Capability.probe`): its server reaches what it serves."""
+    checks = []
+    for capability in assistant.capabilities:
+        if capability.probe is None:
+            continue
+        server = assistant.servers.get(capability.server)
+        if server is None or not server.available:
+            checks.append(
+                Check(capability.server, "SKIP", f"the {capability.server_title} MCP server is not running")
+            )
+            continue
+        tool, arguments = capability.probe
+        result = asyncio.run(server.call("doctor", tool, dict(arguments)))
+        text = " ".join(str(b.get("text", "")) for b in result.get("content", []))
+        asked = f"{tool} {' '.join(str(v) for v in arguments.values())}".strip()
+        if result.get("status") == "error":
+            note = capability.notes.get(classify_tool_error(text))
+            fix = note[2] if note else f"See the server's log in {assistant.settings.mcp_log_dir}."
+            checks.append(Check(capability.server, "FAIL", f"{asked}: {text[:240]}", fix))
+        else:
+            checks.append(Check(capability.server, "OK", f"{asked} answered ({len(text)} characters)"))
+    return checks
+
+
 def run_checks(
     settings: Settings, assistant_factory: Callable[[Settings], Assistant] = fleet_assistant
 ) -> list[Check]:
@@ -380,6 +431,8 @@ def run_checks(
     assistant = assistant_factory(settings)
     try:
         checks.extend(_servers(assistant))
+        checks.extend(offer_checks(settings))
+        checks.extend(_probes(assistant))
         if "eks" in settings.enabled_servers:
             checks.extend(_fleet_clusters(assistant) if assistant.bind_clusters else [_cluster(assistant)])
         checks.append(_aws_identity(settings))

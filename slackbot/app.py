@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.capabilities import not_offered
 from agents.capabilities.eks import EKS
 from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
@@ -142,6 +143,8 @@ def build_bot(
         cluster=default_cluster(settings),
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
         model=f"{settings.model_provider}:{settings.resolved_model_id}",
+        capabilities=tuple(c.title for c in core.assistant.capabilities),
+        not_set_up=tuple(f"{c.title}: {why}" for c, why in not_offered(settings)),
     )
     handlers = Handlers(
         conversations,

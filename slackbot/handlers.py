@@ -45,10 +45,14 @@ class ModeInfo:
     cluster: str
     writes: str
     model: str
+    capabilities: tuple[str, ...] = ()  # what it answers about ("Kubernetes/EKS", …)
+    not_set_up: tuple[str, ...] = ()  # what it could answer about once set up, each with how
 
 
 def usage(mode: ModeInfo, clusters: FleetView | None = None, channel: str | None = None) -> str:
     """/k8s help in `channel`: with a fleet file, the cluster a question there is about by default."""
+    offered = f"*Answers about*: {', '.join(mode.capabilities)}\n" if mode.capabilities else ""
+    missing = "".join(f"*Not set up*: {line}\n" for line in mode.not_set_up)
     text = (
         "*sre-bot* answers questions about your Kubernetes clusters and AWS costs.\n"
         "*Ask* by mentioning me (`@sre-bot why is crashy failing?`), in a direct message, or with "
@@ -62,12 +66,13 @@ def usage(mode: ModeInfo, clusters: FleetView | None = None, channel: str | None
     )
     here = clusters.default_for(channel) if clusters is not None and clusters.from_file else None
     if clusters is None or clusters.fleet is None or here is None:
-        return text + f"*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+        return text + f"{offered}{missing}*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
     name, bound = here
     names = ", ".join(inline_code(n) for n in clusters.fleet.clusters)
     why = "this channel's default" if bound else "the default"
     return text + (
         "• `/k8s use <cluster>` (a new thread about one cluster; `@sre-bot use <cluster>` in a thread)\n"
+        f"{offered}{missing}"
         f"*Mode*: cluster {inline_code(name)} ({why}) · {clusters.writes(name)} · model `{mode.model}`\n"
         f"*Clusters*: {names}; name one in a question (`in prod`, `--cluster prod`) to ask about it."
     )

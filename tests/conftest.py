@@ -110,3 +110,28 @@ def agent_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kube: FakeKubeAPI
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return kubeconfig
+
+
+# --- a real Prometheus (Debian's package) ----------------------------------------------------------------
+
+from tests.real_prometheus import PrometheusWorld, RealPrometheus, Target, free_port, prometheus_binary  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusWorld]:
+    """One real Prometheus for the session, scraping every second a target whose values tests set (each
+    test its own metric names) and a job whose target is down. Skipped, or failed under CI=true, without
+    the binary."""
+    binary = prometheus_binary()
+    target = Target().start()
+    real = RealPrometheus(
+        binary,
+        tmp_path_factory.mktemp("prometheus"),
+        {"demo": [target.address], "gone": [f"127.0.0.1:{free_port()}"]},
+    )
+    try:
+        real.start()
+        yield PrometheusWorld(real, target)
+    finally:
+        real.stop()
+        target.stop()

@@ -298,6 +298,7 @@ async def test_tool_specs_sent_per_specialist_call_stay_under_8k_tokens(
 ) -> None:
     monkeypatch.setenv("EKS_MCP_ALLOW_WRITE", "true")  # the largest tool sets
     monkeypatch.setenv("EKS_AUTH_MODE", auth_mode)
+    monkeypatch.setenv("PROMETHEUS_URL", "http://127.0.0.1:9")  # offered; listing its tools asks nothing
     if auth_mode == "iam":
         monkeypatch.setenv("DEFAULT_CLUSTER", "fake-k3s")  # IAM mode needs the EKS cluster's name
     settings = load_settings()

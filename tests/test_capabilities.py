@@ -21,6 +21,7 @@ from agents.capabilities import (
     ReadRules,
     by_name,
     enabled,
+    not_offered,
     read_rules,
     register,
     registered,
@@ -262,6 +263,34 @@ def test_the_enabled_capabilities_are_those_mcp_servers_names(
     with pytest.raises(ValueError, match="already registered"):  # a taken name on a new server
         register(replace(clash(), name="widget_assistant"))
     assert by_name("clash_assistant") is None
+
+
+def test_a_capability_its_settings_do_not_configure_is_not_offered_and_says_why(
+    widgets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needy = replace(
+        clash(),
+        name="needy_assistant",
+        server="needy",
+        unconfigured=lambda s: None if s.mcp_idle_seconds == 0 else "MCP_IDLE_SECONDS=0 enables it",
+    )
+    register(needy)
+    try:
+        monkeypatch.setenv("MCP_SERVERS", "widgets,needy")
+        settings = load_settings()
+        assert [c.name for c in enabled(settings)] == ["widget_assistant"]
+        assert [(c.name, why) for c, why in not_offered(settings)] == [
+            ("needy_assistant", "MCP_IDLE_SECONDS=0 enables it")
+        ]
+        monkeypatch.setenv("MCP_IDLE_SECONDS", "0")
+        settings = load_settings()
+        assert [c.name for c in enabled(settings)] == ["widget_assistant", "needy_assistant"]
+        assert not_offered(settings) == [] and needy.not_offered(settings) is None
+        monkeypatch.setenv("MCP_IDLE_SECONDS", "60")
+        monkeypatch.setenv("MCP_SERVERS", "widgets")
+        assert not_offered(load_settings()) == []  # left out by MCP_SERVERS: nothing to enable
+    finally:
+        unregister("needy_assistant")
 
 
 def mcp_tool(server: str, name: str) -> McpTool:

@@ -72,11 +72,13 @@ def test_doctor_all_ok_against_the_fakes(agent_env: Path, tmp_path: Path) -> Non
         "approvals": "OK",
         "mcp server eks": "OK",
         "mcp server billing": "OK",
+        "mcp server prometheus": "SKIP",  # no PROMETHEUS_URL: the line says how to enable it
         "cluster": "OK",
         "aws credentials": "OK",
         "model": "OK",
         "slack": "WARN",  # no Slack tokens: fine for the terminal, only `sre-bot run` needs them
     }
+    assert "Metrics (Prometheus) is not offered: PROMETHEUS_URL is not set" in proc.stdout
     assert f"kubeconfig mode (KUBECONFIG is set): {agent_env}" in proc.stdout
     assert "list_k8s_resources" in proc.stdout and "cost-explorer" in proc.stdout
 

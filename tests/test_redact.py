@@ -457,6 +457,8 @@ def test_a_secret_assigned_in_free_text_never_comes_out(key: str, sep: str, valu
         ("openai sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF"),
         ("gitlab glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
         ("export GITLAB=glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
+        ("grafana cloud glc_eyJvIjoiMTIzNDU2IiwibiI6InByb20tcmVhZCJ9ZmFrZQ==", "glc_eyJvIjoiMTIzNDU2IiwibiI6InByb20tcmVhZCJ9ZmFrZQ"),
+        ("grafana glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_0a1b2c3d", "glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345"),
         ("curl -u admin:Hunter2pw https://x", "Hunter2pw"),
         ("curl --user=admin:Hunter2pw https://x", "Hunter2pw"),
         ("mysql -uroot -pHunter2pw -h db app", "Hunter2pw"),

@@ -157,6 +157,8 @@ async def test_slash_help_and_bad_input_get_short_answers(
             "/k8s list the pods in default" in text and "cluster `fake-k3s`" in text and "read-only" in text
         )
         assert ack["ack"]["response_type"] == "ephemeral"
+        assert "*Answers about*: Kubernetes/EKS, AWS cost (FinOps)\n" in text
+        assert "*Not set up*: Metrics (Prometheus): PROMETHEUS_URL is not set" in text  # and how to enable it
     assert "text" not in (unknown["ack"] or {})  # one word other than help/status is a question
     assert "39,999 characters; I take at most 8,000" in huge["ack"]["text"]
     [empty_reply] = h.slack.thread("C1", empty["ts"])

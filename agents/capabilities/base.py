@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents.fleet.instances import ServerInstance
@@ -58,6 +58,17 @@ class Capability:
     instance_spec: (
         Callable[[Settings, Mapping[str, str], Mapping[str, str], ServerInstance], ServerSpec] | None
     ) = None
+    # Why these settings do not offer it and how to enable it (None: offered). A capability that needs
+    # a setting first (Prometheus' URL) is left out of everything until it is set; help and doctor say so.
+    unconfigured: Callable[[Settings], str | None] | None = None
+    # Its step line for one of its tool calls (None: the generic wording of agents/stream.py).
+    step: Callable[[str, Mapping[str, Any]], str | None] | None = None
+    # A reading call doctor makes to see that its server reaches what it serves with these credentials.
+    probe: tuple[str, Mapping[str, Any]] | None = None
+
+    def not_offered(self, settings: Settings) -> str | None:
+        """Why these settings do not offer this capability, with how to enable it; None when they do."""
+        return self.unconfigured(settings) if self.unconfigured is not None else None
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ import threading
 from agents.capabilities.base import Capability, ReadRules
 from agents.capabilities.eks import EKS
 from agents.capabilities.finops import FINOPS
+from agents.capabilities.metrics import METRICS
 from agents.settings import ConfigError, Settings
 
-BUILTIN = (EKS, FINOPS)
+BUILTIN = (EKS, FINOPS, METRICS)
 _REGISTRY: dict[str, Capability] = {}
 _rules: dict[str | None, ReadRules] = {}  # by server (None: all of them), rebuilt after a change
 _lock = threading.Lock()
@@ -54,8 +55,21 @@ def server_names() -> list[str]:
 
 
 def enabled(settings: Settings) -> tuple[Capability, ...]:
-    """The capabilities whose server MCP_SERVERS turns on, in the registry's order."""
-    return tuple(c for c in _REGISTRY.values() if c.server in settings.enabled_servers)
+    """The capabilities whose server MCP_SERVERS turns on and the settings configure, in registry order."""
+    return tuple(
+        c
+        for c in _REGISTRY.values()
+        if c.server in settings.enabled_servers and c.not_offered(settings) is None
+    )
+
+
+def not_offered(settings: Settings) -> list[tuple[Capability, str]]:
+    """The capabilities MCP_SERVERS names that these settings leave out, each with how to enable it."""
+    return [
+        (c, why)
+        for c in _REGISTRY.values()
+        if c.server in settings.enabled_servers and (why := c.not_offered(settings)) is not None
+    ]
 
 
 def problems(settings: Settings) -> list[ConfigError]:
