@@ -66,7 +66,10 @@ def usage(mode: ModeInfo, clusters: FleetView | None = None, channel: str | None
     )
     here = clusters.default_for(channel) if clusters is not None and clusters.from_file else None
     if clusters is None or clusters.fleet is None or here is None:
-        return text + f"{offered}{missing}*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+        return (
+            text
+            + f"{offered}{missing}*Mode*: cluster `{mode.cluster}` · {mode.writes} · model `{mode.model}`"
+        )
     name, bound = here
     names = ", ".join(inline_code(n) for n in clusters.fleet.clusters)
     why = "this channel's default" if bound else "the default"
