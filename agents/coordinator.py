@@ -17,15 +17,15 @@ from strands import Agent
 from strands.hooks import HookCallback, HookProvider
 from strands.session import SessionManager
 
-from agents.capabilities import Capability, enabled, not_offered, read_rules
+from agents.capabilities import Capability, enabled, not_offered
 from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_cluster_fleet
 from agents.gate.audit import AuditLog, JsonlAuditLog
 from agents.gate.write_gate import GatePolicy, WriteGate
-from agents.mcp.servers import McpServers
+from agents.mcp.servers import McpServer, McpServers
 from agents.models import ModelFactory, model_factory, retry_strategy
 from agents.server_specs import cluster_servers, server_specs
 from agents.settings import Settings
-from agents.specialists import SpecialistContext, SpecialistTool
+from agents.specialists import SpecialistContext, SpecialistTool, read_only_tool
 
 COORDINATOR_PROMPT = """You are sre-bot, the assistant of an SRE / platform team, answering in a chat or a terminal.
 Route each question:
@@ -188,11 +188,7 @@ class Assistant:
             cluster_servers=cluster_servers(settings, self.servers, bound, self.capabilities)
             if bound
             else {},
-            # Read-only mode offers only tools known to be read-only (fail closed: a tool a new server
-            # version adds is not offered until it is classified).
-            tool_allowed=(lambda _server, _name: True)
-            if settings.eks_mcp_allow_write
-            else (lambda server, name: name in read_rules(server).tools),
+            tool_allowed=(lambda _server, _name: True) if settings.eks_mcp_allow_write else read_only_tool,
         )
         self.specialists = [SpecialistTool(c, self.context) for c in self.capabilities]
 
@@ -204,6 +200,12 @@ class Assistant:
 
     def close(self) -> None:
         self.servers.close()
+
+    def cluster_server(self, capability: Capability, cluster: str) -> McpServer | None:
+        """The server process `capability`'s calls about `cluster` run in: with a fleet file the one
+        serving that cluster (made, not started, on first ask), else the capability's one server."""
+        pool = self.context.cluster_servers.get(capability.name)
+        return pool.server(cluster) if pool is not None else self.servers.get(capability.server)
 
     def scope(self, resolution: Resolution | None = None) -> ClusterScope | None:
         """A request's cluster scope: `resolution` with a fleet file, else the fleet of one (or none)."""

@@ -143,14 +143,14 @@ class SpecialistTool(AgentTool):
             route = pool.router(scope.clusters, self.spec.cluster_argument)
             if not any(pool.instance(c).writes for c in scope.clusters):
                 # Read-only clusters only: no write tool is offered at all (their servers refuse too).
-                allowed = _read_only
+                allowed = read_only_tool
         tools = select_tools(
             self.spec, server, output_budget=self.context.output_budget, allowed=allowed, route=route
         )
         values = self.context.prompt_values
         if self.clustered and scope is not None:
             values = {**values, "cluster": self._cluster_words(scope)}
-            if allowed is _read_only:
+            if allowed is read_only_tool:
                 assert pool is not None  # only a pool's clusters are read-only on their own
                 values.update(mode="read-only", write_rule=self._read_only_rule(scope, pool.allow_write))
         return Agent(
@@ -284,7 +284,9 @@ class SpecialistTool(AgentTool):
             parent.cancel(after_current_tools=True, message=f"(stopped: the {self.spec.name} model failed)")
 
 
-def _read_only(server: str, name: str) -> bool:
+def read_only_tool(server: str, name: str) -> bool:
+    """Offered in read-only mode or for read-only clusters: a tool its server's capability declares
+    read-only (fail closed: a tool a new server version adds is not offered until it is classified)."""
     return name in read_rules(server).tools
 
 

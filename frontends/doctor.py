@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings
 
 from agents.capabilities import not_offered, registered
 from agents.capabilities import problems as capability_problems
+from agents.capabilities.eks import EKS
 from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
 from agents.failures import classify_tool_error
@@ -307,14 +308,15 @@ async def _fleet_cluster(server: McpServer, name: str, cluster: ClusterConfig) -
 
 def _fleet_clusters(assistant: Assistant) -> list[Check]:
     """One line per cluster of CLUSTERS_FILE, each asked through the server process that serves it."""
-    pool = assistant.context.cluster_servers.get("eks_assistant")
     fleet = assistant.context.fleet
-    if pool is None or fleet is None:
+    found = {n: assistant.cluster_server(EKS, n) for n in fleet.clusters} if fleet is not None else {}
+    servers = {n: s for n, s in found.items() if s is not None}
+    if fleet is None or len(servers) < len(found):
         return [Check("clusters", "SKIP", "the EKS capability is not enabled")]
 
     async def every() -> list[Check]:
         return list(
-            await asyncio.gather(*(_fleet_cluster(pool.server(n), n, c) for n, c in fleet.clusters.items()))
+            await asyncio.gather(*(_fleet_cluster(servers[n], n, c) for n, c in fleet.clusters.items()))
         )
 
     return asyncio.run(every())

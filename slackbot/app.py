@@ -175,12 +175,8 @@ def build_bot(
 
 
 def cluster_server(assistant: Assistant) -> Callable[[str], McpServer | None]:
-    """The EKS server process that serves a fleet cluster: its own with a fleet file (made, not
-    started, on first ask), else the one EKS server."""
-    pool = assistant.context.cluster_servers.get(EKS.name)
-    if pool is not None:
-        return pool.server
-    return lambda _cluster: assistant.servers.get(EKS.server)
+    """The EKS server process that serves a fleet cluster (see `Assistant.cluster_server`)."""
+    return lambda cluster: assistant.cluster_server(EKS, cluster)
 
 
 WATCH_SECONDS = 10.0  # how often a dead MCP server is looked for

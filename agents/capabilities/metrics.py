@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.capabilities.base import ASK_AGAIN, TELL_ADMIN, Capability
 from agents.mcp.output import UNTRUSTED_RULE
-from agents.mcp.servers import ServerSpec
+from agents.mcp.servers import NETWORK_ENV, ServerSpec
 
 if TYPE_CHECKING:
     from agents.settings import Settings
@@ -23,21 +23,7 @@ if TYPE_CHECKING:
 MODULE = "mcpservers.prometheus"
 TOOLS = ("query", "query_range", "list_metrics", "targets")
 # From the bot's environment, what reaching Prometheus needs; nothing else (no AWS, Slack or model keys).
-BASE_ENV = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-)
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", *NETWORK_ENV)
 FENCE_ROOM = 300  # of TOOL_RESULT_MAX_CHARS, for the untrusted-data fence and a redaction marker or two
 ENABLE = (
     "PROMETHEUS_URL is not set: the bot's admin sets it to the Prometheus base URL (such as "

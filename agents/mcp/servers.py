@@ -34,6 +34,17 @@ logger = logging.getLogger(__name__)
 
 # Variables the child needs but the mcp stdio client does not pass on (it passes only HOME, LOGNAME,
 # PATH, SHELL, TERM, USER). Credentials cover static keys, profiles, IRSA and EKS Pod Identity.
+# How a child reaches the network through the bot's proxies and CAs: every server gets these.
+NETWORK_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 PASSTHROUGH_ENV = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
@@ -53,14 +64,7 @@ PASSTHROUGH_ENV = (
     "AWS_ENDPOINT_URL",
     "AWS_STS_REGIONAL_ENDPOINTS",
     "AWS_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
+    *NETWORK_ENV,
     "REQUESTS_CA_BUNDLE",
     "KUBECONFIG",
     "TMPDIR",
