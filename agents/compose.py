@@ -19,6 +19,7 @@ from agents.fleet import ClusterConfig, Fleet, load_fleet
 from agents.gate.audit import AuditLog
 from agents.mcp.servers import McpServers
 from agents.models import ModelFactory
+from agents.redact import remember_secrets
 from agents.runner import ConversationRunner
 from agents.settings import Settings
 from agents.settings import load_settings as read_settings
@@ -87,6 +88,7 @@ def build_core(
 ) -> Core:
     """Put the agents together for `front`; tests and benchmarks pass fakes for the network edges."""
     fleet = load_cluster_fleet(settings, front)  # first: a wrong file is found before anything starts
+    remember_secrets(settings.secret_values())  # what no pattern knows is still redacted if it comes back
     stores = stores or build_stores(settings, claims_path=front.claims_path)
     assistant = Assistant(
         settings,

@@ -10,7 +10,9 @@ are parsed within size, nesting and YAML budgets):
 - patterns: token-shaped strings (Slack tokens and webhooks, AWS, GitHub, GitLab, Grafana, Google, Stripe,
   OpenAI, bearer, JWT, a URL's password, a signed URL's signature, private keys);
 - assignments: `password: value`, `--token=value`, `;PWD=value;` in free text (logs, scripts, properties
-  files, connection strings), `curl -u user:password`, `mysql -pPASSWORD`.
+  files, connection strings), `curl -u user:password`, `mysql -pPASSWORD`;
+- exact values: the bot's own configured secrets (`remember_secrets`), whatever their shape, so a token
+  of a form no pattern knows (a Prometheus bearer token, a password) is still caught if it comes back.
 Keys that may or may not hold a credential (`BASIC_AUTH`, `NPM_AUTH`, `routing_key`; but also
 `BYPASS_AUTH`) have their value hidden when it looks like one: `user:password` or token-shaped.
 What an approver needs stays visible: keys, names, types, booleans, references to Secrets. A document that
@@ -30,6 +32,7 @@ import functools
 import json
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -250,9 +253,35 @@ def _token_shaped(value: str) -> bool:
     )
 
 
+MIN_KNOWN_SECRET = 8  # shorter configured values are not matched exactly: they would hide ordinary words
+_known: re.Pattern[str] | None = None  # the configured secrets' exact values, as one alternation
+_known_values: frozenset[str] = frozenset()
+
+
+def remember_secrets(values: Iterable[str | None]) -> None:
+    """Redact these exact values from now on (the bot's configured tokens and passwords), wherever they
+    appear: the second line behind the patterns, for credentials of a shape no pattern knows."""
+    global _known, _known_values
+    found = frozenset(v for v in values if v and len(v) >= MIN_KNOWN_SECRET) | _known_values
+    if found == _known_values:
+        return
+    longest_first = sorted(found, key=len, reverse=True)  # a value inside a longer one: the longer goes
+    _known_values = found
+    _known = re.compile("|".join(re.escape(v) for v in longest_first))
+
+
+def forget_secrets() -> None:
+    """Forget the remembered values (tests: each starts with none)."""
+    global _known, _known_values
+    _known, _known_values = None, frozenset()
+
+
 def redact_text(text: str) -> str:
     """Token-shaped secrets (Slack tokens and webhooks, AWS, GitHub, GitLab, Google, Stripe, OpenAI, bearer,
-    JWT, URL passwords, signed URLs' signatures, private keys) replaced."""
+    JWT, URL passwords, signed URLs' signatures, private keys) and the configured secrets replaced."""
+    known = _known
+    if known is not None:
+        text = known.sub(REDACTED, text)
     text = _redact_pem(text)
     for literals, pattern in _TOKENS:
         if any(literal in text for literal in literals):

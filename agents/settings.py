@@ -388,6 +388,17 @@ class Settings(BaseSettings):
             found.append(ConfigError("PROMETHEUS_CA_FILE", f"no readable file at {ca}: a PEM file of the CA"))
         return found
 
+    def secret_values(self) -> list[str]:
+        """Every configured credential's value, for exact-value redaction (agents.redact.remember_secrets)."""
+        secrets = [
+            self.aws_secret_access_key,
+            self.aws_session_token,
+            self.prometheus_token,
+            self.prometheus_password,
+        ]
+        plain = [self.openai_api_key, self.anthropic_api_key]
+        return [s.get_secret_value() for s in secrets if s] + [p for p in plain if p]
+
     def prometheus_environment(self) -> dict[str, str]:
         """What the Prometheus MCP server reads (values include the credential: for its process only)."""
         values = {

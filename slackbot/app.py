@@ -28,6 +28,7 @@ from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
 from agents.fleet import ReachProbe
 from agents.mcp.servers import McpServer, ServerUnavailable
+from agents.redact import remember_secrets
 from agents.settings import ConfigError, Settings
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
@@ -293,4 +294,5 @@ async def watch_servers(assistant: Assistant, interval: float = WATCH_SECONDS) -
 
 def run(settings: Settings) -> int:
     slack = load_slack_settings()
+    remember_secrets([slack.slack_bot_token, slack.slack_app_token])
     return asyncio.run(serve(settings, slack))

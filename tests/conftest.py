@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.redact import forget_secrets
 from agents.settings import Settings
 from slackbot.config import SlackSettings
 
@@ -38,6 +39,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     monkeypatch.chdir(tmp_path)
     yield tmp_path
     os.chdir(PROJECT_ROOT)
+    forget_secrets()  # the configured secrets a test's build_core remembered are not the next test's
 
 
 # --- agents against the fake cluster and moto -------------------------------------------------------

@@ -13,6 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.compose import FrontEnd, build_core
+from agents.mcp.servers import McpServers
 from agents.redact import (
     REDACTED,
     TOO_DEEP,
@@ -22,8 +24,10 @@ from agents.redact import (
     redact_for_slack,
     redact_result_text,
     redact_text,
+    remember_secrets,
     secret_key,
 )
+from agents.settings import Settings
 
 PASSWORD = "Hunter2-prod-db-pw"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu3aozN3tihPmljnnudb9G3HcOiZ4\n-----END RSA PRIVATE KEY-----"
@@ -538,3 +542,33 @@ def test_yaml_after_the_budget_is_spent_is_hidden_when_it_names_secret_material(
     pod = "spec:\n  automountServiceAccountToken: false\n  containers:\n  - name: app\n    image: web:1\n"
     kept = {"kind": "ConfigMapList", "items": [*items, {"data": {"pod.yaml": pod}}]}
     assert "web:1" in redact_result_text(json.dumps(kept))  # nothing secret named: kept
+
+
+# An odd-shaped credential no pattern knows: words and punctuation, as a Prometheus password may be.
+ODD_SECRET = "plain words, then 7! and #"
+
+
+def test_a_remembered_secret_is_redacted_wherever_it_comes_back() -> None:
+    assert ODD_SECRET in redact_for_slack(f"auth {ODD_SECRET}")  # no pattern knows its shape
+    remember_secrets([ODD_SECRET, "short", None])
+    assert redact_for_slack(f"log line: auth {ODD_SECRET}!") == f"log line: auth {REDACTED}!"
+    assert ODD_SECRET not in json.dumps(redact({"note": f"x{ODD_SECRET}y", "list": [ODD_SECRET]}))
+    assert ODD_SECRET not in redact_result_text(json.dumps({"labels": {"header": ODD_SECRET}}))
+    assert redact_for_slack("a short word stays") == "a short word stays"  # < MIN_KNOWN_SECRET: not matched
+
+
+def test_the_longer_of_two_overlapping_secrets_goes_whole() -> None:
+    remember_secrets(["abcdefgh12"])
+    remember_secrets(["abcdefgh12-and-more"])  # remembered later, contains the first
+    assert redact_for_slack("x abcdefgh12-and-more y") == f"x {REDACTED} y"
+
+
+def test_build_core_remembers_the_configured_credentials() -> None:
+    configured = Settings(
+        _env_file=None,
+        prometheus_url="http://prometheus:9090",
+        prometheus_token=ODD_SECRET,
+        anthropic_api_key="k-ant-odd-shape",
+    )
+    build_core(configured, FrontEnd(approvals=False), servers=McpServers([]))
+    assert redact_for_slack(f"{ODD_SECRET} k-ant-odd-shape") == f"{REDACTED} {REDACTED}"
