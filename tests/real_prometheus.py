@@ -132,6 +132,7 @@ class RealPrometheus:
         web_config: Path | None = None,
         client_context: ssl.SSLContext | None = None,
         authorization: str | None = None,
+        config: str | None = None,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
@@ -139,6 +140,7 @@ class RealPrometheus:
         self.web_config = web_config
         self.client_context = client_context
         self.authorization = authorization
+        self.config = config  # a whole config file of the test's own, instead of `jobs`
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -153,7 +155,8 @@ class RealPrometheus:
             {"job_name": job, "static_configs": [{"targets": targets}]} for job, targets in self.jobs.items()
         ]
         config.write_text(
-            json.dumps(
+            self.config
+            or json.dumps(
                 {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": scrape}
             )
         )
@@ -320,7 +323,8 @@ class PrometheusWorld:
 
 
 def make_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A throw-away CA and a certificate for 127.0.0.1 signed by it: (ca file, certificate, key)."""
+    """A throw-away CA and a certificate for 127.0.0.1 signed by it: (ca file, certificate, key). The
+    certificate serves TLS and also authenticates a client (mutual TLS)."""
     import datetime as dt
     import ipaddress
 
@@ -370,7 +374,12 @@ def make_tls(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
         )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
         )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import shutil
+import ssl
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +20,14 @@ import yaml
 
 from agents.settings import Settings
 from slackbot.config import SlackSettings
+from tests.real_prometheus import (
+    INSTALL_HINT,
+    RealPrometheus,
+    make_tls,
+    prometheus_binary,
+    require_real,
+    running,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN = {n.upper() for n in [*Settings.model_fields, *SlackSettings.model_fields]} | {
@@ -96,6 +111,260 @@ def test_the_kubeconfig_rewrite_works() -> None:
         namespace,
     )
     assert "server: https://k3s:6443" in files["/kube/config"]
+
+
+def test_every_dollar_in_compose_is_an_interpolation_or_escaped() -> None:
+    """Compose rejects a lone `$` anywhere, the Python of the one-shot steps included."""
+    lone = re.findall(r".{0,30}\$(?![${A-Za-z_]).{0,10}", (ROOT / "docker-compose.yml").read_text())
+    assert lone == []
+
+
+# --- docker compose --profile metrics ---------------------------------------------------------------------
+PROMETHEUS_CONFIG = ROOT / "deploy/compose/prometheus.yml"
+K3S_AUTH = "/etc/prometheus/k3s"  # where the prometheus service mounts the files prometheus-auth writes
+
+
+def volumes(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """A service's mounts by container path: (source, mode)."""
+    parts = [v.split(":") for v in service["volumes"]]
+    return {p[1]: (p[0], p[2] if len(p) > 2 else "rw") for p in parts}
+
+
+def test_the_metrics_profile_runs_a_pinned_prometheus_only_when_asked() -> None:
+    spec = compose()
+    services = spec["services"]
+    metrics = {name for name, s in services.items() if "metrics" in s.get("profiles", [])}
+    assert metrics == {"prometheus", "prometheus-auth"}
+    assert all(services[name]["profiles"] == ["metrics"] for name in metrics)
+    prometheus = services["prometheus"]
+    assert re.fullmatch(r"prom/prometheus:v3\.\d+\.\d+", prometheus["image"])  # pinned, never latest
+    mounts = volumes(prometheus)
+    assert mounts["/etc/prometheus/prometheus.yml"] == ("./deploy/compose/prometheus.yml", "ro")
+    assert mounts[K3S_AUTH] == ("prometheus-k3s-auth", "ro")
+    assert mounts["/prometheus"] == ("prometheus-data", "rw")
+    assert {"prometheus-k3s-auth", "prometheus-data"} <= set(spec["volumes"])  # named volumes
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "--storage.tsdb.path=/prometheus" in prometheus["command"]
+    assert all(p.startswith("127.0.0.1:") for p in prometheus.get("ports", []))  # not on the LAN
+    assert prometheus["healthcheck"]["test"] == ["CMD", "wget", "-qO-", "http://127.0.0.1:9090/-/ready"]
+    assert prometheus["restart"] == services["k3s"]["restart"] == "unless-stopped"
+    assert prometheus["depends_on"] == {"prometheus-auth": {"condition": "service_completed_successfully"}}
+    auth = services["prometheus-auth"]
+    assert auth["image"] == services["sre-bot"]["image"] and auth["restart"] == "no"
+    assert auth["depends_on"]["kubeconfig"]["condition"] == "service_completed_successfully"
+    assert volumes(auth) == {"/kube": ("kube", "ro"), "/k3s-auth": ("prometheus-k3s-auth", "rw")}
+    # the bot needs only PROMETHEUS_URL in .env; without the profile the dependency is skipped
+    bot = services["sre-bot"]
+    assert bot["depends_on"]["prometheus"] == {"condition": "service_healthy", "required": False}
+    assert "PROMETHEUS_URL" not in bot["environment"]
+    # the node's name is fixed: the config scrapes /api/v1/nodes/k3s/proxy/...
+    assert "--node-name=k3s" in services["k3s"]["command"]
+
+
+def test_the_prometheus_config_scrapes_k3s_with_only_the_files_the_service_mounts() -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"prometheus", "kubernetes-apiservers", "kubernetes-nodes", "kubernetes-cadvisor"}
+    assert jobs["prometheus"]["static_configs"] == [{"targets": ["localhost:9090"]}]
+    paths = {
+        "kubernetes-apiservers": "/metrics",
+        "kubernetes-nodes": "/api/v1/nodes/k3s/proxy/metrics",
+        "kubernetes-cadvisor": "/api/v1/nodes/k3s/proxy/metrics/cadvisor",
+    }
+    auth_script = compose()["services"]["prometheus-auth"]["command"][0]
+    for name, path in paths.items():
+        job = jobs[name]
+        assert job["scheme"] == "https" and job.get("metrics_path", "/metrics") == path
+        assert [t for c in job["static_configs"] for t in c["targets"]] == ["k3s:6443"]  # the compose service
+        tls = job["tls_config"]
+        assert set(tls) == {"ca_file", "cert_file", "key_file"} and "insecure_skip_verify" not in tls
+        for file in tls.values():
+            directory, _, filename = file.rpartition("/")
+            assert directory == K3S_AUTH and f'"{filename}"' in auth_script, file
+
+    def referenced(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("_file") and isinstance(value, str):
+                    yield value
+                yield from referenced(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from referenced(item)
+
+    mounted = volumes(compose()["services"]["prometheus"])
+    for file in referenced(config):
+        assert any(file.startswith(target + "/") for target in mounted), f"{file} is not mounted"
+
+
+K3S_KUBECONFIG = """apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {ca}
+    server: https://k3s:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {{}}
+users:
+- name: default
+  user:
+    client-certificate-data: {cert}
+    client-key-data: {key}
+"""
+
+
+def write_k3s_auth(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, ca: bytes, cert: bytes, key: bytes
+) -> tuple[Path, list[tuple[str, int, int]]]:
+    """Run prometheus-auth's script on a K3s-style kubeconfig: the folder it wrote and its chown calls."""
+    b64 = {n: base64.b64encode(v).decode() for n, v in {"ca": ca, "cert": cert, "key": key}.items()}
+    kubeconfig = workdir / "kube-config"
+    kubeconfig.write_text(K3S_KUBECONFIG.format(**b64))
+    out = workdir / "k3s-auth"
+    out.mkdir()
+    script = compose()["services"]["prometheus-auth"]["command"][0]
+    assert script.count('"/kube/config"') == 1 and script.count('"/k3s-auth"') == 1
+    script = script.replace('"/kube/config"', repr(str(kubeconfig))).replace('"/k3s-auth"', repr(str(out)))
+    chowned: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "chown", lambda path, uid, gid: chowned.append((Path(path).name, uid, gid)))
+    exec(script, {"print": lambda *a: None})
+    return out, chowned
+
+
+def test_the_k3s_certificates_are_written_for_prometheus_to_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, chowned = write_k3s_auth(tmp_path, monkeypatch, b"CA PEM\n", b"CERT PEM\n", b"KEY PEM\n")
+    written = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert written == {"ca.crt": b"CA PEM\n", "client.crt": b"CERT PEM\n", "client.key": b"KEY PEM\n"}
+    assert all((out / name).stat().st_mode & 0o777 == 0o400 for name in written)
+    assert sorted(chowned) == [(name, 65534, 65534) for name in sorted(written)]  # Prometheus runs as nobody
+
+
+def test_a_kubeconfig_without_inline_certificates_stops_prometheus_auth_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        sys.modules[__name__], "K3S_KUBECONFIG", K3S_KUBECONFIG.replace("client-key-data", "x")
+    )
+    with pytest.raises(SystemExit, match="expected one client-key-data in /kube/config, found 0"):
+        write_k3s_auth(tmp_path, monkeypatch, b"ca", b"cert", b"key")
+
+
+def promtool() -> str:
+    found = shutil.which("promtool") or (
+        "/usr/bin/promtool" if os.access("/usr/bin/promtool", os.X_OK) else None
+    )
+    if found is None:
+        require_real("promtool", INSTALL_HINT)
+    return found
+
+
+def config_for(auth: Path, **replace: str) -> str:
+    """Our config with the certificates in `auth` and each `replace` key replaced by its value."""
+    text = PROMETHEUS_CONFIG.read_text()
+    for old, new in {K3S_AUTH: str(auth), **replace}.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_promtool_accepts_the_prometheus_config(tmp_path: Path) -> None:
+    auth = tmp_path / "k3s"
+    auth.mkdir()
+    ca, cert, key = make_tls(auth)
+    for source, name in [(ca, "ca.crt"), (cert, "client.crt"), (key, "client.key")]:
+        source.rename(auth / name)
+    (tmp_path / "prometheus.yml").write_text(config_for(auth))
+    result = subprocess.run(
+        [promtool(), "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
+
+
+K3S_PAGES = {
+    "/metrics": 'apiserver_request_total{code="200",verb="GET"} 42\n',
+    "/api/v1/nodes/k3s/proxy/metrics": "kubelet_running_pods 5\n",
+    "/api/v1/nodes/k3s/proxy/metrics/cadvisor": (
+        'container_memory_working_set_bytes{namespace="default",pod="web-1",container="web"} 6.0e+07\n'
+        'container_spec_memory_limit_bytes{namespace="default",pod="web-1",container="web"} 6.7108864e+07\n'
+        'container_memory_working_set_bytes{namespace="default",pod="web-2",container="web"} 1.0e+07\n'
+        'container_spec_memory_limit_bytes{namespace="default",pod="web-2",container="web"} 6.7108864e+07\n'
+    ),
+}
+
+
+class FakeK3sMetrics:
+    """The K3s API server's metrics paths over mutual TLS: a client without a certificate the CA signed gets
+    no connection. Records each path asked for."""
+
+    def __init__(self, ca: Path, cert: Path, key: Path) -> None:
+        self.seen: set[str] = set()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.seen.add(self.path)
+                body = K3S_PAGES.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca))
+        context.load_cert_chain(cert, key)
+        context.verify_mode = ssl.CERT_REQUIRED
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_prometheus_scrapes_k3s_with_the_certificates_from_the_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real Prometheus on our config (interval 1s), its K3s files written by prometheus-auth from a
+    kubeconfig: API server, kubelet and cAdvisor are up, and "near the memory limit" is one query."""
+    binary = prometheus_binary()
+    ca, cert, key = make_tls(tmp_path)
+    auth, _ = write_k3s_auth(tmp_path, monkeypatch, ca.read_bytes(), cert.read_bytes(), key.read_bytes())
+    k3s = FakeK3sMetrics(ca, cert, key)
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    config = config_for(auth, **{"k3s:6443": k3s.address, "scrape_interval: 15s": "scrape_interval: 1s"})
+    try:
+        with running(RealPrometheus(binary, workdir, {}, config=config)) as prometheus:
+            up = prometheus.wait_for('up{job=~"kubernetes-.+"} == 1', lambda r: len(r) == 3, timeout=60)
+            assert {s["metric"]["job"] for s in up} == {
+                "kubernetes-apiservers",
+                "kubernetes-nodes",
+                "kubernetes-cadvisor",
+            }
+            near = prometheus.wait_for(
+                "container_memory_working_set_bytes / container_spec_memory_limit_bytes > 0.8",
+                lambda r: len(r) == 1,
+            )
+            assert near[0]["metric"]["pod"] == "web-1" and near[0]["metric"]["node"] == "k3s"
+    finally:
+        k3s.stop()
+    assert k3s.seen == set(K3S_PAGES)
 
 
 def test_demo_workloads_have_the_promised_problems() -> None:
