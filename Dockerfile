@@ -42,6 +42,7 @@ ENV PATH=/opt/venv/bin:/opt/mcp/bin:$PATH \
     MANIFEST_DIR=/data/manifests \
     EVENT_DEDUPE_PATH=/data/slack-events.sqlite3 \
     MCP_LOG_DIR=/data/log \
+    MPLCONFIGDIR=/data/.matplotlib \
     HEALTH_PORT=8080 \
     TMPDIR=/tmp
 WORKDIR /data

@@ -37,6 +37,7 @@ KNOWN = {n.upper() for n in [*Settings.model_fields, *SlackSettings.model_fields
     "TMPDIR",
     "AWS_REGION",
     "KUBECONFIG",
+    "MPLCONFIGDIR",  # matplotlib's font cache (charts), on the writable /data volume
 }
 
 
