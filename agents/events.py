@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.charts.model import Chart
+
 COORDINATOR = "coordinator"
 
 
@@ -121,8 +123,24 @@ class CapabilityNotice:
     reason: str
 
 
+@dataclass(frozen=True)
+class ChartReady:
+    """The chart of an answer: the series of the last range query it used (at most one per answer,
+    sent just before the FinalAnswer). A front end draws it (agents.charts.render) off its event loop."""
+
+    chart: Chart
+    agent: str
+
+
 AgentEvent = (
-    TextDelta | ToolStarted | ToolFinished | FinalAnswer | ErrorEvent | CapabilityNotice | ApprovalRequired
+    TextDelta
+    | ToolStarted
+    | ToolFinished
+    | FinalAnswer
+    | ErrorEvent
+    | CapabilityNotice
+    | ApprovalRequired
+    | ChartReady
 )
 
 

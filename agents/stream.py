@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from agents.capabilities import by_name
-from agents.events import COORDINATOR, AgentEvent, CapabilityNotice, TextDelta, ToolFinished, ToolStarted
+from agents.events import (
+    COORDINATOR,
+    AgentEvent,
+    CapabilityNotice,
+    ChartReady,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
 from agents.failures import classify_tool_error
 from agents.gate.arguments import coerce_arguments
 from agents.redact import redact
@@ -136,6 +144,16 @@ def _short_reason(detail: str, failure: str) -> str:
     return _clip(first, 120)
 
 
+def _chart(agent: str, tool: str, block: dict[str, Any]) -> Iterator[ChartReady]:
+    """The chart a specialist's result can be drawn as, by its capability's rule (none for most)."""
+    capability = by_name(agent)
+    if capability is None or capability.chart is None:
+        return
+    chart = capability.chart(tool, _result_text(block))
+    if chart is not None:
+        yield ChartReady(chart, agent)
+
+
 def _result_text(block: dict[str, Any]) -> str:
     return "\n".join(
         str(item["text"])
@@ -180,12 +198,15 @@ def translate(
                 failed = res.get("status") == "error"
                 failure = classify_tool_error(_result_text(res)) if failed else ""
                 detail = _result_detail(res) if failed else ""
+                tool = names.get(tool_id, "tool")
                 yield ToolFinished(
                     tool_id,
                     agent,
-                    names.get(tool_id, "tool"),
+                    tool,
                     ok=not failed,
                     detail=detail,
                     failure=failure,
                     reason=_short_reason(detail, failure) if failed else "",
                 )
+                if not failed:
+                    yield from _chart(agent, tool, res)

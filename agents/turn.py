@@ -17,6 +17,7 @@ from agents.events import (
     COORDINATOR,
     AgentEvent,
     ApprovalRequired,
+    ChartReady,
     FailureNote,
     FinalAnswer,
     TextDelta,
@@ -61,6 +62,7 @@ class Answer:
         self.result: Any = None  # Strands' AgentResult, at the end
         self._turn_ended = False
         self._notes: dict[str, FailureNote] = {}
+        self.chart: ChartReady | None = None  # the last range query's chart: one per answer, at its end
 
     @property
     def paused(self) -> bool:
@@ -75,6 +77,9 @@ class Answer:
         if isinstance(raw.get("message"), dict) and raw["message"].get("role") == "assistant":
             self._turn_ended = True
         for event in translate(raw, names=self.names):
+            if isinstance(event, ChartReady):
+                self.chart = event  # held back: only the answer's last one is drawn, once it is complete
+                continue
             if isinstance(event, ToolFinished):
                 self._track(event)
             if isinstance(event, TextDelta) and event.agent == COORDINATOR:
@@ -125,6 +130,8 @@ class Answer:
         )
         for note in found:
             final += note_markdown(note)
+        if self.chart is not None:
+            yield self.chart
         yield FinalAnswer(final.strip() or "(no answer)", notes=found)
 
     def _approvals(self) -> Iterator[ApprovalRequired]:

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from agents.charts.model import Chart
+from agents.charts.render import render_png
 from agents.compose import FrontEnd, build_core
 from agents.events import (
     COORDINATOR,
     AgentEvent,
     CapabilityNotice,
+    ChartReady,
     ErrorEvent,
     FailureNote,
     FinalAnswer,
@@ -52,6 +58,7 @@ class TerminalRenderer:
         self.out, self.err, self.verbose = out, err, verbose
         self.streamed = False
         self.exit_code = EXIT_ANSWERED
+        self.chart: Chart | None = None  # written to a file once the answer is complete (`ask`)
 
     def __call__(self, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
@@ -69,6 +76,8 @@ class TerminalRenderer:
             )
         elif isinstance(event, CapabilityNotice):
             self.err(f"  ! {event.capability} unavailable: {event.reason}\n")
+        elif isinstance(event, ChartReady):
+            self.chart = event.chart
         elif isinstance(event, FinalAnswer):
             if not self.streamed:
                 # the notes are printed below in the terminal's form, not as Slack's quote
@@ -90,6 +99,25 @@ class TerminalRenderer:
     def _note(self, note: FailureNote) -> None:
         """A failure under the answer, with what the operator checks (the user's advice is for Slack)."""
         self.err(f"warning: {note.what}\n  {note.admin}\n  (correlation id {note.correlation_id})\n")
+
+
+def write_chart(chart: Chart, directory: Path | None = None) -> Path:
+    """The chart as a PNG file of its own (0600, a new name each time) in `directory` or the temp folder."""
+    png = render_png(chart)
+    fd, name = tempfile.mkstemp(prefix="sre-bot-chart-", suffix=".png", dir=directory)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(png)
+    return Path(name)
+
+
+async def print_chart(chart: Chart, err: Callable[[str], object]) -> None:
+    """Write the answer's chart and print where (stderr: stdout stays the answer); a failure is one line."""
+    try:
+        path = await asyncio.to_thread(write_chart, chart)
+    except Exception as exc:  # a chart is extra: the answer stands without it
+        err(f"warning: the chart could not be written ({type(exc).__name__}: {exc})\n")
+        return
+    err(f"chart: {path}\n")
 
 
 def _write(stream: object) -> Callable[[str], object]:
@@ -159,6 +187,8 @@ async def ask(
                 question, conversation_id=conversation, flag_clusters=clusters
             ):
                 render(event)
+        if render.chart is not None:
+            await print_chart(render.chart, render.err)
     finally:
         await asyncio.to_thread(core.close)
     return render.exit_code

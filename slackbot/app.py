@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.capabilities import not_offered
 from agents.capabilities.eks import EKS
+from agents.charts.render import prepare as prepare_charts
 from agents.compose import Core, FrontEnd, build_core
 from agents.coordinator import Assistant, default_cluster
 from agents.fleet import ReachProbe
@@ -231,10 +233,19 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def _start_servers(core: Core) -> None:
     """Start the MCP servers; a capability whose server cannot start is degraded, not fatal."""
+    if any(c.chart is not None for c in core.assistant.capabilities):  # matplotlib loads meanwhile
+        threading.Thread(target=_prepare_charts, name="charts-warmup", daemon=True).start()
     outcome = await asyncio.to_thread(core.start)
     for _name, error in outcome.items():
         if error:
             logger.warning("capability degraded: %s", error)
+
+
+def _prepare_charts() -> None:
+    try:
+        prepare_charts()
+    except Exception:  # the first chart will try again, and say so in its thread if it fails
+        logger.warning("charts could not be prepared", exc_info=True)
 
 
 async def _start_health(

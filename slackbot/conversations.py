@@ -23,6 +23,7 @@ from agents.capabilities import ASK_AGAIN
 from agents.events import AgentEvent, ErrorEvent
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
+from slackbot.charts import share_chart
 from slackbot.rate_budget import RateBudget
 from slackbot.renderer import INTERRUPTED, Renderer, error_text
 from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StreamUnavailable, UpdateReply
@@ -194,6 +195,10 @@ class Conversations:
             )
             renderer = Renderer(reply)
             await renderer.run(run(correlation_id))
+            if renderer.chart is not None:  # after the answer, in its thread, before the next question
+                await share_chart(
+                    self.client, self.budget, question.target, renderer.chart.chart, correlation_id
+                )
             if renderer.approvals and self._on_paused is not None:
                 await self._on_paused(question, renderer, correlation_id)
             if after is not None:

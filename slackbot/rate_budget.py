@@ -68,6 +68,8 @@ METHOD_TIERS: dict[str, Tier] = {
     "reactions.add": TIER_3,
     "users.info": TIER_4,
     "usergroups.users.list": TIER_2,
+    "files.getUploadURLExternal": TIER_4,  # a chart (files_upload_v2): these two, and the upload itself
+    "files.completeUploadExternal": TIER_4,
 }
 
 

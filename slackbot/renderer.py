@@ -18,6 +18,7 @@ from agents.events import (
     AgentEvent,
     ApprovalRequired,
     CapabilityNotice,
+    ChartReady,
     ErrorEvent,
     FinalAnswer,
     TextDelta,
@@ -49,6 +50,7 @@ class Renderer:
         self.steps: dict[str, StepView] = {}
         self.final: str | None = None
         self.approvals: list[ApprovalRequired] = []
+        self.chart: ChartReady | None = None  # shared into the thread after the answer (slackbot/charts.py)
 
     def apply(self, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
@@ -67,6 +69,8 @@ class Renderer:
             self.steps[key] = StepView(key, f"{event.capability} unavailable", "error", event.reason)
         elif isinstance(event, ApprovalRequired):
             self.approvals.append(event)
+        elif isinstance(event, ChartReady):
+            self.chart = event
         elif isinstance(event, FinalAnswer):
             self.final = f"{event.text}\n\n{WAITING}".strip() if event.paused else event.text
         elif isinstance(event, ErrorEvent):

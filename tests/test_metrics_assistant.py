@@ -10,6 +10,8 @@ coordinator say how to enable it.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -17,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from agents.capabilities import by_name, enabled
 from agents.compose import load_settings
 from agents.coordinator import Assistant, server_specs
-from agents.events import AgentEvent, FinalAnswer
+from agents.events import AgentEvent, ChartReady, FinalAnswer
 from agents.runner import ConversationRunner
 from agents.state.sessions import FileSessionStore
 from frontends.doctor import offer_checks, run_checks
@@ -29,6 +32,7 @@ from slackbot.handlers import ModeInfo, usage
 from slackbot.renderer import Renderer
 from tests.fakes.scripted_model import Brain, ScriptedModels, ToolCall, Turn
 from tests.real_prometheus import AuthProxy, PrometheusWorld
+from tests.slack_harness import running_bot
 
 TOKEN = "prom-e2e-credential-7d41c2"  # shaped like no known token: only its exact text can find it
 SELECTOR = 'demo_checkout_error_ratio{service="checkout"}'
@@ -114,6 +118,10 @@ async def test_a_trend_question_is_answered_with_prometheus_numbers_and_the_prom
     final = [e for e in events if isinstance(e, FinalAnswer)][-1]
     assert "rose from 2% to 15% (peak 15%)" in final.text
     assert f"`{SELECTOR}`" in final.text
+    [chart] = [e.chart for e in events if isinstance(e, ChartReady)]  # the series the answer read
+    [series] = chart.series
+    assert chart.query == SELECTOR and chart.total_series == 1
+    assert {v for _, v in series.points} == {0.02, 0.15} and series.points[-1][1] == 0.15
 
     # the route, the specialist's tools and its prompt
     [asked] = models.models["coordinator"].requests[:1]
@@ -151,6 +159,25 @@ async def test_a_trend_question_is_answered_with_prometheus_numbers_and_the_prom
     assert not [t for t in seen_by_models if TOKEN in t]
     assert TOKEN not in settings.audit_log_path.read_text()
     assert not [e for e in events if TOKEN in repr(e)]
+
+
+async def test_in_slack_the_trend_answer_is_followed_by_its_chart_in_the_thread(
+    metrics_env: AuthProxy, prometheus: PrometheusWorld, tmp_path: Path
+) -> None:
+    start = seed_the_change(prometheus)
+    models = ScriptedModels({"coordinator": coordinator, "metrics_assistant": trend_brain(start)})
+    async with running_bot(models, tmp_path) as h:
+        event = h.slack.mention("is the checkout error rate up since this morning?")
+        await asyncio.to_thread(h.slack.send_event, event)
+        replies = await h.final_reply("C1", event["ts"])
+        [upload] = h.slack.shared_files("C1", event["ts"])
+    assert "rose from 2% to 15% (peak 15%)" in replies[0].final_text
+    assert upload.content.startswith(b"\x89PNG\r\n\x1a\n") and upload.thread_ts == event["ts"]
+    with Image.open(io.BytesIO(upload.content)) as image:
+        assert image.format == "PNG" and image.width >= 600
+    comment = replies[-1].text  # the chart's message comes after the answer
+    assert SELECTOR.replace('"', "&quot;") in comment or SELECTOR in comment
+    assert "1 series" in comment and TOKEN not in comment
 
 
 async def test_a_bad_promql_reaches_the_model_as_prometheus_own_error_and_it_corrects_the_query(

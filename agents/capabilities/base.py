@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agents.charts.model import Chart
     from agents.fleet.instances import ServerInstance
     from agents.mcp.servers import ServerSpec
     from agents.settings import Settings
@@ -65,6 +66,9 @@ class Capability:
     step: Callable[[str, Mapping[str, Any]], str | None] | None = None
     # A reading call doctor makes to see that its server reaches what it serves with these credentials.
     probe: tuple[str, Mapping[str, Any]] | None = None
+    # The chart one of its tool results can be drawn as: (tool, result text as the model saw it) → Chart.
+    # None: its results are never charted. The answer keeps the last one (agents/turn.py).
+    chart: Callable[[str, str], Chart | None] | None = None
 
     def not_offered(self, settings: Settings) -> str | None:
         """Why these settings do not offer this capability, with how to enable it; None when they do."""

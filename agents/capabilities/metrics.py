@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agents.capabilities.base import ASK_AGAIN, TELL_ADMIN, Capability
+from agents.charts.data import chart_from_result
+from agents.charts.model import Chart
 from agents.mcp.output import UNTRUSTED_RULE
 from agents.mcp.servers import NETWORK_ENV, ServerSpec
 
@@ -90,6 +92,11 @@ def step(tool: str, args: Mapping[str, Any]) -> str | None:
     return None
 
 
+def chart(tool: str, text: str) -> Chart | None:
+    """A range query's series are charted (a trend is seen faster than read); a value now is not."""
+    return chart_from_result(text) if tool == "query_range" else None
+
+
 METRICS = Capability(
     name="metrics_assistant",
     server="prometheus",
@@ -124,4 +131,5 @@ METRICS = Capability(
     unconfigured=unconfigured,
     step=step,
     probe=("query", {"query": "count(up)"}),
+    chart=chart,
 )

@@ -20,7 +20,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
-from agents.charts.model import Chart
+from agents.charts.model import Chart, Series
 from agents.charts.text import clean
 from agents.charts.units import scale, tick_text
 
@@ -196,3 +196,10 @@ def _formatter(ticker: Any, suffix: str) -> Any:
             return tick_text(x, suffix, [x])
 
     return UnitFormatter()
+
+
+def prepare() -> None:
+    """Import matplotlib and build its font list now (2-3 s on a small node), in a worker thread at start,
+    so the first answer's chart does not keep the next question in its thread waiting for that."""
+    warmup = Series("up", ((0.0, 1.0), (60.0, 1.0)))
+    render_png(Chart("up", "1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z", "1m", "", (warmup,), 1, ""))

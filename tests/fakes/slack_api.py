@@ -43,6 +43,8 @@ TIERS: dict[str, tuple[float, float]] = {
     "users.info": (100, 100),
     "usergroups.users.list": (20, 20),
     "auth.test": (100, 100),
+    "files.getUploadURLExternal": (100, 100),
+    "files.completeUploadExternal": (100, 100),
 }
 POST_PER_CHANNEL = (60, 5)  # chat.postMessage: ~1/s per channel, short bursts
 
@@ -70,6 +72,7 @@ class Message:
     edits: list[float] = field(default_factory=list)  # times of every change after creation
     created: float = 0.0
     user: str = BOT_USER
+    files: list[str] = field(default_factory=list)  # ids of the files shared with this message
 
     @property
     def final_text(self) -> str:
@@ -78,6 +81,21 @@ class Message:
             return self.streamed
         markdown = [b.get("text", "") for b in self.blocks if b.get("type") == "markdown"]
         return "\n".join(markdown) if markdown else self.text
+
+
+@dataclass
+class Upload:
+    """A file of Slack's external upload flow: announced, its bytes posted, then shared (or not)."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    content: bytes = b""
+    title: str = ""
+    channel: str = ""
+    thread_ts: str | None = None
+    shared: bool = False
 
 
 class FakeClock:
@@ -142,6 +160,7 @@ class FakeSlack(ThreadedServer):
         self.ephemeral: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.usergroups: dict[str, list[str]] = {}
+        self.uploads: dict[str, Upload] = {}  # files.getUploadURLExternal → upload URL → complete
         self.rate_limited_count = 0
         self.envelopes: dict[str, dict[str, Any]] = {}  # id → {"sent": t, "acked": t, "ack": payload}
         self._failures: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -164,6 +183,7 @@ class FakeSlack(ThreadedServer):
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_post("/upload/{id}", self._upload)
         return app
 
     async def before_shutdown(self) -> None:
@@ -189,6 +209,12 @@ class FakeSlack(ThreadedServer):
             ),
             key=lambda m: float(m.ts),
         )
+
+    def shared_files(self, channel: str, thread_ts: str) -> list[Upload]:
+        """The files shared into a thread, oldest first."""
+        return [
+            self.uploads[f] for m in self.thread(channel, thread_ts) for f in m.files if f in self.uploads
+        ]
 
     def fail_next(
         self, method: str, *, status: int = 429, error: str = "ratelimited", retry_after: int = 1
@@ -249,7 +275,7 @@ class FakeSlack(ThreadedServer):
             params.update(data if isinstance(data, dict) else {})
         else:
             params.update(parse_qsl(await request.text()))
-        for key in ("blocks", "chunks", "attachments", "metadata", "prompts"):
+        for key in ("blocks", "chunks", "attachments", "metadata", "prompts", "files"):
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
@@ -404,6 +430,55 @@ class FakeSlack(ThreadedServer):
 
     _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
     _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        filename, length = str(p.get("filename") or ""), int(p.get("length") or 0)
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = Upload(file_id, filename, length, str(p.get("alt_txt") or ""))
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+        }
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload.content = await request.read()
+        if len(upload.content) != upload.length:
+            return web.Response(status=400, text="length mismatch")
+        return web.Response(text=f"OK - {len(upload.content)}")
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        files = p.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(p.get("channel_id") or "")
+        uploads = [self.uploads.get(str(f.get("id"))) for f in files if isinstance(f, dict)]
+        if any(u is None or not u.content for u in uploads):
+            return {"ok": False, "error": "file_not_found"}
+        shared = [u for u in uploads if u is not None]
+        for upload, item in zip(shared, files, strict=True):
+            upload.title, upload.channel, upload.thread_ts, upload.shared = (
+                str(item.get("title") or upload.filename),
+                channel,
+                p.get("thread_ts"),
+                bool(channel),
+            )
+        if channel:  # shared: a message in the channel (or thread) with the comment and the files
+            ts = self._next_ts()
+            self.messages[(channel, ts)] = Message(
+                channel,
+                ts,
+                p.get("thread_ts"),
+                str(p.get("initial_comment") or ""),
+                created=time.monotonic(),
+                files=[u.file_id for u in shared],
+            )
+        return {"ok": True, "files": [{"id": u.file_id, "title": u.title} for u in shared]}
 
     def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": {"id": p.get("user"), "name": f"user-{p.get('user')}", "is_bot": False}}
