@@ -256,24 +256,35 @@ def _token_shaped(value: str) -> bool:
 MIN_KNOWN_SECRET = 8  # shorter configured values are not matched exactly: they would hide ordinary words
 _known: re.Pattern[str] | None = None  # the configured secrets' exact values, as one alternation
 _known_values: frozenset[str] = frozenset()
+_known_spaced = 0
 
 
 def remember_secrets(values: Iterable[str | None]) -> None:
     """Redact these exact values from now on (the bot's configured tokens and passwords), wherever they
     appear: the second line behind the patterns, for credentials of a shape no pattern knows."""
-    global _known, _known_values
-    found = frozenset(v for v in values if v and len(v) >= MIN_KNOWN_SECRET) | _known_values
+    global _known, _known_values, _known_spaced
+    given = [v for v in values if v and len(v) >= MIN_KNOWN_SECRET]
+    # as written, and as it reads inside a JSON string (a tool result): `"` and `\` escaped, non-ASCII too
+    forms = {f for v in given for f in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])}
+    found = frozenset(forms) | _known_values
     if found == _known_values:
         return
     longest_first = sorted(found, key=len, reverse=True)  # a value inside a longer one: the longer goes
     _known_values = found
+    _known_spaced = max((len(v) for v in found if any(c.isspace() for c in v)), default=0)
     _known = re.compile("|".join(re.escape(v) for v in longest_first))
+
+
+def known_spaced() -> int:
+    """The length of the longest remembered value with a space in it: a stream holds that much back, as
+    it holds back a word for the other secrets, so no first words of one are shown before it is whole."""
+    return _known_spaced
 
 
 def forget_secrets() -> None:
     """Forget the remembered values (tests: each starts with none)."""
-    global _known, _known_values
-    _known, _known_values = None, frozenset()
+    global _known, _known_values, _known_spaced
+    _known, _known_values, _known_spaced = None, frozenset(), 0
 
 
 def redact_text(text: str) -> str:

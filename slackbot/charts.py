@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.charts.model import Chart
 from agents.charts.render import caption, render_png
+from slackbot.outbound import scrub
 from slackbot.rate_budget import RateBudget
 from slackbot.replies import ReplyTarget
 from slackbot.safe_text import escape_mrkdwn, inline_code
@@ -58,6 +59,7 @@ async def share_chart(
         logger.exception("chart not drawn [correlation_id=%s]", correlation_id)
         await _say(client, budget, target, f"_The chart could not be drawn. Reference: `{correlation_id}`_")
         return False
+    title, alt, text = _texts(chart)
     try:
         for method in UPLOAD_METHODS:
             await budget.take(method)
@@ -66,9 +68,9 @@ async def share_chart(
             thread_ts=target.thread_ts,
             file=png,
             filename=FILENAME,
-            title=caption(chart)[:MAX_TITLE],
-            alt_txt=caption(chart),
-            initial_comment=comment(chart),
+            title=title,
+            alt_txt=alt,
+            initial_comment=text,
         )
         return True
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
@@ -79,9 +81,16 @@ async def share_chart(
         return False
 
 
+def _texts(chart: Chart) -> tuple[str, str, str]:
+    """(title, alt text, comment), scrubbed here as well as by the client: a chart's query may repeat what
+    a workload wrote, and a files.* call is the kind a client change could stop scrubbing."""
+    words = scrub(caption(chart))
+    return words[:MAX_TITLE], words, scrub(comment(chart))
+
+
 async def _say(client: AsyncWebClient, budget: RateBudget, target: ReplyTarget, text: str) -> None:
     try:
         await budget.take("chat.postMessage", target.channel)
         await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, text=text)
-    except SlackClientError as exc:
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("could not say the chart failed: %s", exc)

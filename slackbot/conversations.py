@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.capabilities import ASK_AGAIN
+from agents.charts.model import Chart
 from agents.events import AgentEvent, ErrorEvent
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
@@ -47,8 +48,9 @@ class Question:
     text: str
     target: ReplyTarget
     conversation_id: str
-    user_id: str
+    user_id: str  # "" for the bot's own questions (an alert's investigation)
     received: float = field(default_factory=time.monotonic)
+    clusters: tuple[str, ...] = ()  # given apart from the text, as a `--cluster` (an alert's cluster)
 
 
 Paused = Callable[[Question, Renderer, str], Awaitable[None]]
@@ -95,7 +97,12 @@ class Conversations:
         return self._schedule(
             question,
             lambda cid: self._runner.ask(
-                question.text, question.conversation_id, cid, user=question.user_id, place_cluster=place
+                question.text,
+                question.conversation_id,
+                cid,
+                user=question.user_id or None,
+                place_cluster=place,
+                flag_clusters=question.clusters,
             ),
         )
 
@@ -160,7 +167,9 @@ class Conversations:
         return task
 
     async def _start_reply(self, target: ReplyTarget) -> Reply:
-        if self.native:
+        # A native stream in a channel is shown to the person who asked: the bot's own questions (an
+        # alert's investigation) have nobody, so they grow by chat.update, which everyone sees.
+        if self.native and (target.user_id or target.channel.startswith("D")):
             reply = NativeStreamReply(self.client, self.budget, target)
             try:
                 await reply.start()
@@ -195,20 +204,25 @@ class Conversations:
             )
             renderer = Renderer(reply)
             await renderer.run(run(correlation_id))
-            if renderer.chart is not None:  # after the answer, in its thread, before the next question
-                await share_chart(
-                    self.client, self.budget, question.target, renderer.chart.chart, correlation_id
-                )
             if renderer.approvals and self._on_paused is not None:
                 await self._on_paused(question, renderer, correlation_id)
             if after is not None:
                 await after(renderer)
+            if renderer.chart is not None:  # after the answer and its cards, before the next question
+                await self._share_chart(question, renderer.chart.chart, correlation_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("reply failed [correlation_id=%s]", correlation_id)
             with contextlib.suppress(Exception):
                 await self._say_failed(question.target, correlation_id, exc)
+
+    async def _share_chart(self, question: Question, chart: Chart, correlation_id: str) -> None:
+        """The answer's chart; whatever fails there, the answer and its approval cards are already out."""
+        try:
+            await share_chart(self.client, self.budget, question.target, chart, correlation_id)
+        except Exception:
+            logger.exception("chart not shared [correlation_id=%s]", correlation_id)
 
     async def _open_reply(self, question: Question, correlation_id: str) -> Reply | None:
         """The sign of life; None (logged) when Slack refuses it, as there is then nowhere to answer."""

@@ -13,6 +13,7 @@ Two choke points:
 
 from __future__ import annotations
 
+import json as json_module
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from agents.redact import redact_for_slack
+from agents.redact import known_spaced, redact_for_slack
 from slackbot.safe_text import escape_mrkdwn, neutralize
 
 # Methods that post or rewrite a message someone reads. Slack documents unfurl_links / unfurl_media for
@@ -75,7 +76,7 @@ def growing_answer(text: str) -> str:
     and not up to trailing spaces. Each result is a prefix of the next one and of `answer_markdown` of
     the final text, so a stream only grows (checked for `redact_text` and `redact_for_slack` alike).
     """
-    settled = text[: _settled_end(text)]
+    settled = text[: min(_settled_end(text), max(0, len(text) - known_spaced()))]
     shown, whole = scrub(settled), scrub(text)
     # Never up to trailing spaces: a redacted value may still grow over them (`password: two words`).
     return neutralize(shown[: _common_prefix(shown, whole)].rstrip())
@@ -97,6 +98,17 @@ def _settled_end(text: str) -> int:
     if begin >= 0 and _ARMOR_END.search(text, begin, cut) is None:
         cut = begin
     return cut
+
+
+def _scrub_param(value: Any) -> Any:
+    """A query parameter scrubbed; one holding JSON (files.completeUploadExternal's `files`) is scrubbed
+    as the structure it is, so redaction cannot cut through its quotes."""
+    if isinstance(value, str) and value.startswith(("[", "{")):
+        try:
+            return json_module.dumps(scrub_payload(json_module.loads(value)))
+        except ValueError:
+            pass
+    return scrub_payload(value)
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -132,6 +144,8 @@ class SafeWebClient(AsyncWebClient):
             data = scrub_payload(data)
             if api_method in UNFURL_OFF_METHODS:
                 data.update(unfurl_links="false", unfurl_media="false")
+        if isinstance(params, dict):  # files.* send their texts (title, alt text, comment) as params
+            params = {k: _scrub_param(v) if k not in _KEEP else v for k, v in params.items()}
         return await super().api_call(
             api_method,
             http_verb=http_verb,

@@ -13,20 +13,22 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.charts.model import Chart, Series
 from agents.events import ChartReady, FinalAnswer
 from agents.mcp.output import fence
+from agents.redact import remember_secrets
 from agents.turn import Answer
 from frontends.terminal import print_chart, write_chart
 from mcpservers.prometheus import results
 from mcpservers.prometheus.limits import Limits
 from slackbot.charts import share_chart
+from slackbot.outbound import SafeWebClient
 from slackbot.rate_budget import RateBudget
 from slackbot.replies import ReplyTarget
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
@@ -128,7 +130,7 @@ def slack() -> Iterator[FakeSlack]:
 
 
 async def test_the_chart_is_shared_into_the_thread_with_the_query_shown_inertly(slack: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    client = SafeWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     budget = RateBudget()
     assert await share_chart(client, budget, ReplyTarget("C1", "100.1"), CHART, "corr-1")
     [upload] = slack.shared_files("C1", "100.1")
@@ -139,9 +141,26 @@ async def test_the_chart_is_shared_into_the_thread_with_the_query_shown_inertly(
     assert budget.granted["files.getUploadURLExternal"] == 1 == budget.granted["files.completeUploadExternal"]
 
 
+async def test_no_secret_in_the_query_reaches_the_title_alt_text_or_comment(slack: FakeSlack) -> None:
+    """The query may repeat what a workload wrote; redaction sees the chart's texts like any text sent."""
+    token = "xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx"
+    remember_secrets(["odd shaped remembered secret"])
+    hostile = replace(
+        CHART, query=f'up{{t="{token}", p="odd shaped remembered secret"}} password=hunter2hunter2'
+    )
+    client = SafeWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    assert await share_chart(client, RateBudget(), ReplyTarget("C1", "100.1"), hostile, "corr-4")
+    [upload] = slack.shared_files("C1", "100.1")
+    [message] = slack.thread("C1", "100.1")
+    sent = " ".join(str(c.params) for c in slack.calls) + upload.title + upload.alt_txt + message.text
+    for secret in (token, "odd shaped remembered secret", "hunter2hunter2"):
+        assert secret not in sent
+    assert upload.alt_txt.startswith("up{") and "[redacted]" in upload.alt_txt
+
+
 async def test_a_missing_scope_is_said_in_the_thread_with_the_fix(slack: FakeSlack) -> None:
     slack.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    client = SafeWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     assert not await share_chart(client, RateBudget(), ReplyTarget("C1", "100.1"), CHART, "corr-2")
     [message] = slack.thread("C1", "100.1")
     assert "files:write" in message.text and "reinstalls" in message.text
@@ -152,7 +171,7 @@ async def test_a_chart_that_cannot_be_drawn_is_said_with_a_reference(slack: Fake
     def broken(_chart: Chart) -> bytes:
         raise ValueError("no")
 
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    client = SafeWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     assert not await share_chart(client, RateBudget(), ReplyTarget("C1", "100.1"), CHART, "corr-3", broken)
     [message] = slack.thread("C1", "100.1")
     assert "could not be drawn" in message.text and "corr-3" in message.text

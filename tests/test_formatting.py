@@ -7,7 +7,9 @@ import threading
 
 import pytest
 
+from agents.redact import remember_secrets
 from slackbot.formatting import cut_for_message, split_markdown, stable_prefix, tables_to_code, to_mrkdwn
+from slackbot.outbound import answer_markdown, growing_answer
 from slackbot.safe_text import neutralize
 
 
@@ -159,3 +161,12 @@ def test_a_cell_cannot_close_the_code_block_of_its_table() -> None:
 def test_no_markdown_link_survives_whatever_the_fences(planted: str) -> None:
     out = neutralize(planted)
     assert "](" not in out and "][" not in out and "]:" not in out
+
+
+def test_a_remembered_secret_with_spaces_never_shows_its_first_words_while_streaming() -> None:
+    secret = "correct horse battery staple"
+    remember_secrets([secret])
+    text = f"The password is {secret}, as the log says. Done."
+    shown = [growing_answer(text[:n]) for n in range(len(text) + 1)]
+    assert not [s for s in shown if "correct" in s or "horse" in s]
+    assert "[redacted]" in answer_markdown(text)

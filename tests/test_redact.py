@@ -572,3 +572,11 @@ def test_build_core_remembers_the_configured_credentials() -> None:
     )
     build_core(configured, FrontEnd(approvals=False), servers=McpServers([]))
     assert redact_for_slack(f"{ODD_SECRET} k-ant-odd-shape") == f"{REDACTED} {REDACTED}"
+
+
+def test_a_remembered_secret_is_found_escaped_inside_json_too() -> None:
+    secret = 'pa"ss\\w0rd!xyzé'
+    remember_secrets([secret])
+    result = json.dumps({"labels": {"header": secret}})  # as a tool result carries it: escaped
+    assert "w0rd" not in redact_result_text(result)
+    assert "w0rd" not in redact_result_text(json.dumps({"labels": {"header": secret}}, ensure_ascii=False))

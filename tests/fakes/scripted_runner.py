@@ -8,7 +8,7 @@ so "while this answer is running" is a fact a test sets up, not a matter of timi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from agents.events import AgentEvent, FinalAnswer
@@ -20,6 +20,7 @@ class ScriptedRunner:
         self.holds: dict[str, asyncio.Event] = {}  # question → the answer starts only once this is set
         self.paused: dict[str, set[str]] = {}
         self.asked: list[str] = []
+        self.flagged: list[tuple[str, ...]] = []  # the clusters given apart from each question
         self.log: list[str] = []  # "start:<question>" / "end:<question>", in the order they happened
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self._asked_events: dict[str, asyncio.Event] = {}
@@ -41,8 +42,10 @@ class ScriptedRunner:
         user: str | None = None,
         *,
         place_cluster: str | None = None,
+        flag_clusters: Sequence[str] = (),
     ) -> AsyncIterator[AgentEvent]:
         self.asked.append(question)
+        self.flagged.append(tuple(flag_clusters))
         self.log.append(f"start:{question}")
         self.when_asked(question).set()
         if question in self.holds:
