@@ -26,7 +26,7 @@ from agents.capabilities.eks import EKS
 from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
 from agents.failures import classify_tool_error
-from agents.fleet import ClusterConfig
+from agents.fleet import ClusterConfig, Fleet
 from agents.mcp.servers import McpServer
 from agents.models import describe_model_endpoint
 from agents.settings import (
@@ -366,17 +366,18 @@ def _servers(assistant: Assistant) -> list[Check]:
     return checks
 
 
-def offer_checks(settings: Settings) -> list[Check]:
-    """A capability MCP_SERVERS names but the settings leave out (no Prometheus URL): how to enable it;
-    and one the settings configure but MCP_SERVERS leaves out (an older .env's list): likely a mistake."""
+def offer_checks(settings: Settings, fleet: Fleet[Any] | None = None) -> list[Check]:
+    """A capability MCP_SERVERS names but the settings (and `fleet`, CLUSTERS_FILE's) leave out (no
+    Prometheus URL): how to enable it; and one they configure but MCP_SERVERS leaves out (an older
+    .env's list): likely a mistake."""
     checks = [
         Check(f"mcp server {c.server}", "SKIP", f"{c.title} is not offered: {why}")
-        for c, why in not_offered(settings)
+        for c, why in not_offered(settings, fleet)
     ]
     for c in registered():
         if (
             c.unconfigured is not None
-            and c.not_offered(settings) is None
+            and c.not_offered(settings, fleet) is None
             and c.server not in settings.enabled_servers
         ):
             checks.append(
@@ -433,7 +434,7 @@ def run_checks(
     assistant = assistant_factory(settings)
     try:
         checks.extend(_servers(assistant))
-        checks.extend(offer_checks(settings))
+        checks.extend(offer_checks(settings, assistant.context.fleet))
         checks.extend(_probes(assistant))
         if "eks" in settings.enabled_servers:
             checks.extend(_fleet_clusters(assistant) if assistant.bind_clusters else [_cluster(assistant)])
