@@ -108,7 +108,7 @@ def fleet_prompt(fleet: Fleet[Any], scope: ClusterScope) -> str:
     }
     lines = [
         f"Clusters of this question: {names} ({why[scope.resolution.source]}). Known clusters: {fleet.known()}.",
-        "Pass the cluster to the Kubernetes specialist as `cluster`; it looks at no other cluster.",
+        "Pass the cluster as `cluster` to each specialist that takes one; it looks at no other cluster.",
     ]
     if len(scope.clusters) > 1:
         lines.append("Several clusters: ask the specialist once per cluster, then compare their answers.")
@@ -116,15 +116,17 @@ def fleet_prompt(fleet: Fleet[Any], scope: ClusterScope) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prompt_values(settings: Settings, capabilities: tuple[Capability, ...]) -> dict[str, str]:
-    """The facts the prompts are formatted with, fixed for the bot process."""
+def prompt_values(
+    settings: Settings, capabilities: tuple[Capability, ...], fleet: Fleet[Any] | None = None
+) -> dict[str, str]:
+    """The facts the prompts are formatted with, fixed for the bot process (`fleet`: CLUSTERS_FILE's)."""
     return {
         "cluster": default_cluster(settings),
         "mode": "read-write with approval" if settings.eks_mcp_allow_write else "read-only",
         "model": f"{settings.model_provider}:{settings.resolved_model_id}",
         "today": dt.date.today().isoformat(),
         "routes": routes(
-            capabilities, [(c, why) for c, why in not_offered(settings) if c not in capabilities]
+            capabilities, [(c, why) for c, why in not_offered(settings, fleet) if c not in capabilities]
         ),
         "write_rule": (
             "Writes need a person's approval, which the system asks for; just make the call."
@@ -157,8 +159,9 @@ class Assistant:
         # question's clusters) or the fleet of one today's settings imply (the model's cluster as before).
         self.fleet = fleet if fleet is not None else settings_fleet(settings)
         self.bind_clusters = bind_clusters and self.fleet is not None
-        self.capabilities = capabilities if capabilities is not None else enabled(settings)
         bound = self.fleet if self.bind_clusters else None
+        # A fleet file can offer a capability too (a cluster's own Prometheus URL).
+        self.capabilities = capabilities if capabilities is not None else enabled(settings, bound)
         self.servers = servers or McpServers(
             server_specs(settings, capabilities=self.capabilities, fleet=bound)
         )
@@ -178,7 +181,7 @@ class Assistant:
             bind=self.bind_clusters,
         )
         self.hooks: Callable[[], list[HookProvider | HookCallback[Any]]] = lambda: [gate]
-        self.prompt_values = prompt_values(settings, self.capabilities)
+        self.prompt_values = prompt_values(settings, self.capabilities, bound)
         self.context = SpecialistContext(
             model_factory=self.models,
             servers=self.servers.servers,

@@ -9,8 +9,7 @@ from typing import Any
 
 from agents.capabilities import Capability, enabled
 from agents.fleet import Fleet
-from agents.fleet.instances import instance_for
-from agents.mcp.pool import ClusterServers
+from agents.mcp.pool import ClusterServers, nothing_serves
 from agents.mcp.servers import McpServers, ServerSpec
 from agents.settings import Settings
 
@@ -44,22 +43,47 @@ def server_specs(
 ) -> list[ServerSpec]:
     """How to run the enabled capabilities' pinned MCP servers, each with an explicit environment.
 
-    With a fleet file (`fleet`), a clustered capability's server started with the bot is the default
-    cluster's process (agents/mcp/pool.py); the other clusters' start on first use.
+    With a fleet file (`fleet`), a capability whose processes are per cluster starts with the bot the
+    process of the default cluster (or, when nothing serves that one, of the first cluster served);
+    the others start on first use (agents/mcp/pool.py).
     """
     base, common = server_environment(settings, environ)
-    chosen = capabilities if capabilities is not None else enabled(settings)
+    chosen = capabilities if capabilities is not None else enabled(settings, fleet)
     specs = []
     for capability in chosen:
-        if fleet is not None and capability.instance_spec is not None and capability.cluster_argument:
-            instance = instance_for(fleet.clusters[fleet.default_cluster], settings.eks_mcp_allow_write)
-            spec = capability.instance_spec(settings, base, common, instance)
+        per = capability.per_cluster
+        if fleet is not None and per is not None:
+            warm = _pool(settings, McpServers([]), fleet, capability, base, common).first_served()
+            if warm is None:  # nothing in the fleet is served by it: no process to keep warm
+                continue
+            spec = per.spec(settings, base, common, per.instance(settings, fleet.clusters[warm]))
         else:
             spec = capability.server_spec(settings, base, common)
         if (spec.kind or spec.name) != capability.server:  # the gate judges a server's tools by it
             raise ValueError(f"{capability.name}'s server is named {spec.name!r}, not {capability.server!r}")
         specs.append(spec)
     return specs
+
+
+def _pool(
+    settings: Settings,
+    servers: McpServers,
+    fleet: Fleet[Any],
+    capability: Capability,
+    base: dict[str, str],
+    common: dict[str, str],
+) -> ClusterServers:
+    per = capability.per_cluster
+    assert per is not None
+    return ClusterServers(
+        servers,
+        fleet,
+        partial(per.spec, settings, base, common),
+        allow_write=settings.eks_mcp_allow_write,
+        instance_of=partial(per.instance, settings),
+        differ=per.differ,
+        missing=per.missing or nothing_serves,
+    )
 
 
 def cluster_servers(
@@ -69,17 +93,15 @@ def cluster_servers(
     capabilities: tuple[Capability, ...],
     environ: dict[str, str] | None = None,
 ) -> dict[str, ClusterServers]:
-    """Each clustered capability's server processes over the fleet, by capability name."""
+    """Each per-cluster capability's server processes over the fleet, by capability name."""
     base, common = server_environment(settings, environ)
     pools: dict[str, ClusterServers] = {}
     for capability in capabilities:
-        make = capability.instance_spec
-        if make is None or capability.cluster_argument is None:
+        if capability.per_cluster is None:
             continue
-        pool = pools[capability.name] = ClusterServers(
-            servers, fleet, partial(make, settings, base, common), allow_write=settings.eks_mcp_allow_write
-        )
+        pool = pools[capability.name] = _pool(settings, servers, fleet, capability, base, common)
         warm = [name for name, s in servers.warm().items() if s.kind == capability.server]
-        if warm:  # server_specs started the default cluster's process: serve it by that one
-            pool.adopt(fleet.default_cluster, warm[0])
+        first = pool.first_served()
+        if warm and first is not None:  # server_specs started this cluster's process: serve it by that one
+            pool.adopt(first, warm[0])
     return pools

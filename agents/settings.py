@@ -357,24 +357,9 @@ class Settings(BaseSettings):
     def _prometheus_problems(self) -> list[ConfigError]:
         """A Prometheus URL the server can use, and one way to authenticate (its credentials never in it)."""
         found: list[ConfigError] = []
-        if self.prometheus_url:
-            parts = urlsplit(self.prometheus_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                found.append(
-                    ConfigError(
-                        "PROMETHEUS_URL",
-                        "expected the http(s) base URL of Prometheus, e.g. http://prometheus.monitoring:9090",
-                    )
-                )
-            elif parts.username or parts.password:
-                found.append(
-                    ConfigError(
-                        "PROMETHEUS_URL",
-                        "must not hold credentials: set PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD instead",
-                    )
-                )
-            elif parts.query or parts.fragment:
-                found.append(ConfigError("PROMETHEUS_URL", "expected a base URL without ?query or #fragment"))
+        problem = prometheus_url_problem(self.prometheus_url) if self.prometheus_url else None
+        if problem is not None:
+            found.append(ConfigError("PROMETHEUS_URL", problem))
         if self.prometheus_token and self.prometheus_username:
             found.append(
                 ConfigError(
@@ -428,6 +413,24 @@ class Settings(BaseSettings):
                 "shows it; or set KUBECONFIG for kubeconfig mode",
             )
         ]
+
+
+def prometheus_url_problem(url: str) -> str | None:
+    """What is wrong with a Prometheus base URL (None: nothing). One rule for PROMETHEUS_URL and the fleet
+    file's per-cluster `prometheus_url`, so a URL one accepts the other never refuses. Credentials are
+    refused in it: they would show wherever the URL does (doctor, logs), and they are settings of their own."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # an out-of-range port raises here, not in urlsplit
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected the http(s) base URL of Prometheus, e.g. http://prometheus.monitoring:9090"
+    if parts.username or parts.password:
+        return "must not hold credentials: set PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD instead"
+    if parts.query or parts.fragment:
+        return "expected a base URL without ?query or #fragment"
+    return None
 
 
 def default_kubeconfig() -> Path | None:

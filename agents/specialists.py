@@ -95,8 +95,12 @@ class SpecialistTool(AgentTool):
 
     @property
     def clustered(self) -> bool:
-        """Whether each call is about one cluster of a fleet file (its capability's tools name clusters)."""
-        return self.context.fleet is not None and self.spec.cluster_argument is not None
+        """Whether each call is about one cluster of a fleet file: its tools name clusters, or the
+        fleet's clusters are served by different processes of it (a Prometheus each)."""
+        if self.context.fleet is None:
+            return False
+        pool = self.context.cluster_servers.get(self.spec.name)
+        return self.spec.cluster_argument is not None or (pool is not None and pool.several())
 
     @property
     def tool_spec(self) -> ToolSpec:
@@ -121,15 +125,17 @@ class SpecialistTool(AgentTool):
 
     def pool(self, scope: ClusterScope | None) -> ClusterServers | None:
         """The fleet's server processes when this call is about the fleet's clusters, else None."""
-        if not self.clustered or scope is None:
+        if self.context.fleet is None or scope is None:
             return None
         return self.context.cluster_servers.get(self.spec.name)
 
     def server_for(self, scope: ClusterScope | None) -> McpServer | None:
-        """The process this call's tools are listed from: its first cluster's, or the one server."""
+        """The process this call's tools are listed from: its first cluster's (None when nothing serves
+        that cluster), or the one server."""
         pool = self.pool(scope)
         if pool is not None and scope is not None:
-            return pool.server(scope.clusters[0])
+            first = scope.clusters[0]
+            return None if pool.missing(first) else pool.server(first)
         return self.context.servers.get(self.spec.server)
 
     def build_agent(self, scope: ClusterScope | None = None) -> Agent:
@@ -139,9 +145,8 @@ class SpecialistTool(AgentTool):
         route = None
         allowed = self.context.tool_allowed
         if pool is not None and scope is not None:
-            assert self.spec.cluster_argument is not None  # self.clustered
             route = pool.router(scope.clusters, self.spec.cluster_argument)
-            if not any(pool.instance(c).writes for c in scope.clusters):
+            if not any(pool.writes(c) for c in scope.clusters):
                 # Read-only clusters only: no write tool is offered at all (their servers refuse too).
                 allowed = read_only_tool
         tools = select_tools(
@@ -195,8 +200,10 @@ class SpecialistTool(AgentTool):
         scope = cluster_scope(invocation_state)
         raw = tool_use.get("input")
         asked = raw.get("cluster") if isinstance(raw, dict) else None
-        if scope is None or not self.clustered or not asked:
+        if scope is None or not self.clustered:
             return scope
+        if not asked:
+            return self._one_process(scope)
         narrowed = scope.narrowed(str(asked).strip().lower())
         if narrowed is None:
             return (
@@ -205,14 +212,24 @@ class SpecialistTool(AgentTool):
             )
         return narrowed
 
+    def _one_process(self, scope: ClusterScope) -> ClusterScope | str:
+        """Several clusters are for tools that name each call's cluster; a call of tools naming none
+        (PromQL) over clusters of several processes is refused: which one is not the model's to pick."""
+        pool = self.pool(scope)
+        if self.spec.cluster_argument is not None or pool is None:
+            return scope
+        return pool.one_call_per_cluster(scope.clusters, self.spec.name) or scope
+
     def unavailable_reason(self, scope: ClusterScope | None = None) -> str | None:
         server = self.server_for(scope)
+        pool = self.pool(scope)
         if server is None:
-            return f"the {self.spec.title} capability is not configured"
+            missing = pool.missing(scope.clusters[0]) if pool is not None and scope is not None else None
+            return missing or f"the {self.spec.title} capability is not configured"
         try:
             server.ensure_started()
         except ServerUnavailable as exc:
-            if self.pool(scope) is not None and scope is not None:
+            if pool is not None and scope is not None:
                 return f"cluster {scope.clusters[0]}: {exc}"
             return str(exc)
         return None

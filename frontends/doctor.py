@@ -20,14 +20,14 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from agents.capabilities import not_offered, registered
+from agents.capabilities import Capability, not_offered, registered
 from agents.capabilities import problems as capability_problems
 from agents.capabilities.eks import EKS
 from agents.compose import FrontEnd, load_cluster_fleet
 from agents.coordinator import Assistant, current_context, default_cluster
 from agents.failures import classify_tool_error
-from agents.fleet import ClusterConfig
-from agents.mcp.servers import McpServer
+from agents.fleet import ClusterConfig, Fleet
+from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.models import describe_model_endpoint
 from agents.settings import (
     ConfigError,
@@ -327,7 +327,7 @@ def offered_tools(assistant: Assistant, server_name: str) -> list[str]:
     server = assistant.servers[server_name]
     names: list[str] = []
     for specialist in assistant.specialists:
-        if specialist.spec.server == server_name:
+        if specialist.spec.server == server.kind:  # a fleet's server started with the bot: "eks-iam-…-ro"
             tools = select_tools(
                 specialist.spec,
                 server,
@@ -366,17 +366,18 @@ def _servers(assistant: Assistant) -> list[Check]:
     return checks
 
 
-def offer_checks(settings: Settings) -> list[Check]:
-    """A capability MCP_SERVERS names but the settings leave out (no Prometheus URL): how to enable it;
-    and one the settings configure but MCP_SERVERS leaves out (an older .env's list): likely a mistake."""
+def offer_checks(settings: Settings, fleet: Fleet[Any] | None = None) -> list[Check]:
+    """A capability MCP_SERVERS names but the settings (and `fleet`, CLUSTERS_FILE's) leave out (no
+    Prometheus URL): how to enable it; and one they configure but MCP_SERVERS leaves out (an older
+    .env's list): likely a mistake."""
     checks = [
         Check(f"mcp server {c.server}", "SKIP", f"{c.title} is not offered: {why}")
-        for c, why in not_offered(settings)
+        for c, why in not_offered(settings, fleet)
     ]
     for c in registered():
         if (
             c.unconfigured is not None
-            and c.not_offered(settings) is None
+            and c.not_offered(settings, fleet) is None
             and c.server not in settings.enabled_servers
         ):
             checks.append(
@@ -391,28 +392,48 @@ def offer_checks(settings: Settings) -> list[Check]:
 
 
 def _probes(assistant: Assistant) -> list[Check]:
-    """Each capability's own reading call (`Capability.probe`): its server reaches what it serves."""
+    """Each capability's own reading call (`Capability.probe`): its server reaches what it serves. With a
+    fleet file whose clusters it serves by several processes (a Prometheus URL each), one line per
+    process, naming its clusters; a cluster nothing serves is a warning naming what to set."""
     checks = []
     for capability in assistant.capabilities:
         if capability.probe is None:
             continue
-        server = assistant.servers.get(capability.server)
-        if server is None or not server.available:
-            checks.append(
-                Check(capability.server, "SKIP", f"the {capability.server_title} MCP server is not running")
-            )
+        pool = assistant.context.cluster_servers.get(capability.name)
+        if pool is None:
+            server = assistant.servers.get(capability.server)
+            checks.append(_probe(assistant, capability, capability.server, server, ""))
             continue
-        tool, arguments = capability.probe
-        result = asyncio.run(server.call("doctor", tool, dict(arguments)))
-        text = " ".join(str(b.get("text", "")) for b in result.get("content", []))
-        asked = f"{tool} {' '.join(str(v) for v in arguments.values())}".strip()
-        if result.get("status") == "error":
-            note = capability.notes.get(classify_tool_error(text))
-            fix = note[2] if note else f"See the server's log in {assistant.settings.mcp_log_dir}."
-            checks.append(Check(capability.server, "FAIL", f"{asked}: {text[:240]}", fix))
-        else:
-            checks.append(Check(capability.server, "OK", f"{asked} answered ({len(text)} characters)"))
+        for instance, clusters in pool.groups().items():
+            name = f"{capability.server}: {', '.join(clusters)}"
+            why = pool.missing(clusters[0])
+            if why is not None:
+                checks.append(Check(name, "WARN", why))
+                continue
+            server = pool.server(clusters[0])
+            try:
+                server.ensure_started()  # on first use otherwise: doctor checks every one
+            except ServerUnavailable as exc:
+                checks.append(Check(name, "FAIL", f"{instance}: {exc}"[:300]))
+                continue
+            checks.append(_probe(assistant, capability, name, server, f"{instance}: "))
     return checks
+
+
+def _probe(
+    assistant: Assistant, capability: Capability, name: str, server: McpServer | None, prefix: str
+) -> Check:
+    if server is None or not server.available:
+        return Check(name, "SKIP", f"the {capability.server_title} MCP server is not running")
+    tool, arguments = capability.probe or ("", {})
+    result = asyncio.run(server.call("doctor", tool, dict(arguments)))
+    text = " ".join(str(b.get("text", "")) for b in result.get("content", []))
+    asked = f"{prefix}{tool} {' '.join(str(v) for v in arguments.values())}".strip()
+    if result.get("status") == "error":
+        note = capability.notes.get(classify_tool_error(text))
+        fix = note[2] if note else f"See the server's log in {assistant.settings.mcp_log_dir}."
+        return Check(name, "FAIL", f"{asked}: {text[:240]}", fix)
+    return Check(name, "OK", f"{asked} answered ({len(text)} characters)")
 
 
 def run_checks(
@@ -433,7 +454,7 @@ def run_checks(
     assistant = assistant_factory(settings)
     try:
         checks.extend(_servers(assistant))
-        checks.extend(offer_checks(settings))
+        checks.extend(offer_checks(settings, assistant.context.fleet))
         checks.extend(_probes(assistant))
         if "eks" in settings.enabled_servers:
             checks.extend(_fleet_clusters(assistant) if assistant.bind_clusters else [_cluster(assistant)])

@@ -147,7 +147,9 @@ def build_bot(
         writes="writes with approval" if settings.eks_mcp_allow_write else "read-only",
         model=f"{settings.model_provider}:{settings.resolved_model_id}",
         capabilities=tuple(c.title for c in core.assistant.capabilities),
-        not_set_up=tuple(f"{c.title}: {why}" for c, why in not_offered(settings)),
+        not_set_up=tuple(
+            f"{c.title}: {why}" for c, why in not_offered(settings, core.assistant.context.fleet)
+        ),
     )
     handlers = Handlers(
         conversations,

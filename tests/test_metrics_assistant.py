@@ -69,13 +69,13 @@ def coordinator(turn: Turn) -> str | ToolCall:
     return ToolCall("metrics_assistant", {"query": turn.user_text})
 
 
-def trend_brain(start: int) -> Brain:
+def trend_brain(start: int, selector: str = SELECTOR) -> Brain:
     """Queries the range, then answers with the numbers it read in the result, and the PromQL it ran."""
 
     def brain(turn: Turn) -> str | ToolCall:
         if not turn.tool_results:
             return ToolCall(
-                "query_range", {"query": SELECTOR, "start": str(start), "end": "now", "step": "1s"}
+                "query_range", {"query": selector, "start": str(start), "end": "now", "step": "1s"}
             )
         data = json.loads(turn.unfenced_results()[-1])
         [series] = data["result"]
@@ -91,14 +91,15 @@ async def collect(events: Any) -> list[AgentEvent]:
     return [e async for e in events]
 
 
-def seed_the_change(world: PrometheusWorld) -> int:
+def seed_the_change(world: PrometheusWorld, service: str = "checkout") -> int:
     """The error ratio 2% for a few scrapes, then 15%; returns a start before the change (unix seconds)."""
     real, target = world.prometheus, world.target
-    target.set("demo_checkout_error_ratio", 0.02, service="checkout")
-    since = real.wait_value(SELECTOR, 0.02)
-    real.wait_for(f"count_over_time({SELECTOR}[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 3)
-    target.set("demo_checkout_error_ratio", 0.15, service="checkout")
-    real.wait_value(SELECTOR, 0.15, whole_second=True)  # what a range ending "now" sees
+    selector = f'demo_checkout_error_ratio{{service="{service}"}}'  # a series of its own per test
+    target.set("demo_checkout_error_ratio", 0.02, service=service)
+    since = real.wait_value(selector, 0.02)
+    real.wait_for(f"count_over_time({selector}[1m])", lambda r: bool(r) and float(r[0]["value"][1]) >= 3)
+    target.set("demo_checkout_error_ratio", 0.15, service=service)
+    real.wait_value(selector, 0.15, whole_second=True)  # what a range ending "now" sees
     return int(since)
 
 
@@ -164,8 +165,9 @@ async def test_a_trend_question_is_answered_with_prometheus_numbers_and_the_prom
 async def test_in_slack_the_trend_answer_is_followed_by_its_chart_in_the_thread(
     metrics_env: AuthProxy, prometheus: PrometheusWorld, tmp_path: Path
 ) -> None:
-    start = seed_the_change(prometheus)
-    models = ScriptedModels({"coordinator": coordinator, "metrics_assistant": trend_brain(start)})
+    start = seed_the_change(prometheus, "cart")
+    selector = 'demo_checkout_error_ratio{service="cart"}'
+    models = ScriptedModels({"coordinator": coordinator, "metrics_assistant": trend_brain(start, selector)})
     async with running_bot(models, tmp_path) as h:
         event = h.slack.mention("is the checkout error rate up since this morning?")
         await asyncio.to_thread(h.slack.send_event, event)
@@ -176,7 +178,7 @@ async def test_in_slack_the_trend_answer_is_followed_by_its_chart_in_the_thread(
     with Image.open(io.BytesIO(upload.content)) as image:
         assert image.format == "PNG" and image.width >= 600
     comment = replies[-1].text  # the chart's message comes after the answer
-    assert SELECTOR.replace('"', "&quot;") in comment or SELECTOR in comment
+    assert selector in comment
     assert "1 series" in comment and TOKEN not in comment
 
 

@@ -7,7 +7,15 @@ servers MCP_SERVERS may name — reads this registry, so no other module names a
 
 from __future__ import annotations
 
-from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability, Note, ReadRules
+from agents.capabilities.base import (
+    ASK_AGAIN,
+    INSTALL_HINT,
+    TELL_ADMIN,
+    Capability,
+    Note,
+    PerCluster,
+    ReadRules,
+)
 from agents.capabilities.eks import EKS
 from agents.capabilities.finops import FINOPS
 from agents.capabilities.metrics import METRICS
@@ -35,6 +43,7 @@ __all__ = [
     "TELL_ADMIN",
     "Capability",
     "Note",
+    "PerCluster",
     "ReadRules",
     "by_name",
     "cluster_argument",

@@ -8,13 +8,13 @@ the failure notes and doctor read these declarations; none of them names a capab
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents.charts.model import Chart
-    from agents.fleet.instances import ServerInstance
+    from agents.fleet.config import ClusterConfig, Fleet
     from agents.mcp.servers import ServerSpec
     from agents.settings import Settings
 
@@ -28,6 +28,25 @@ TELL_ADMIN = "Asking again will not help until the bot's admin fixes it; please 
 INSTALL_HINT = (
     "Run scripts/setup (or scripts/install-mcp-servers), or set MCP_BIN_DIR to where they are installed."
 )
+
+
+@dataclass(frozen=True)
+class PerCluster:
+    """How a capability's server processes map onto the clusters of a fleet file (agents/mcp/pool.py).
+
+    Clusters whose `instance` is equal share one process, made on first use and stopped when idle; the
+    pool, the server started with the bot and the routing are one mechanism, and only this says what an
+    instance is (a way of reaching clusters for EKS, a base URL for Prometheus).
+    """
+
+    # The instance serving a cluster, hashable (None: nothing serves it; `missing` says what to set).
+    instance: Callable[[Settings, ClusterConfig], Hashable | None]
+    # The server process of one instance; its `kind` stays the capability's server name.
+    spec: Callable[[Settings, Mapping[str, str], Mapping[str, str], Any], ServerSpec]
+    # How the clusters of one call differ when no one process serves them all: "are reached with …".
+    differ: str = "are served by different server processes"
+    # Why a cluster with no instance has no server, naming what to set (None: a generic sentence).
+    missing: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,14 +72,12 @@ class Capability:
     # The argument of its tools that names the cluster a call is for (None: its tools have no cluster).
     # The gate binds it to the question's clusters (agents/fleet), so no module names the capability.
     cluster_argument: str | None = None
-    # With a cluster argument: its server for one way of reaching clusters (agents/fleet/instances.py),
-    # so each cluster of a fleet file is served by a process of its own auth mode, region, role and
-    # write mode. None: one server (`server_spec`) serves every cluster.
-    instance_spec: (
-        Callable[[Settings, Mapping[str, str], Mapping[str, str], ServerInstance], ServerSpec] | None
-    ) = None
+    # With a fleet file: which process serves each cluster (EKS: one per auth mode, region, role and
+    # write mode; Prometheus: one per URL). None: one server (`server_spec`) serves every cluster.
+    per_cluster: PerCluster | None = None
     # Why these settings do not offer it and how to enable it (None: offered). A capability that needs
     # a setting first (Prometheus' URL) is left out of everything until it is set; help and doctor say so.
+    # With a fleet file, a cluster its `per_cluster` serves offers it too (a cluster's own URL).
     unconfigured: Callable[[Settings], str | None] | None = None
     # Its step line for one of its tool calls (None: the generic wording of agents/stream.py).
     step: Callable[[str, Mapping[str, Any]], str | None] | None = None
@@ -70,9 +87,16 @@ class Capability:
     # None: its results are never charted. The answer keeps the last one (agents/turn.py).
     chart: Callable[[str, str], Chart | None] | None = None
 
-    def not_offered(self, settings: Settings) -> str | None:
-        """Why these settings do not offer this capability, with how to enable it; None when they do."""
-        return self.unconfigured(settings) if self.unconfigured is not None else None
+    def not_offered(self, settings: Settings, fleet: Fleet[Any] | None = None) -> str | None:
+        """Why these settings (and the fleet file, if any) do not offer this capability, with how to
+        enable it; None when they do. The fleet is passed in, not read here: the composition root reads
+        CLUSTERS_FILE once, and the capabilities never import the fleet's loader."""
+        why = self.unconfigured(settings) if self.unconfigured is not None else None
+        if why is not None and fleet is not None and self.per_cluster is not None:
+            serves = self.per_cluster.instance
+            if any(serves(settings, cluster) is not None for cluster in fleet.clusters.values()):
+                return None
+        return why
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability
-from agents.fleet.instances import ServerInstance
+from agents.capabilities.base import ASK_AGAIN, INSTALL_HINT, TELL_ADMIN, Capability, PerCluster
+from agents.fleet.config import ClusterConfig
+from agents.fleet.instances import IDENTITIES, ServerInstance, instance_for
 from agents.mcp.assume_role import assume_role_env
 from agents.mcp.output import UNTRUSTED_RULE
 from agents.mcp.servers import ServerSpec, child_env
@@ -81,6 +82,11 @@ def instance_spec(
     )
 
 
+def cluster_instance(settings: Settings, cluster: ClusterConfig) -> ServerInstance:
+    """A fleet cluster's way in (`instance_for`), with the bot's EKS_MCP_ALLOW_WRITE."""
+    return instance_for(cluster, settings.eks_mcp_allow_write)
+
+
 EKS = Capability(
     name="eks_assistant",
     server="eks",
@@ -96,7 +102,7 @@ EKS = Capability(
     prompt=PROMPT,
     tools=None,
     server_spec=server_spec,
-    instance_spec=instance_spec,
+    per_cluster=PerCluster(cluster_instance, instance_spec, differ=IDENTITIES),
     read_only_tools=frozenset(
         {
             "list_k8s_resources",

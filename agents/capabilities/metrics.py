@@ -1,6 +1,8 @@
 """Metrics: `metrics_assistant` over the project's own read-only Prometheus MCP server (mcpservers/).
 
-Offered only when PROMETHEUS_URL is set. The server runs with the bot's Python as a process of its own;
+Offered only when PROMETHEUS_URL is set, or a cluster of the fleet file has its own `prometheus_url`:
+then each distinct URL gets a process of its own (agents/mcp/pool.py), a cluster without one uses
+PROMETHEUS_URL, and the credentials are the same global settings for every one. The server runs with the bot's Python as a process of its own;
 its environment is built here from the Prometheus settings and only what reaching Prometheus needs (path,
 locale, proxies, trust store): the Prometheus credential is in that process alone, and no AWS or Slack
 credential is in it. Why our own server and not one from PyPI: README, "Metrics".
@@ -8,18 +10,22 @@ credential is in it. Why our own server and not one from PyPI: README, "Metrics"
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from agents.capabilities.base import ASK_AGAIN, TELL_ADMIN, Capability
+from agents.capabilities.base import ASK_AGAIN, TELL_ADMIN, Capability, PerCluster
 from agents.charts.data import chart_from_result
 from agents.charts.model import Chart
 from agents.mcp.output import UNTRUSTED_RULE
 from agents.mcp.servers import NETWORK_ENV, ServerSpec
 
 if TYPE_CHECKING:
+    from agents.fleet.config import ClusterConfig
     from agents.settings import Settings
 
 MODULE = "mcpservers.prometheus"
@@ -29,7 +35,8 @@ BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", *NETWORK_ENV)
 FENCE_ROOM = 300  # of TOOL_RESULT_MAX_CHARS, for the untrusted-data fence and a redaction marker or two
 ENABLE = (
     "PROMETHEUS_URL is not set: the bot's admin sets it to the Prometheus base URL (such as "
-    "`http://prometheus.monitoring:9090`) to enable questions about metrics"
+    "`http://prometheus.monitoring:9090`) to enable questions about metrics (with CLUSTERS_FILE, or "
+    "sets `prometheus_url` for each cluster there)"
 )
 
 PROMPT = (
@@ -58,20 +65,51 @@ def result_chars(settings: Settings) -> int:
     return max(2000, settings.tool_result_max_chars - FENCE_ROOM)
 
 
+def cluster_url(settings: Settings, cluster: ClusterConfig) -> str | None:
+    """The Prometheus of a fleet cluster: its own `prometheus_url`, else PROMETHEUS_URL (None: neither)."""
+    return cluster.prometheus_url or settings.prometheus_url
+
+
+def no_url(cluster: str) -> str:
+    return (
+        f"no Prometheus is set for cluster {cluster}: the bot's admin sets `clusters.{cluster}.prometheus_url` "
+        "in CLUSTERS_FILE, or PROMETHEUS_URL for every cluster without one"
+    )
+
+
 def server_spec(settings: Settings, base: Mapping[str, str], common: Mapping[str, str]) -> ServerSpec:
-    """`python -I -m mcpservers.prometheus` (-I: neither the current folder nor PYTHON* variables count)."""
+    """The server of PROMETHEUS_URL (no fleet file, or a cluster without its own URL)."""
+    return instance_spec(settings, base, common, settings.prometheus_url or "")
+
+
+def instance_spec(
+    settings: Settings, base: Mapping[str, str], common: Mapping[str, str], url: str
+) -> ServerSpec:
+    """`python -I -m mcpservers.prometheus` for one Prometheus (-I: neither the current folder nor
+    PYTHON* variables count). PROMETHEUS_URL's is `prometheus`; another URL's is `prometheus-<host>-<hash>`,
+    with its own log file: the URL itself, which may carry a path, is no file name."""
     env = {name: base[name] for name in BASE_ENV if base.get(name)}
     env.setdefault("PATH", os.defpath)
     env.update(settings.prometheus_environment())
+    if url:
+        env["PROMETHEUS_URL"] = url
     env["PROMETHEUS_MAX_RESULT_CHARS"] = str(result_chars(settings))
     env["FASTMCP_LOG_LEVEL"] = settings.fastmcp_log_level
+    name = "prometheus" if not url or url == settings.prometheus_url else f"prometheus-{url_slug(url)}"
     return ServerSpec(
-        name="prometheus",
+        name=name,
+        kind="prometheus",
         command=sys.executable,
         args=["-I", "-m", MODULE],
         env=env,
-        log_file=settings.mcp_log_dir / "prometheus-server.stderr.log",
+        log_file=settings.mcp_log_dir / f"{name}-server.stderr.log",
     )
+
+
+def url_slug(url: str) -> str:
+    """A short, unique, file-safe name for a URL: its host (cut) and a hash of the whole URL."""
+    host = re.sub(r"[^a-z0-9]+", "-", (urlsplit(url).hostname or "").lower()).strip("-")[:20]
+    return f"{host}-{hashlib.sha256(url.encode()).hexdigest()[:8]}".lstrip("-")
 
 
 def step(tool: str, args: Mapping[str, Any]) -> str | None:
@@ -114,6 +152,9 @@ METRICS = Capability(
     prompt=PROMPT,
     tools=TOOLS,
     server_spec=server_spec,
+    per_cluster=PerCluster(
+        cluster_url, instance_spec, differ="are served by different Prometheus servers", missing=no_url
+    ),
     read_only_tools=frozenset(TOOLS),  # the server has no other kind of tool
     notes={
         "unreachable": (

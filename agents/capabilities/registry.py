@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from agents.capabilities.base import Capability, ReadRules
 from agents.capabilities.eks import EKS
 from agents.capabilities.finops import FINOPS
 from agents.capabilities.metrics import METRICS
 from agents.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from agents.fleet.config import Fleet
 
 BUILTIN = (EKS, FINOPS, METRICS)
 _REGISTRY: dict[str, Capability] = {}
@@ -54,21 +58,22 @@ def server_names() -> list[str]:
     return [c.server for c in _REGISTRY.values()]
 
 
-def enabled(settings: Settings) -> tuple[Capability, ...]:
-    """The capabilities whose server MCP_SERVERS turns on and the settings configure, in registry order."""
+def enabled(settings: Settings, fleet: Fleet[Any] | None = None) -> tuple[Capability, ...]:
+    """The capabilities whose server MCP_SERVERS turns on and the settings (or the fleet file, passed by
+    the composition root) configure, in registry order."""
     return tuple(
         c
         for c in _REGISTRY.values()
-        if c.server in settings.enabled_servers and c.not_offered(settings) is None
+        if c.server in settings.enabled_servers and c.not_offered(settings, fleet) is None
     )
 
 
-def not_offered(settings: Settings) -> list[tuple[Capability, str]]:
+def not_offered(settings: Settings, fleet: Fleet[Any] | None = None) -> list[tuple[Capability, str]]:
     """The capabilities MCP_SERVERS names that these settings leave out, each with how to enable it."""
     return [
         (c, why)
         for c in _REGISTRY.values()
-        if c.server in settings.enabled_servers and (why := c.not_offered(settings)) is not None
+        if c.server in settings.enabled_servers and (why := c.not_offered(settings, fleet)) is not None
     ]
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agents.settings import ConfigError
+from agents.settings import ConfigError, prometheus_url_problem
 
 ClusterMode = Literal["kubeconfig", "iam"]
 
@@ -80,6 +80,17 @@ class ClusterConfig(BaseModel):
     kubeconfig_context: str | None = Field(default=None, min_length=1)
     eks: EksTarget | None = None
     writes: bool = False
+    # This cluster's Prometheus (None: PROMETHEUS_URL's). Only the URL: the credentials are the global
+    # PROMETHEUS_* settings, sent to every Prometheus of the fleet.
+    prometheus_url: str | None = None
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _usable_url(cls, url: str | None) -> str | None:
+        problem = prometheus_url_problem(url) if url is not None else None
+        if problem is not None:  # its text never quotes the URL: it may hold a password
+            raise ValueError(problem)
+        return url
 
     @model_validator(mode="after")
     def _one_way_in(self) -> ClusterConfig:

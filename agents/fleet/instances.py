@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from agents.fleet.config import ClusterConfig, ClusterMode
 
+# How clusters of different instances differ, in a refusal of a tool naming no cluster (agents/mcp/pool.py).
+IDENTITIES = "are reached with different AWS identities or regions"
+
 
 @dataclass(frozen=True)
 class ServerInstance:
