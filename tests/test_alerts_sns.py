@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slackbot.alerts.model import PayloadError
-from slackbot.alerts.sns import NotActionable, SignatureError, SnsVerifier, confirm_url, parse_alarm
+from slackbot.alerts.sns import SignatureError, SnsVerifier, confirm_url
 from tests.sns_signing import (
-    ALARM_ARN,
     CERT_URL,
     TOPIC_ARN,
     CertServer,
@@ -60,11 +58,14 @@ def messages():
         notification(alarm_message(), subject='ALARM: "node-cpu-high" in US East (N. Virginia)'),
         notification(alarm_message()),
         subscription_confirmation(),
+        subscription_confirmation(Type="UnsubscribeConfirmation"),
     ]
 
 
 @pytest.mark.parametrize("version", ["1", "2"])
-@pytest.mark.parametrize("kind", [0, 1, 2], ids=["notification+subject", "notification", "confirmation"])
+@pytest.mark.parametrize(
+    "kind", [0, 1, 2, 3], ids=["notification+subject", "notification", "confirmation", "unsubscribe"]
+)
 def test_a_message_signed_as_sns_signs_is_accepted(verifier, signer, version, kind):
     verifier.verify(sign_message(messages()[kind], signer[0], version))
 
@@ -164,9 +165,10 @@ def test_the_certificate_is_fetched_once_for_many_messages_and_the_cache_is_boun
     for _ in range(5):
         verifier.verify(sign_message(notification(alarm_message(), SigningCertURL=urls[0]), signer[0]))
     assert server.calls == [urls[0]]
-    for url in urls[1:] + urls[:1]:  # the third URL evicts the first, least recently used
+    # 0 used after 1, so 2 evicts 1 (least recently used), and 0 is still cached
+    for url in [urls[1], urls[0], urls[2], urls[0], urls[1]]:
         verifier.verify(sign_message(notification(alarm_message(), SigningCertURL=url), signer[0]))
-    assert server.calls == [urls[0], urls[1], urls[2], urls[0]]
+    assert server.calls == [urls[0], urls[1], urls[2], urls[1]]
 
 
 @pytest.mark.parametrize("days", [(-30, -1), (1, 30)], ids=["expired", "not yet valid"])
@@ -235,76 +237,8 @@ def test_confirm_url_is_the_subscribe_url_on_the_topics_sns_host():
         confirm_url(notification(alarm_message()))
 
 
-def test_an_alarm_reads_as_a_firing_notification_of_its_cluster():
-    message = notification(alarm_message("ALARM", cluster="prod-eks"))
-    got = parse_alarm(message)
-    (alert,) = got.alerts
-    assert (got.source, got.delivery_id, got.group_key, got.status) == (
-        "sns",
-        message["MessageId"],
-        ALARM_ARN,
-        "firing",
-    )
-    assert (got.cluster, got.severity, got.title) == ("prod-eks", "", "node-cpu-high")
-    assert (alert.fingerprint, alert.status, alert.name) == (ALARM_ARN, "firing", "node-cpu-high")
-    assert alert.labels == {
-        "InstanceId": "i-0abc",
-        "ClusterName": "prod-eks",
-        "namespace": "ContainerInsights",
-        "metric": "node_cpu_utilization",
-        "region": "us-east-1",
-    }
-    assert alert.annotations["description"] == "Node CPU above 80% for 5 minutes"
-    assert alert.annotations["reason"].startswith("Threshold Crossed")
-    assert (alert.starts_at, alert.ends_at) == (dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC), None)
-
-
-def test_ok_reads_as_resolved_with_its_end_time():
-    got = parse_alarm(notification(alarm_message("OK", cluster="prod-eks")))
-    (alert,) = got.alerts
-    assert (got.status, alert.status, got.cluster) == ("resolved", "resolved", "prod-eks")
-    assert (alert.starts_at, alert.ends_at) == (None, dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC))
-
-
-def test_an_alarm_without_cluster_or_time_still_reads():
-    got = parse_alarm(notification(alarm_message(cluster=None, StateChangeTime="soon")), received_at=0.0)
-    assert got.cluster == ""
-    assert got.alerts[0].starts_at == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def test_insufficient_data_is_not_acted_on():
-    with pytest.raises(NotActionable, match="not an alarm state change the bot acts on"):
-        parse_alarm(notification(alarm_message("INSUFFICIENT_DATA")))
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "not json",
-        "[]",
-        json.dumps({"AlarmName": "x", "NewStateValue": "ALARM"}),
-        alarm_message(AlarmArn="arn:aws:sns:us-east-1:123456789012:alarms"),
-        alarm_message(AlarmName=""),
-        alarm_message(NewStateValue="BROKEN"),
-        alarm_message(NewStateValue=["ALARM"]),
-    ],
-)
-def test_a_message_that_is_not_a_cloudwatch_alarm_is_a_payload_error(text):
-    with pytest.raises(PayloadError, match="not a CloudWatch alarm") as caught:
-        parse_alarm(notification(text))
-    assert not isinstance(caught.value, NotActionable)
-
-
-def test_a_confirmation_is_not_an_alarm():
-    with pytest.raises(PayloadError, match="not an SNS Notification"):
-        parse_alarm(subscription_confirmation())
-
-
-def test_alarm_texts_are_capped():
-    dims = [{"name": f"d{n}", "value": "v" * 5000} for n in range(100)]
-    long = "x" * 5000
-    text = alarm_message(AlarmName=long, AlarmDescription=long, Trigger={"Dimensions": dims})
-    (alert,) = parse_alarm(notification(text)).alerts
-    assert len(alert.name) == 1000 and alert.name.endswith("…")
-    assert max(len(v) for v in [*alert.labels.values(), *alert.annotations.values()]) == 1000
-    assert len(alert.labels) == 30 + 1  # 30 dimensions and the region
+@pytest.mark.parametrize("message_id", ["", "a\nSubject", "x" * 129, "id/1"])
+def test_a_message_id_not_shaped_like_snss_is_refused(verifier, server, signer, message_id):
+    message = sign_message(notification(alarm_message()) | {"MessageId": message_id}, signer[0])
+    assert refused(verifier, message) == "MessageId is not an SNS message id"
+    assert server.calls == []

@@ -67,6 +67,7 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2":
 _TOPIC_ARN = re.compile(
     r"arn:aws(?:-cn|-us-gov)?:sns:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:[A-Za-z0-9_.-]{1,256}"
 )
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")  # a UUID in practice
 _CERT_PATH = re.compile(r"/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}\.pem")
 _MAX_SIGNATURE_CHARS = 2048  # base64 of a 4096-bit RSA signature is 684
 _MAX_CERT_BYTES = 64 * 1024
@@ -170,6 +171,10 @@ class SnsVerifier:
         hash_for = _HASHES.get(str(message.get("SignatureVersion")))
         if hash_for is None:
             raise SignatureError("SignatureVersion is not 1 or 2")
+        if _MESSAGE_ID.fullmatch(message["MessageId"]) is None:
+            # SNS's are UUIDs; the strict shape also leaves no room for a newline in it that
+            # would shift text between the signed fields around it.
+            raise SignatureError("MessageId is not an SNS message id")
         region = sns_region(message)
         if self._topics is not None and message["TopicArn"] not in self._topics:
             raise SignatureError("TopicArn is not one this listener subscribed to")
