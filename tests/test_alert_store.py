@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agents.settings import Settings
 from agents.state.alerts import GroupRecord, SqliteAlertGroups, SqliteAlertInbox
+from agents.state.factory import build_stores
 from slackbot.alerts.codec import notification_from_json, notification_to_json
 from slackbot.alerts.model import Alert, Notification, PayloadError
 from tests.alert_racers import KEYS, race_processes, race_threads
@@ -343,3 +345,26 @@ def test_text_that_is_not_a_stored_notification_is_a_payload_error(text: str) ->
     assert notification_from_json(stored()) == Notification("sns", "m1", "arn:alarm", "firing", ())
     with pytest.raises(PayloadError):
         notification_from_json(text)
+
+
+# --- settings and the factory ---------------------------------------------------------------------------
+
+
+def test_the_stores_keep_alerts_where_alert_state_path_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Settings().alert_state_path == Path("var/alerts.sqlite3")
+    monkeypatch.setenv("ALERT_STATE_PATH", str(tmp_path / "state" / "alerts.db"))
+    stores = build_stores(Settings())
+    assert stores.alert_inbox.put("m1", "g1", "{}")
+    assert stores.alert_groups.claim_new("g1", "C1", 1.0)
+    assert ids(SqliteAlertInbox(tmp_path / "state" / "alerts.db").pending()) == ["m1"]
+    assert SqliteAlertGroups(tmp_path / "state" / "alerts.db").get("g1") is not None
+
+
+def test_an_alert_state_path_nobody_can_write_is_a_problem_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("ALERT_STATE_PATH", str(tmp_path / "a-file" / "alerts.sqlite3"))
+    assert "ALERT_STATE_PATH" in [p.variable for p in Settings().problems()]
