@@ -38,6 +38,7 @@ ENV PATH=/opt/venv/bin:/opt/mcp/bin:$PATH \
     MCP_BIN_DIR=/opt/mcp/bin \
     SESSION_STORAGE_PATH=/data/sessions \
     APPROVALS_DB_PATH=/data/approvals.sqlite3 \
+    ALERT_STATE_PATH=/data/alerts.sqlite3 \
     AUDIT_LOG_PATH=/data/audit.jsonl \
     MANIFEST_DIR=/data/manifests \
     EVENT_DEDUPE_PATH=/data/slack-events.sqlite3 \

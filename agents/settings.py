@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     approval_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     audit_log_path: Path = Path("var/audit.jsonl")
     manifest_dir: Path = Path("var/manifests")
+    # Alerts (issue 15): the inbox of deliveries not yet handled and each alert group's thread and status.
+    alert_state_path: Path = Path("var/alerts.sqlite3")
 
     # Who may approve a change is the front end's setting (it knows its people): slackbot/config.py.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -332,6 +334,7 @@ class Settings(BaseSettings):
             ("APPROVALS_DB_PATH", self.approvals_db_path.parent),
             ("AUDIT_LOG_PATH", self.audit_log_path.parent),
             ("MANIFEST_DIR", self.manifest_dir),
+            ("ALERT_STATE_PATH", self.alert_state_path.parent),
         ):
             try:
                 check_writable(variable, directory)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.settings import Settings
+from agents.state.alerts import AlertGroups, AlertInbox, SqliteAlertGroups, SqliteAlertInbox
 from agents.state.approvals import ApprovalStore, SqliteApprovalStore
 from agents.state.claims import EventDedupe, SqliteDedupe
 from agents.state.sessions import FileSessionStore, SessionStore
@@ -17,11 +18,13 @@ from agents.state.sessions import FileSessionStore, SessionStore
 
 @dataclass(frozen=True)
 class Stores:
-    """The bot's state: conversation memory, approvals, and one-time claims (redelivered events;
-    only front ends that receive redeliveries keep them)."""
+    """The bot's state: conversation memory, approvals, alerts (deliveries not yet handled; each group's
+    thread), and one-time claims (redelivered events; only front ends that receive redeliveries keep them)."""
 
     sessions: SessionStore
     approvals: ApprovalStore
+    alert_inbox: AlertInbox
+    alert_groups: AlertGroups
     claims: EventDedupe | None = None
 
 
@@ -30,5 +33,7 @@ def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stor
     return Stores(
         sessions=FileSessionStore(settings.session_storage_path),
         approvals=SqliteApprovalStore(settings.approvals_db_path),
+        alert_inbox=SqliteAlertInbox(settings.alert_state_path),  # one file for both tables
+        alert_groups=SqliteAlertGroups(settings.alert_state_path),
         claims=SqliteDedupe(claims_path) if claims_path is not None else None,
     )
