@@ -32,6 +32,8 @@ from agents.fleet import ReachProbe
 from agents.mcp.servers import McpServer, ServerUnavailable
 from agents.redact import remember_secrets
 from agents.settings import ConfigError, Settings
+from slackbot.alerts.service import AlertService, build_alerts, start_alerts
+from slackbot.alerts.settings import AlertSettings, load_alert_settings
 from slackbot.approvals.approvers import Approvers
 from slackbot.approvals.desk import ApprovalDesk
 from slackbot.approvals.desk import register as register_approvals
@@ -193,8 +195,10 @@ async def serve(
     stop: asyncio.Event | None = None,
     *,
     watch_seconds: float = WATCH_SECONDS,
+    alerts: AlertSettings | None = None,
 ) -> int:
-    """Run the bot until `stop` (SIGTERM, Ctrl-C): tokens, servers, health, socket, then a clean drain."""
+    """Run the bot until `stop` (SIGTERM, Ctrl-C): tokens, servers, health, socket, alerts, then a clean
+    drain."""
     auth = await verify_tokens(slack)
     logger.info("Slack accepted both tokens: bot %s in %s", auth.get("user"), auth.get("team"))
     core = slack_core(settings, slack, claims_path=slack.event_dedupe_path)
@@ -202,6 +206,7 @@ async def serve(
     _stop_on_signals(stop)
     health = None
     handler: AsyncSocketModeHandler | None = None
+    alert_service: AlertService | None = None
     try:
         await _start_servers(core)
         bot = build_bot(settings, slack, core, bot_user_id=str(auth.get("user_id", "")))
@@ -215,8 +220,20 @@ async def serve(
         if not await _connect(handler, stop):
             logger.info("stopped before the Slack socket connected")
             return 0
+        if alerts is not None and alerts.enabled:  # stored alerts are worked once Slack is reachable
+            service = build_alerts(
+                alerts,
+                core,
+                client=bot.client,
+                budget=bot.budget,
+                conversations=bot.conversations,
+                team=auth.get("team_id"),
+            )
+            alert_service = await start_alerts(service, alerts)
         await _serve_until(stop, bot, core, slack, watch_seconds)
     finally:
+        if alert_service is not None:
+            await alert_service.stop()
         if handler is not None:
             with contextlib.suppress(Exception):
                 await handler.close_async()
@@ -307,5 +324,6 @@ async def watch_servers(assistant: Assistant, interval: float = WATCH_SECONDS) -
 
 def run(settings: Settings) -> int:
     slack = load_slack_settings()
-    remember_secrets([slack.slack_bot_token, slack.slack_app_token])
-    return asyncio.run(serve(settings, slack))
+    alerts = load_alert_settings()
+    remember_secrets([slack.slack_bot_token, slack.slack_app_token, alerts.token])
+    return asyncio.run(serve(settings, slack, alerts=alerts))

@@ -25,10 +25,12 @@ class SlackClusterConfig(ClusterConfig):
 
     `approvers`: the Slack users who decide its writes (empty: APPROVER_USER_IDS / APPROVER_USERGROUP).
     `channels`: the channels where it is the default, so a question there needs no cluster name.
+    `alert_channel`: where its alerts' threads go (None: ALERT_CHANNEL).
     """
 
     approvers: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    alert_channel: str | None = None
 
     @field_validator("approvers")
     @classmethod
@@ -39,6 +41,13 @@ class SlackClusterConfig(ClusterConfig):
     @classmethod
     def _channels_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _ids(value, CHANNEL_ID, "channel ids such as C0123ABCD (not #names)")
+
+    @field_validator("alert_channel")
+    @classmethod
+    def _alert_channel_shape(cls, value: str | None) -> str | None:
+        return (
+            _ids((value,), CHANNEL_ID, "a channel id such as C0123ABCD (not a #name)")[0] if value else value
+        )
 
     @classmethod
     def check_fleet(cls, clusters: Mapping[str, ClusterConfig]) -> list[KeyProblem]:

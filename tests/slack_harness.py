@@ -18,6 +18,7 @@ from typing import Any
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.compose import Core
 from agents.coordinator import Assistant
 from agents.settings import load_settings
 from slackbot.app import SlackBot, build_bot, slack_core
@@ -74,6 +75,7 @@ class Harness:
     bot: SlackBot
     assistant: Assistant
     models: ScriptedModels
+    core: Core
 
     async def final_reply(
         self,
@@ -111,8 +113,11 @@ async def running_bot(
     rate_limits: bool = False,
     slack_streaming: str = "native",
     configure: Callable[[FakeSlack], None] | None = None,
+    slack: FakeSlack | None = None,
 ) -> AsyncIterator[Harness]:
-    slack = FakeSlack(rate_limits=rate_limits).start()
+    """A bot on a fake Slack; pass `slack` to restart a bot on the Slack an earlier one used (kept running)."""
+    own = slack is None
+    slack = slack or FakeSlack(rate_limits=rate_limits).start()
     if configure:
         configure(slack)
     settings = load_settings()
@@ -134,9 +139,10 @@ async def running_bot(
     await handler.connect_async()
     assert await asyncio.to_thread(slack.wait_connected, 10)
     try:
-        yield Harness(slack, bot, assistant, models)
+        yield Harness(slack, bot, assistant, models, core)
     finally:
         await bot.conversations.drain(5)
         await handler.close_async()
         await asyncio.to_thread(assistant.close)
-        slack.stop()
+        if own:
+            slack.stop()

@@ -87,7 +87,8 @@ def test_compose_runs_the_bot_beside_a_healthy_k3s_with_a_working_kubeconfig() -
     assert bot["environment"]["EKS_MCP_ALLOW_SENSITIVE_DATA"] == "${EKS_MCP_ALLOW_SENSITIVE_DATA:-true}"
     # settings a user puts in .env win over the stack's defaults: the cluster and the health port
     assert bot["environment"]["DEFAULT_CLUSTER"] == "${DEFAULT_CLUSTER:-default}"
-    assert bot["ports"] == ["127.0.0.1:${HEALTH_PORT:-8080}:${HEALTH_PORT:-8080}"]
+    # the alert listener's port (README: Alerts), on this machine only, like the health port
+    assert bot["ports"] == ["127.0.0.1:${HEALTH_PORT:-8080}:${HEALTH_PORT:-8080}", "127.0.0.1:9095:9095"]
 
 
 def test_the_kubeconfig_rewrite_works() -> None:
@@ -436,3 +437,40 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     else:
         assert config["EKS_MCP_ALLOW_WRITE"] == "true" and config["APPROVER_USERGROUP"]
         assert ("ClusterRole", "sre-bot-write") in kinds and ("RoleBinding", "sre-bot-write") in kinds
+
+
+def test_the_alerts_component_adds_the_listener_only_where_an_overlay_asks(tmp_path: Path) -> None:
+    overlay = tmp_path / "with-alerts"
+    overlay.mkdir()
+    kubernetes = ROOT / "deploy/kubernetes"
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(kubernetes / "overlays/eks-readonly", overlay)],
+                "components": [os.path.relpath(kubernetes / "components/alerts", overlay)],
+            }
+        )
+    )
+    out = subprocess.run(
+        [str(KUBECTL), "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(overlay)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    [service] = [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "sre-bot-alerts"]
+    assert service["spec"]["ports"] == [{"name": "alerts", "port": 9095, "targetPort": "alerts"}]
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert (
+        env["ALERTS_PORT"]["value"] == "9095"
+        and {"name": "alerts", "containerPort": 9095} in container["ports"]
+    )
+    assert env["ALERTS_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "sre-bot-alerts"
+    assert "SLACK_BOT_TOKEN" in env  # the base's env is kept, not replaced
+    # off by default: the overlays of the repository have no listener
+    for name in ("eks-readonly", "eks-write"):
+        assert not [d for d in rendered(f"overlays/{name}") if d["metadata"]["name"] == "sre-bot-alerts"]

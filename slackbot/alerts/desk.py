@@ -1,0 +1,172 @@
+"""The alert desk: stored notifications become one thread per alert group, in arrival order.
+
+One worker reads the inbox (the listener stored each delivery before acknowledging it) and, per
+notification: the first of a group posts the header and starts the investigation in its thread; a
+repeat updates the header (count, last seen, the group's alerts); a resolve turns it resolved with how
+long it fired; firing again later writes a short note in the same thread. At most ALERT_MAX_CONCURRENT
+investigations run at once; the rest wait their turn. State is in the store, so a restart between
+firing and resolving keeps the same thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from agents.gate.audit import AuditLog
+from agents.state.alerts import AlertGroups, AlertInbox, GroupRecord, InboxItem
+from slackbot.alerts.codec import notification_from_json
+from slackbot.alerts.header import HeaderState, header_blocks
+from slackbot.alerts.investigation import investigation_question
+from slackbot.alerts.listener import ALERTS
+from slackbot.alerts.model import Notification
+from slackbot.alerts.routing import Route
+from slackbot.conversations import Conversations, Question
+from slackbot.rate_budget import RateBudget
+from slackbot.replies import ReplyTarget
+from slackbot.slack_errors import slack_error
+from slackbot.threads import conversation_id
+
+logger = logging.getLogger(__name__)
+
+
+class AlertDesk:
+    """Works the inbox; `wake()` after storing, `run()` as a task for the bot's life."""
+
+    def __init__(
+        self,
+        *,
+        inbox: AlertInbox,
+        groups: AlertGroups,
+        client: Any,
+        budget: RateBudget,
+        conversations: Conversations,
+        route: Callable[[Notification], Route],
+        audit: AuditLog,
+        team: str | None,
+        max_concurrent: int,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.inbox, self.groups = inbox, groups
+        self.client, self.budget, self.conversations = client, budget, conversations
+        self.route, self.audit, self.team, self.now = route, audit, team, now
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Forever: whatever is pending (also what a previous process stored and did not finish)."""
+        self._wake.set()  # the pending items of before a restart first
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for item in await asyncio.to_thread(self.inbox.pending):
+                await self._handle_safely(item)
+
+    async def _handle_safely(self, item: InboxItem) -> None:
+        try:
+            await self.handle(item)
+        except SlackApiError as exc:  # not in the channel, channel gone: said in the log, not retried forever
+            logger.error("alert %s could not be posted: %s", item.group_key[:80], slack_error(exc))
+            ALERTS.labels("desk", "refused", "slack").inc()
+        except Exception:
+            logger.exception("alert %s could not be handled", item.group_key[:80])
+            ALERTS.labels("desk", "refused", "internal").inc()
+        await asyncio.to_thread(self.inbox.done, item.delivery_id)
+
+    async def handle(self, item: InboxItem) -> None:
+        notification = notification_from_json(item.payload)
+        route = self.route(notification)
+        key, now = notification.group_key, self.now()
+        before = await asyncio.to_thread(self.groups.get, key)
+        if before is None:
+            await asyncio.to_thread(self.groups.claim_new, key, route.channel, now)
+        record = await asyncio.to_thread(self.groups.record, key, notification.status, now, item.delivery_id)
+        if not record.thread_ts:
+            record = await self._post_header(notification, record)
+            if notification.status == "firing":
+                await self._investigate(notification, record, route)
+            return
+        await self._update_header(notification, record)
+        if before is not None and before.status == "resolved" and notification.status == "firing":
+            await self._say(record, f"_Firing again since {_time(now)} UTC._")
+            await self._investigate(notification, record, route)
+
+    def _state(self, notification: Notification, record: GroupRecord) -> HeaderState:
+        resolved = record.resolved_at if notification.status == "resolved" else None
+        fired_for = dt.timedelta(seconds=resolved - record.fired_at) if resolved and record.fired_at else None
+        return HeaderState(
+            notification=notification,
+            first_seen=_utc(record.first_seen),
+            last_seen=_utc(record.last_seen),
+            count=record.count,
+            resolved_at=_utc(resolved) if resolved else None,
+            fired_for=fired_for,
+            investigating=record.investigations > 0,
+        )
+
+    async def _post_header(self, notification: Notification, record: GroupRecord) -> GroupRecord:
+        text, blocks = header_blocks(self._state(notification, record))
+        await self.budget.take("chat.postMessage", record.channel)
+        posted = await self.client.chat_postMessage(channel=record.channel, text=text, blocks=blocks)
+        ts = str(posted["ts"])
+        await asyncio.to_thread(self.groups.set_thread, record.group_key, ts, ts)
+        return await asyncio.to_thread(self.groups.get, record.group_key) or record
+
+    async def _update_header(self, notification: Notification, record: GroupRecord) -> None:
+        text, blocks = header_blocks(self._state(notification, record))
+        await self.budget.take("chat.update")
+        await self.client.chat_update(channel=record.channel, ts=record.header_ts, text=text, blocks=blocks)
+
+    async def _say(self, record: GroupRecord, text: str) -> None:
+        await self.budget.take("chat.postMessage", record.channel)
+        await self.client.chat_postMessage(channel=record.channel, thread_ts=record.thread_ts, text=text)
+
+    async def _investigate(self, notification: Notification, record: GroupRecord, route: Route) -> None:
+        """Once per firing episode; waits for a free slot in the background, never holding the inbox."""
+        if not await asyncio.to_thread(self.groups.note_investigation, record.group_key):
+            return
+        question = Question(
+            text=investigation_question(notification, route.cluster),
+            target=ReplyTarget(record.channel, record.thread_ts, None, self.team),
+            conversation_id=conversation_id(
+                team=self.team, channel=record.channel, thread_ts=record.thread_ts
+            ),
+            user_id="",
+            clusters=(route.cluster,) if route.cluster else (),
+        )
+        self.audit.write(
+            "alert",
+            source=notification.source,
+            group_key=notification.group_key,
+            title=notification.title,
+            cluster=route.cluster,
+            channel=record.channel,
+            thread_ts=record.thread_ts,
+            delivery_id=notification.delivery_id,
+        )
+        ALERTS.labels(notification.source, "investigated", "").inc()
+        task = asyncio.create_task(self._in_slot(question))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _in_slot(self, question: Question) -> None:
+        async with self._slots:
+            await self.conversations.submit(question)
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def _time(seconds: float) -> str:
+    return _utc(seconds).strftime("%Y-%m-%d %H:%M")
