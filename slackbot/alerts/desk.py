@@ -35,6 +35,8 @@ from slackbot.threads import conversation_id
 
 logger = logging.getLogger(__name__)
 
+SPARE_POLL_SECONDS = 1.0  # how often a waiting header update looks for spare chat.update budget
+
 
 class AlertDesk:
     """Works the inbox; `wake()` after storing, `run()` as a task for the bot's life."""
@@ -58,6 +60,8 @@ class AlertDesk:
         self.route, self.audit, self.team, self.now = route, audit, team, now
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._headers: dict[str, tuple[Notification, GroupRecord]] = {}  # latest state per group, unsent
+        self._headers_waiting = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -66,6 +70,13 @@ class AlertDesk:
     async def run(self) -> None:
         """Forever: whatever is pending (also what a previous process stored and did not finish)."""
         self._wake.set()  # the pending items of before a restart first
+        flusher = asyncio.create_task(self._flush_headers())
+        try:
+            await self._work()
+        finally:
+            flusher.cancel()
+
+    async def _work(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -123,9 +134,29 @@ class AlertDesk:
         return await asyncio.to_thread(self.groups.get, record.group_key) or record
 
     async def _update_header(self, notification: Notification, record: GroupRecord) -> None:
-        text, blocks = header_blocks(self._state(notification, record))
-        await self.budget.take("chat.update")
-        await self.client.chat_update(channel=record.channel, ts=record.header_ts, text=text, blocks=blocks)
+        """Queue the header's new state; `_flush_headers` sends the latest one per group when spare."""
+        self._headers[record.group_key] = (notification, record)
+        self._headers_waiting.set()
+
+    async def _flush_headers(self) -> None:
+        """Header updates are chat.update calls, the method people's answers and approval cards finish
+        with: they take only spare budget (people's calls keep their reserve), and a group's header
+        changed ten times while waiting is updated once, to its latest state."""
+        while True:
+            await self._headers_waiting.wait()
+            self._headers_waiting.clear()
+            while self._headers:
+                while not self.budget.try_take("chat.update"):
+                    await asyncio.sleep(SPARE_POLL_SECONDS)
+                key = next(iter(self._headers))
+                notification, record = self._headers.pop(key)
+                text, blocks = header_blocks(self._state(notification, record))
+                try:
+                    await self.client.chat_update(
+                        channel=record.channel, ts=record.header_ts, text=text, blocks=blocks
+                    )
+                except SlackApiError as exc:
+                    logger.warning("alert header not updated: %s", slack_error(exc))
 
     async def _say(self, record: GroupRecord, text: str) -> None:
         await self.budget.take("chat.postMessage", record.channel)
