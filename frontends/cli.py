@@ -54,6 +54,27 @@ def _slack_checks() -> list[Any]:
     )
 
 
+def _alert_checks() -> list[Any]:
+    """The alert listener's settings (off unless ALERTS_PORT is set: then OK says so)."""
+    from frontends.doctor import Check, settings_checks
+    from slackbot.alerts.settings import AlertSettings, load_alert_settings
+
+    checks = settings_checks("alerts", AlertSettings, load_alert_settings, needed_by="sre-bot run (alerts)")
+    if any(c.status != "OK" for c in checks):
+        return checks
+    alerts = AlertSettings()
+    if not alerts.enabled:
+        return [Check("alerts", "SKIP", "ALERTS_PORT is 0: no alert listener (README: Alerts)")]
+    sources = [name for name, on in (("Alertmanager", alerts.token), ("SNS", alerts.topics)) if on]
+    return [
+        Check(
+            "alerts",
+            "OK",
+            f"listening on port {alerts.alerts_port} for {' and '.join(sources)}; threads in {alerts.alert_channel}",
+        )
+    ]
+
+
 def parser() -> argparse.ArgumentParser:
     """`sre-bot {ask,doctor,run}` with its help and exit codes."""
     raw = argparse.RawDescriptionHelpFormatter
@@ -117,7 +138,7 @@ def _doctor() -> int:
 
     setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
     try:
-        return doctor(front_ends=[_slack_checks])
+        return doctor(front_ends=[_slack_checks, _alert_checks])
     except KeyboardInterrupt:
         return 130
 

@@ -10,9 +10,13 @@ import pytest
 
 from agents.redact import forget_secrets
 from agents.settings import Settings
+from slackbot.alerts.settings import AlertSettings
 from slackbot.config import SlackSettings
 
-SETTING_VARS = [name.upper() for name in (*Settings.model_fields, *SlackSettings.model_fields)] + [
+SETTING_VARS = [
+    name.upper()
+    for name in (*Settings.model_fields, *SlackSettings.model_fields, *AlertSettings.model_fields)
+] + [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

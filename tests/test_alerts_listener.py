@@ -169,3 +169,22 @@ async def test_sns_confirmation_insufficient_data_and_an_unreachable_certificate
         session, base + "/alerts/sns", sign_message(notification(alarm_message()), w.key), token=None
     )
     assert status == 503 and w.inbox.pending() == []  # SNS delivers it again later
+
+
+def test_doctor_says_whether_alerts_listen_and_what_an_enabled_listener_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from frontends.cli import _alert_checks
+
+    [off] = _alert_checks()
+    assert off.status == "SKIP" and "ALERTS_PORT" in off.detail
+    monkeypatch.setenv("ALERTS_PORT", "9095")
+    [lacking] = _alert_checks()
+    assert lacking.status == "FAIL" and "ALERTS_TOKEN" in lacking.detail and lacking.config
+    monkeypatch.setenv("ALERTS_TOKEN", "short")
+    monkeypatch.setenv("ALERT_CHANNEL", "C0123ABCD")
+    [short] = _alert_checks()
+    assert short.status == "FAIL" and "16 characters" in short.detail
+    monkeypatch.setenv("ALERTS_TOKEN", TOKEN)
+    [ready] = _alert_checks()
+    assert ready.status == "OK" and "9095" in ready.detail and "C0123ABCD" in ready.detail

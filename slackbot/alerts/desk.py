@@ -146,8 +146,7 @@ class AlertDesk:
             await self._headers_waiting.wait()
             self._headers_waiting.clear()
             while self._headers:
-                while not self.budget.try_take("chat.update"):
-                    await asyncio.sleep(SPARE_POLL_SECONDS)
+                await self._spare_update()
                 key = next(iter(self._headers))
                 notification, record = self._headers.pop(key)
                 text, blocks = header_blocks(self._state(notification, record))
@@ -157,6 +156,13 @@ class AlertDesk:
                     )
                 except SlackApiError as exc:
                     logger.warning("alert header not updated: %s", slack_error(exc))
+
+    async def _spare_update(self) -> None:
+        """Wait for chat.update budget beyond people's reserve (polled: the budget signals no refill)."""
+        while True:
+            if self.budget.try_take("chat.update"):
+                return
+            await asyncio.sleep(SPARE_POLL_SECONDS)
 
     async def _say(self, record: GroupRecord, text: str) -> None:
         await self.budget.take("chat.postMessage", record.channel)
