@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from slackbot.conversations import Conversations
 from slackbot.outbound import SafeWebClient
 from slackbot.rate_budget import RateBudget, Tier
 from tests.fakes.scripted_runner import ScriptedRunner
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, Message
+from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, FakeSlack, Message
 
 CHANNEL = "C9"
 
@@ -117,3 +118,22 @@ async def test_the_investigation_is_about_the_alert_s_cluster_whatever_its_text_
     assert "--cluster" not in question and "<untrusted-data" in question
     for section in ("What fired", "Findings", "Likely cause", "Next steps", "Runbook"):
         assert section in question
+
+
+async def test_firing_again_after_a_resolve_notes_it_in_the_same_thread_and_investigates_again(
+    world: World, tmp_path: Path
+) -> None:
+    world.store(firing(0, group="g4"))
+    [root] = await until(world.roots, "the header")
+    await until(lambda: len(world.runner.asked) == 1, "the first investigation")
+    resolved = firing(1, group="g4")
+    resolved = replace(resolved, status="resolved", alerts=(replace(resolved.alerts[0], status="resolved"),))
+    world.store(resolved)
+    await until(lambda: "Resolved" in root.text + str(root.blocks), "the header resolved")
+    world.store(firing(2, group="g4"))
+    await until(lambda: len(world.runner.asked) == 2, "the second investigation")
+    notes = [m.text for m in world.slack.thread(CHANNEL, root.ts) if m.user == BOT_USER]
+    assert any(n.startswith("_Firing again since") for n in notes)
+    assert len(world.roots()) == 1
+    audit = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert sum('"event": "alert"' in line for line in audit) == 2  # each investigation is on record

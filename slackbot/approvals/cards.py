@@ -97,7 +97,9 @@ def _call_text(approval: Approval) -> str:
 
 def _facts(approval: Approval) -> dict[str, Any]:
     args = approval.arguments
-    requester = mention(approval.requester) if approval.requester else "unknown"
+    requester = (
+        mention(approval.requester) if approval.requester else "nobody: the bot, investigating an alert"
+    )
     fields = [f"*Requested by*\n{requester}"]
     fleet_cluster = str(approval.extra.get("cluster") or "")  # the fleet's name, bound by the write gate
     if fleet_cluster:  # first, so nobody approves a change without seeing which cluster it is for
