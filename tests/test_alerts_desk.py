@@ -137,3 +137,50 @@ async def test_firing_again_after_a_resolve_notes_it_in_the_same_thread_and_inve
     assert len(world.roots()) == 1
     audit = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert sum('"event": "alert"' in line for line in audit) == 2  # each investigation is on record
+
+
+class FlakySlack:
+    """Fails the next `n` calls of a method with a timeout, as a network blip does."""
+
+    def __init__(self, client: Any, method: str, n: int) -> None:
+        self.client, self.method, self.n = client, method, n
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self.client, name)
+        if name != self.method:
+            return real
+
+        async def flaky(*args: Any, **kwargs: Any) -> Any:
+            if self.n > 0:
+                self.n -= 1
+                raise TimeoutError("a network blip")
+            return await real(*args, **kwargs)
+
+        return flaky
+
+
+async def test_a_slack_failure_for_now_keeps_the_notification_and_posts_it_later(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("slackbot.alerts.desk.RETRY_FIRST_SECONDS", 0.2)
+    world.desk.client = FlakySlack(world.desk.client, "chat_postMessage", 2)
+    world.store(firing(0, group="g5"))
+    [root] = await until(world.roots, "the header, after the blips")
+    await until(lambda: world.runner.asked, "the investigation")
+    assert world.inbox.pending() == []
+
+
+async def test_an_investigation_whose_alert_resolved_while_waiting_is_not_run(world: World) -> None:
+    async with world.desk._slots:  # every slot busy (an investigation running)
+        world.store(firing(0, group="g6"))
+        [root] = await until(world.roots, "the header")
+        resolved = firing(1, group="g6")
+        world.store(
+            replace(resolved, status="resolved", alerts=(replace(resolved.alerts[0], status="resolved"),))
+        )
+        await until(lambda: "Resolved" in root.text + str(root.blocks), "the header resolved")
+    await until(
+        lambda: any("resolved before its turn" in m.text for m in world.slack.thread(CHANNEL, root.ts)),
+        "the note",
+    )
+    assert world.runner.asked == []

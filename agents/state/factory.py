@@ -15,6 +15,8 @@ from agents.state.approvals import ApprovalStore, SqliteApprovalStore
 from agents.state.claims import EventDedupe, SqliteDedupe
 from agents.state.sessions import FileSessionStore, SessionStore
 
+ALERT_DEDUPE_SECONDS = 7200.0
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -33,7 +35,9 @@ def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stor
     return Stores(
         sessions=FileSessionStore(settings.session_storage_path),
         approvals=SqliteApprovalStore(settings.approvals_db_path),
-        alert_inbox=SqliteAlertInbox(settings.alert_state_path),  # one file for both tables
+        # one file for both tables; a delivery's id is kept 2 h: longer than an SNS message is accepted (1 h,
+        # plus clock skew), so a replayed one is still known as a duplicate
+        alert_inbox=SqliteAlertInbox(settings.alert_state_path, ttl_seconds=ALERT_DEDUPE_SECONDS),
         alert_groups=SqliteAlertGroups(settings.alert_state_path),
         claims=SqliteDedupe(claims_path) if claims_path is not None else None,
     )

@@ -25,7 +25,7 @@ from slackbot.alerts.codec import notification_from_json
 from slackbot.alerts.header import HeaderState, header_blocks
 from slackbot.alerts.investigation import investigation_question
 from slackbot.alerts.listener import ALERTS
-from slackbot.alerts.model import Notification
+from slackbot.alerts.model import Notification, PayloadError
 from slackbot.alerts.routing import Route
 from slackbot.conversations import Conversations, Question
 from slackbot.rate_budget import RateBudget
@@ -36,6 +36,19 @@ from slackbot.threads import conversation_id
 logger = logging.getLogger(__name__)
 
 SPARE_POLL_SECONDS = 1.0  # how often a waiting header update looks for spare chat.update budget
+RETRY_FIRST_SECONDS = 2.0  # Slack or the store failing for now: the item stays, tried again after this
+RETRY_MAX_SECONDS = 60.0
+# Slack errors no retry fixes: the item is set aside (logged, counted) instead of blocking the inbox
+PERMANENT_SLACK_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive", "missing_scope",
+     "not_authed", "restricted_action", "message_not_found", "cant_update_message"}
+)  # fmt: skip
+MAX_QUEUED_INVESTIGATIONS = 50  # waiting for a slot; beyond, a group gets its header and a note, no run
+MAX_PLAIN_HEADER = 3000
+STORM_NOTE = (
+    "_Not investigated: too many alerts are waiting for an investigation (an alert storm). Ask here if "
+    "you want this one looked at._"
+)
 
 
 class AlertDesk:
@@ -77,22 +90,50 @@ class AlertDesk:
             flusher.cancel()
 
     async def _work(self) -> None:
+        retry = RETRY_FIRST_SECONDS
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for item in await asyncio.to_thread(self.inbox.pending):
-                await self._handle_safely(item)
+            try:
+                finished = await self._work_pending()
+            except Exception:  # the store failed (locked, disk full): try again, never stop working
+                logger.exception("the alert inbox could not be read")
+                finished = False
+            if finished:
+                retry = RETRY_FIRST_SECONDS
+                continue
+            await asyncio.sleep(retry)  # Slack or the store failed for a while: later, in the same order
+            retry = min(retry * 2, RETRY_MAX_SECONDS)
+            self._wake.set()
 
-    async def _handle_safely(self, item: InboxItem) -> None:
+    async def _work_pending(self) -> bool:
+        """Handle what is pending, in order; False at the first one that failed for now (it stays)."""
+        for item in await asyncio.to_thread(self.inbox.pending):
+            if not await self._handle_safely(item):
+                return False
+        return True
+
+    async def _handle_safely(self, item: InboxItem) -> bool:
+        """Handle one item; True when it is finished with (done, or set aside as never postable)."""
         try:
             await self.handle(item)
-        except SlackApiError as exc:  # not in the channel, channel gone: said in the log, not retried forever
-            logger.error("alert %s could not be posted: %s", item.group_key[:80], slack_error(exc))
+        except SlackApiError as exc:
+            code = slack_error(exc)
+            if code not in PERMANENT_SLACK_ERRORS:
+                logger.warning("alert %s not posted yet (%s): will retry", item.group_key[:80], code)
+                return False
+            logger.error(
+                "alert %s could not be posted: %s", item.group_key[:80], code
+            )  # not in the channel …
             ALERTS.labels("desk", "refused", "slack").inc()
-        except Exception:
-            logger.exception("alert %s could not be handled", item.group_key[:80])
+        except (PayloadError, KeyError, ValueError):  # a stored item no code can post: set aside, logged
+            logger.exception("alert %s could not be read", item.group_key[:80])
             ALERTS.labels("desk", "refused", "internal").inc()
+        except Exception:  # Slack unreachable, a timeout, the store busy: the item stays, tried again
+            logger.warning("alert %s not handled yet: will retry", item.group_key[:80], exc_info=True)
+            return False
         await asyncio.to_thread(self.inbox.done, item.delivery_id)
+        return True
 
     async def handle(self, item: InboxItem) -> None:
         notification = notification_from_json(item.payload)
@@ -128,7 +169,14 @@ class AlertDesk:
     async def _post_header(self, notification: Notification, record: GroupRecord) -> GroupRecord:
         text, blocks = header_blocks(self._state(notification, record))
         await self.budget.take("chat.postMessage", record.channel)
-        posted = await self.client.chat_postMessage(channel=record.channel, text=text, blocks=blocks)
+        try:
+            posted = await self.client.chat_postMessage(channel=record.channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("invalid_blocks", "msg_too_long"):
+                raise
+            # whatever an alert's text did to the blocks, the group still gets its thread and investigation
+            await self.budget.take("chat.postMessage", record.channel)
+            posted = await self.client.chat_postMessage(channel=record.channel, text=text[:MAX_PLAIN_HEADER])
         ts = str(posted["ts"])
         await asyncio.to_thread(self.groups.set_thread, record.group_key, ts, ts)
         return await asyncio.to_thread(self.groups.get, record.group_key) or record
@@ -154,8 +202,12 @@ class AlertDesk:
                     await self.client.chat_update(
                         channel=record.channel, ts=record.header_ts, text=text, blocks=blocks
                     )
-                except SlackApiError as exc:
+                except SlackApiError as exc:  # Slack said no to this state: the next state tries again
                     logger.warning("alert header not updated: %s", slack_error(exc))
+                except Exception:  # a timeout, the network: keep this state unless a newer one came
+                    logger.warning("alert header not updated; will retry", exc_info=True)
+                    self._headers.setdefault(key, (notification, record))
+                    await asyncio.sleep(RETRY_FIRST_SECONDS)
 
     async def _spare_update(self) -> None:
         """Wait for chat.update budget beyond people's reserve (polled: the budget signals no refill)."""
@@ -191,13 +243,22 @@ class AlertDesk:
             thread_ts=record.thread_ts,
             delivery_id=notification.delivery_id,
         )
+        if len(self.tasks) >= MAX_QUEUED_INVESTIGATIONS:  # a storm: headers yes, a model run per group no
+            ALERTS.labels(notification.source, "refused", "storm").inc()
+            await self._say(record, STORM_NOTE)
+            return
         ALERTS.labels(notification.source, "investigated", "").inc()
-        task = asyncio.create_task(self._in_slot(question))
+        task = asyncio.create_task(self._in_slot(question, record))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _in_slot(self, question: Question) -> None:
+    async def _in_slot(self, question: Question, queued: GroupRecord) -> None:
         async with self._slots:
+            now = await asyncio.to_thread(self.groups.get, queued.group_key)
+            if now is not None and (now.status != "firing" or now.episodes != queued.episodes):
+                # resolved (or resolved and fired again: that episode has its own) while waiting its turn
+                await self._say(queued, "_Not investigated: the alert resolved before its turn came._")
+                return
             await self.conversations.submit(question)
 
 

@@ -12,12 +12,13 @@ import json
 import re
 
 from agents.mcp.output import fence
+from agents.redact import redact_for_slack
 from slackbot.alerts.model import Notification
 
 MAX_ALERTS = 10  # shown to the model; the header lists the group
 MAX_VALUE = 500  # characters of one label or annotation value
 MAX_DATA = 6000  # characters of the whole alert as data
-FLAG = re.compile(r"--(cluster)", re.IGNORECASE)
+FLAG = re.compile(r"-+(?=cluster)", re.IGNORECASE)  # every dash before "cluster": `----cluster` too
 SECTIONS = ("What fired", "Findings", "Likely cause", "Next steps", "Runbook")
 
 QUESTION = """An alert fired{where}. Investigate it now, before anyone asks: gather evidence with the \
@@ -62,8 +63,9 @@ def alert_data(notification: Notification) -> str:
         alerts.pop()
         document["more_alerts"] = int(document["more_alerts"]) + 1  # type: ignore[call-overload]
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return FLAG.sub(r"\1", text[:MAX_DATA])
+    return FLAG.sub("", text[:MAX_DATA])
 
 
 def _value(value: str) -> str:
-    return value if len(value) <= MAX_VALUE else value[:MAX_VALUE] + "…"
+    """Cut, and redacted: an annotation may carry a password or a token, and this text goes to the model."""
+    return redact_for_slack(value if len(value) <= MAX_VALUE else value[:MAX_VALUE] + "…")

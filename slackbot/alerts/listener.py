@@ -9,6 +9,7 @@ ALERTS_MAX_BODY_BYTES 413 before it is parsed. Alert text is never logged or ech
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -75,7 +76,7 @@ class AlertListener:
         given = request.headers.get("Authorization", "")
         if not token:
             return refused(source, 404, "disabled", "Alertmanager is not configured here (ALERTS_TOKEN)")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), f"Bearer {token}".encode()):
             return refused(source, 401, "auth", "missing or wrong bearer token")
         body = await self._body(request, source)
         if isinstance(body, web.Response):
@@ -84,6 +85,8 @@ class AlertListener:
             notification = alertmanager.parse_webhook(body)
         except PayloadError as exc:
             return refused(source, 400, "malformed", str(exc))
+        except RecursionError:
+            return refused(source, 400, "malformed", "the body is nested too deeply")
         # The same body again is a resend (our 200 was lost) when it comes within RESEND_WINDOW, and a
         # repeat (repeat_interval: the header counts it) after that; Alertmanager sends no id of its own.
         window = int(self.clock() // RESEND_WINDOW)
@@ -98,11 +101,12 @@ class AlertListener:
             return body
         try:
             message = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return refused(source, 400, "malformed", "the body is not JSON")
         if not isinstance(message, dict):
             return refused(source, 400, "malformed", "the body is not an SNS message object")
-        if message.get("TopicArn") not in self.settings.topics:
+        topic = message.get("TopicArn")
+        if not isinstance(topic, str) or topic not in self.settings.topics:
             return refused(source, 403, "topic", "this topic is not one of ALERTS_SNS_TOPIC_ARNS")
         try:
             await asyncio.to_thread(self.verifier.verify, message)  # may fetch the signing certificate
@@ -151,6 +155,10 @@ class AlertListener:
 
     async def _store(self, notification: Notification) -> web.Response:
         """Stored first, then acknowledged: a crash after the 200 loses nothing, one before it is resent."""
+        if not _valid_text(notification):
+            return refused(
+                notification.source, 400, "malformed", "text with invalid Unicode (a lone surrogate)"
+            )
         payload = notification_to_json(notification)
         new = await asyncio.to_thread(
             self.inbox.put, notification.delivery_id, notification.group_key, payload
@@ -162,6 +170,16 @@ class AlertListener:
         ALERTS.labels(source, "received", "").inc()
         self.wake()
         return web.json_response({"ok": True})
+
+
+def _valid_text(notification: Notification) -> bool:
+    """Whether every text can be written as UTF-8 (a JSON `\\ud800` escape cannot): the store, Slack and
+    the audit log all need it, and a sender should hear 400 now rather than see nothing later."""
+    try:
+        json.dumps(dataclasses.asdict(notification), ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _get(url: str) -> None:
