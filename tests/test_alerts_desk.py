@@ -165,7 +165,7 @@ async def test_a_slack_failure_for_now_keeps_the_notification_and_posts_it_later
     monkeypatch.setattr("slackbot.alerts.desk.RETRY_FIRST_SECONDS", 0.2)
     world.desk.client = FlakySlack(world.desk.client, "chat_postMessage", 2)
     world.store(firing(0, group="g5"))
-    [root] = await until(world.roots, "the header, after the blips")
+    [_root] = await until(world.roots, "the header, after the blips")
     await until(lambda: world.runner.asked, "the investigation")
     assert world.inbox.pending() == []
 
