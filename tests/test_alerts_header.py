@@ -166,8 +166,19 @@ def test_at_most_five_telling_labels_in_a_fixed_order() -> None:
         "ww": "4",
         "severity": "s",
     }
-    line = header_blocks(state(group(alert(labels=labels))))[1][2]["text"]["text"]
+    line = header_blocks(state(group(alert(labels=labels), severity="s")))[1][2]["text"]["text"]
     assert line == ":fire: `namespace=ns` `pod=p` `node=n` `ww=4` `xx=3`"
+
+
+def test_a_cluster_or_severity_unlike_the_headers_is_shown_on_its_alert_line() -> None:
+    first = alert(labels={"alertname": "A", "cluster": "eu", "severity": "page", "pod": "p1"})
+    other = alert(
+        fingerprint="2", labels={"alertname": "A", "cluster": "us", "severity": "page", "pod": "p2"}
+    )
+    n = group(
+        first, other, common_labels={"alertname": "A", "severity": "page"}, cluster="eu", severity="page"
+    )
+    assert header_blocks(state(n))[1][2]["text"]["text"] == ":fire: `pod=p1`\n:fire: `cluster=us` `pod=p2`"
 
 
 def test_long_alert_lines_stop_before_the_section_limit_and_count_the_rest() -> None:

@@ -27,8 +27,18 @@ FIELD_LIMIT = 2000  # one section field
 MAX_LISTED = 10  # alerts listed one per line; the rest are "+k more"
 MAX_LINKS = 3  # links of each kind (runbooks, dashboards, sources)
 DASHBOARD_KEYS = ("dashboard", "dashboard_url", "grafana_url")
-LABEL_ORDER = ("namespace", "pod", "container", "deployment", "job", "service", "instance", "node")
-HIDDEN_LABELS = frozenset({"alertname", "severity", "cluster"})  # already in the header's first lines
+LABEL_ORDER = (
+    "cluster",
+    "severity",
+    "namespace",
+    "pod",
+    "container",
+    "deployment",
+    "job",
+    "service",
+    "instance",
+    "node",
+)
 # A URL that can sit inside `<…|…>`: http(s), printable ASCII only, no whitespace, none of `<`, `>`, `|`
 # (Slack reads them there) nor a backtick (three would open a code block).
 _LINKABLE = re.compile(r"(?i:https?)://[!-;=?-_a-{}~]+")
@@ -210,7 +220,8 @@ def _alert_line(alert: Alert, n: Notification, show_name: bool) -> str:
 def _telling_labels(alert: Alert, n: Notification) -> list[tuple[str, str]]:
     """Up to five labels that tell this alert from the others (all of them for a group of one)."""
     common = n.common_labels if len(n.alerts) > 1 else {}
-    keys = [k for k in alert.labels if k not in HIDDEN_LABELS and common.get(k) != alert.labels[k]]
+    above = {"alertname": alert.name, "severity": n.severity, "cluster": n.cluster}  # said elsewhere
+    keys = [k for k, v in alert.labels.items() if common.get(k) != v and above.get(k) != v]
     keys.sort(key=lambda k: (LABEL_ORDER.index(k) if k in LABEL_ORDER else len(LABEL_ORDER), k))
     return [(k, alert.labels[k]) for k in keys[:5]]
 
