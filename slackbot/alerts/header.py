@@ -27,13 +27,27 @@ FIELD_LIMIT = 2000  # one section field
 MAX_LISTED = 10  # alerts listed one per line; the rest are "+k more"
 MAX_LINKS = 3  # links of each kind (runbooks, dashboards, sources)
 DASHBOARD_KEYS = ("dashboard", "dashboard_url", "grafana_url")
-LABEL_ORDER = ("namespace", "pod", "container", "deployment", "job", "service", "instance", "node")
-HIDDEN_LABELS = frozenset({"alertname", "severity", "cluster"})  # already in the header's first lines
+LABEL_ORDER = (
+    "cluster",
+    "severity",
+    "namespace",
+    "pod",
+    "container",
+    "deployment",
+    "job",
+    "service",
+    "instance",
+    "node",
+)
 # A URL that can sit inside `<…|…>`: http(s), printable ASCII only, no whitespace, none of `<`, `>`, `|`
 # (Slack reads them there) nor a backtick (three would open a code block).
 _LINKABLE = re.compile(r"(?i:https?)://[!-;=?-_a-{}~]+")
-_AUTHORITY = re.compile(r"(?i:https?)://([^/?#]*)")
-_HOST = re.compile(r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+|\[[0-9A-Fa-f:.]+\]")
+# What may stand between `//` and the path: a DNS name or a bracketed IPv6 address, then a numeric port.
+# No user info (`https://good.example@evil.example/` leads to evil.example), no backslash (browsers read
+# it as a slash), nothing a browser and this pattern could split differently.
+_AUTHORITY = re.compile(
+    r"(?i:https?)://(?P<host>(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?=[/?#]|$)"
+)
 _ANGLE_LOOKALIKES = str.maketrans({"<": "‹", ">": "›"})
 
 
@@ -85,16 +99,17 @@ def _shown(raw: str, limit: int, render: Callable[[str], str] = escape_mrkdwn) -
     low, high = 0, len(raw)
     while low < high:
         middle = (low + high + 1) // 2
-        if len(render(raw[:middle] + "…")) <= limit:
+        # measured as sent: the client redacts again, and a cut can make `password=` a new assignment
+        if len(render(redact_for_slack(raw[:middle] + "…"))) <= limit:
             low = middle
         else:
             high = middle - 1
-    return render(raw[:low] + "…")
+    return render(redact_for_slack(raw[:low] + "…"))
 
 
 def _one_line(raw: str) -> str:
     """Escaped text on one line: a line break in a value cannot add a line that looks like the bot's."""
-    return fence_safe(" ".join(raw.split()))
+    return fence_safe(escape_mrkdwn(" ".join(raw.split())))
 
 
 def _code(raw: str) -> str:
@@ -206,7 +221,8 @@ def _alert_line(alert: Alert, n: Notification, show_name: bool) -> str:
 def _telling_labels(alert: Alert, n: Notification) -> list[tuple[str, str]]:
     """Up to five labels that tell this alert from the others (all of them for a group of one)."""
     common = n.common_labels if len(n.alerts) > 1 else {}
-    keys = [k for k in alert.labels if k not in HIDDEN_LABELS and common.get(k) != alert.labels[k]]
+    above = {"alertname": alert.name, "severity": n.severity, "cluster": n.cluster}  # said elsewhere
+    keys = [k for k, v in alert.labels.items() if common.get(k) != v and above.get(k) != v]
     keys.sort(key=lambda k: (LABEL_ORDER.index(k) if k in LABEL_ORDER else len(LABEL_ORDER), k))
     return [(k, alert.labels[k]) for k in keys[:5]]
 
@@ -245,9 +261,6 @@ def _link(kind: str, url: str) -> str:
 
 def _link_host(url: str) -> str:
     """The host a URL leads to, or "" if it must not be a link: not http(s), characters Slack reads in
-    `<…|…>`, whitespace, non-ASCII, or user info (`https://good.example@evil.example/` hides its host)."""
-    authority = _AUTHORITY.match(url)
-    if not _LINKABLE.fullmatch(url) or not authority or "@" in authority.group(1):
-        return ""
-    host = authority.group(1).rsplit(":", 1)[0] if "]" not in authority.group(1)[-1:] else authority.group(1)
-    return host.lower() if _HOST.fullmatch(host) else ""
+    `<…|…>`, whitespace, non-ASCII, or an authority that is not plainly a host and port (user info)."""
+    authority = _AUTHORITY.match(url) if _LINKABLE.fullmatch(url) else None
+    return authority.group("host").lower() if authority else ""
