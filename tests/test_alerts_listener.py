@@ -188,3 +188,33 @@ def test_doctor_says_whether_alerts_listen_and_what_an_enabled_listener_lacks(
     monkeypatch.setenv("ALERTS_TOKEN", TOKEN)
     [ready] = _alert_checks()
     assert ready.status == "OK" and "9095" in ready.detail and "C0123ABCD" in ready.detail
+
+
+def test_the_certificate_fetch_follows_no_redirect() -> None:
+    """The verifier checked the URL; a redirect from it would lead to a host nobody checked."""
+    import threading
+    import urllib.error
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from slackbot.alerts.service import fetch_certificate
+
+    seen: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere.pem")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(urllib.error.HTTPError):
+            fetch_certificate(f"http://127.0.0.1:{server.server_port}/cert.pem")
+    finally:
+        server.shutdown()
+    assert seen == ["/cert.pem"]  # the redirect's target was never asked for
