@@ -201,7 +201,7 @@ def test_the_certificate_fetch_follows_no_redirect() -> None:
     seen: list[str] = []
 
     class Redirecting(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen.append(self.path)
             self.send_response(302)
             self.send_header("Location", "/elsewhere.pem")
