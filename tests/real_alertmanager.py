@@ -12,13 +12,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.real_prometheus import free_port, require_real
+from tests.real_prometheus import free_port, require_real, wait_ready
 
 BINARY = "prometheus-alertmanager"
 INSTALL_HINT = "install Debian's `prometheus-alertmanager` package (scripts/test does it when run as root)"
@@ -97,17 +96,13 @@ class RealAlertmanager:
         raise RuntimeError(f"Alertmanager did not start; see {self.workdir / 'alertmanager.log'}")
 
     def _ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2):
-                    return True
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        return False
+        assert self.process is not None
+
+        def probe() -> None:
+            with urllib.request.urlopen(self.url + "/-/ready", timeout=2):
+                pass
+
+        return wait_ready(self.process, probe, timeout)
 
     def push(self, alerts: list[dict[str, Any]]) -> None:
         """Alerts as Prometheus sends them: labels, annotations, startsAt/endsAt (RFC3339)."""

@@ -50,6 +50,20 @@ def prometheus_binary() -> str:
     return found
 
 
+def wait_ready(process: subprocess.Popen[bytes], probe: Callable[[], object], timeout: float) -> bool:
+    """Poll `probe` until it answers (True), the process exits or `timeout` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            probe()
+            return True
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -180,17 +194,8 @@ class RealPrometheus:
         raise RuntimeError(f"Prometheus did not start; see {self.workdir / 'prometheus.log'}")
 
     def _wait_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                self.get("/-/ready")
-                return True
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        return False
+        assert self.process is not None
+        return wait_ready(self.process, lambda: self.get("/-/ready"), timeout)
 
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")

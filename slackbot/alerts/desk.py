@@ -233,6 +233,10 @@ class AlertDesk:
             user_id="",
             clusters=(route.cluster,) if route.cluster else (),
         )
+        if len(self.tasks) >= MAX_QUEUED_INVESTIGATIONS:  # a storm: headers yes, a model run per group no
+            ALERTS.labels(notification.source, "refused", "storm").inc()
+            await self._say(record, STORM_NOTE)
+            return
         self.audit.write(
             "alert",
             source=notification.source,
@@ -243,10 +247,6 @@ class AlertDesk:
             thread_ts=record.thread_ts,
             delivery_id=notification.delivery_id,
         )
-        if len(self.tasks) >= MAX_QUEUED_INVESTIGATIONS:  # a storm: headers yes, a model run per group no
-            ALERTS.labels(notification.source, "refused", "storm").inc()
-            await self._say(record, STORM_NOTE)
-            return
         ALERTS.labels(notification.source, "investigated", "").inc()
         task = asyncio.create_task(self._in_slot(question, record))
         self.tasks.add(task)
