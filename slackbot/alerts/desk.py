@@ -35,7 +35,7 @@ from slackbot.threads import conversation_id
 
 logger = logging.getLogger(__name__)
 
-SPARE_POLL_SECONDS = 1.0  # how often a waiting header update looks for spare chat.update budget
+SPARE_POLL_SECONDS = 0.25  # how often a waiting alert post or header update looks for spare budget
 RETRY_FIRST_SECONDS = 2.0  # Slack or the store failing for now: the item stays, tried again after this
 RETRY_MAX_SECONDS = 60.0
 # Slack errors no retry fixes: the item is set aside (logged, counted) instead of blocking the inbox
@@ -168,14 +168,14 @@ class AlertDesk:
 
     async def _post_header(self, notification: Notification, record: GroupRecord) -> GroupRecord:
         text, blocks = header_blocks(self._state(notification, record))
-        await self.budget.take("chat.postMessage", record.channel)
+        await self._spare("chat.postMessage", record.channel)
         try:
             posted = await self.client.chat_postMessage(channel=record.channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             if slack_error(exc) not in ("invalid_blocks", "msg_too_long"):
                 raise
             # whatever an alert's text did to the blocks, the group still gets its thread and investigation
-            await self.budget.take("chat.postMessage", record.channel)
+            await self._spare("chat.postMessage", record.channel)
             posted = await self.client.chat_postMessage(channel=record.channel, text=text[:MAX_PLAIN_HEADER])
         ts = str(posted["ts"])
         await asyncio.to_thread(self.groups.set_thread, record.group_key, ts, ts)
@@ -194,7 +194,7 @@ class AlertDesk:
             await self._headers_waiting.wait()
             self._headers_waiting.clear()
             while self._headers:
-                await self._spare_update()
+                await self._spare("chat.update")
                 key = next(iter(self._headers))
                 notification, record = self._headers.pop(key)
                 text, blocks = header_blocks(self._state(notification, record))
@@ -209,15 +209,16 @@ class AlertDesk:
                     self._headers.setdefault(key, (notification, record))
                     await asyncio.sleep(RETRY_FIRST_SECONDS)
 
-    async def _spare_update(self) -> None:
-        """Wait for chat.update budget beyond people's reserve (polled: the budget signals no refill)."""
+    async def _spare(self, method: str, channel: str | None = None) -> None:
+        """Wait for `method`'s budget beyond what people's calls need now: the budget's reserve and its
+        waiters (polled: the budget signals no refill). People's posts in the alert channel go first."""
         while True:
-            if self.budget.try_take("chat.update"):
+            if self.budget.try_take(method, channel):
                 return
             await asyncio.sleep(SPARE_POLL_SECONDS)
 
     async def _say(self, record: GroupRecord, text: str) -> None:
-        await self.budget.take("chat.postMessage", record.channel)
+        await self._spare("chat.postMessage", record.channel)
         await self.client.chat_postMessage(channel=record.channel, thread_ts=record.thread_ts, text=text)
 
     async def _investigate(self, notification: Notification, record: GroupRecord, route: Route) -> None:
