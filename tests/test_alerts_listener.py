@@ -218,3 +218,160 @@ def test_the_certificate_fetch_follows_no_redirect() -> None:
     finally:
         server.shutdown()
     assert seen == ["/cert.pem"]  # the redirect's target was never asked for
+
+
+def counted(source: str, outcome: str, reason: str) -> float:
+    from agents.metrics import REGISTRY
+
+    labels = {"source": source, "outcome": outcome, "reason": reason}
+    return REGISTRY.get_sample_value("sre_bot_alerts_total", labels) or 0.0
+
+
+SURROGATE_AM = json.dumps({**AM_BODY, "groupKey": "\ud800"}).encode()  # valid JSON, not valid text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "token", "status", "labels", "error"),
+    [
+        (
+            "/alerts/alertmanager",
+            AM_BODY,
+            "wrong-token-wrong-token-x",
+            401,
+            ("alertmanager", "refused", "auth"),
+            "missing or wrong bearer token",
+        ),
+        (
+            "/alerts/alertmanager",
+            {**AM_BODY, "version": "3"},
+            TOKEN,
+            400,
+            ("alertmanager", "refused", "malformed"),
+            'version must be "4"',
+        ),
+        (
+            "/alerts/alertmanager",
+            SURROGATE_AM,
+            TOKEN,
+            400,
+            ("alertmanager", "refused", "malformed"),
+            "text with invalid Unicode (a lone surrogate)",
+        ),
+        (
+            "/alerts/alertmanager",
+            {**AM_BODY, "commonAnnotations": {"x": "y" * 10_000}},
+            TOKEN,
+            413,
+            ("alertmanager", "refused", "too_large"),
+            "bodies are limited to 8192 bytes",
+        ),
+        ("/alerts/sns", b"{not json", None, 400, ("sns", "refused", "malformed"), "the body is not JSON"),
+        (
+            "/alerts/sns",
+            b"[1]",
+            None,
+            400,
+            ("sns", "refused", "malformed"),
+            "the body is not an SNS message object",
+        ),
+        (
+            "/alerts/sns",
+            {"TopicArn": ["not", "a", "string"]},
+            None,
+            403,
+            ("sns", "refused", "topic"),
+            "this topic is not one of ALERTS_SNS_TOPIC_ARNS",
+        ),
+        (
+            "/alerts/sns",
+            {**notification(alarm_message()), "Signature": "AAAA", "SignatureVersion": "2"},
+            None,
+            403,
+            ("sns", "refused", "signature"),
+            "",
+        ),
+    ],
+)
+async def test_each_refusal_has_its_status_words_and_counter(
+    world: Any, path: str, body: Any, token: str | None, status: int, labels: tuple[str, str, str], error: str
+) -> None:
+    w, session, base = world
+    before = counted(*labels)
+    raw = body if isinstance(body, bytes) else None
+    got, answer = await send(session, base + path, body, token=token, raw=raw)
+    assert got == status and answer["ok"] is False and error in answer["error"]
+    assert counted(*labels) == before + 1
+    assert w.inbox.pending() == [] and w.woken == 0
+
+
+async def test_stored_duplicate_ignored_and_unreachable_are_counted_apart(world: Any) -> None:
+    w, session, base = world
+    received, duplicated = (
+        counted("alertmanager", "received", ""),
+        counted("alertmanager", "deduplicated", ""),
+    )
+    await send(session, base + "/alerts/alertmanager", AM_BODY)
+    await send(session, base + "/alerts/alertmanager", AM_BODY)
+    assert counted("alertmanager", "received", "") == received + 1
+    assert counted("alertmanager", "deduplicated", "") == duplicated + 1
+    ignored = counted("sns", "ignored", "state")
+    await send(
+        session,
+        base + "/alerts/sns",
+        sign_message(notification(alarm_message("INSUFFICIENT_DATA")), w.key),
+        token=None,
+    )
+    assert counted("sns", "ignored", "state") == ignored + 1
+    sns_received = counted("sns", "received", "")
+    await send(session, base + "/alerts/sns", sign_message(notification(alarm_message()), w.key), token=None)
+    assert counted("sns", "received", "") == sns_received + 1
+    malformed = counted("sns", "refused", "malformed")
+    status, answer = await send(
+        session, base + "/alerts/sns", sign_message(notification("not an alarm"), w.key), token=None
+    )
+    assert status == 400 and counted("sns", "refused", "malformed") == malformed + 1 and answer["error"]
+    certificate = counted("sns", "refused", "certificate")
+    w.certs.certs.clear()
+    w.listener.verifier = SnsVerifier(w.certs, [w.ca], topic_arns={TOPIC_ARN})
+    status, answer = await send(
+        session, base + "/alerts/sns", sign_message(notification(alarm_message()), w.key), token=None
+    )
+    assert status == 503 and answer["error"] == "the signing certificate could not be fetched; retry"
+    assert counted("sns", "refused", "certificate") == certificate + 1
+
+
+async def test_a_route_whose_source_is_not_configured_answers_404(tmp_path: Path) -> None:
+    settings = AlertSettings(_env_file=None, alerts_port=9095, alert_channel="C1")  # type: ignore[call-arg]
+    inbox = SqliteAlertInbox(tmp_path / "a.sqlite3")
+    listener = AlertListener(settings, inbox, SnsVerifier(CertServer({})), lambda: None)
+    server = TestServer(listener.app())
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            base = str(server.make_url(""))
+            before = counted("alertmanager", "refused", "disabled"), counted("sns", "refused", "disabled")
+            status, answer = await send(session, base + "/alerts/alertmanager", AM_BODY)
+            assert status == 404 and answer["error"] == "Alertmanager is not configured here (ALERTS_TOKEN)"
+            status, answer = await send(session, base + "/alerts/sns", {}, token=None)
+            assert status == 404 and answer["error"] == "SNS is not configured here (ALERTS_SNS_TOPIC_ARNS)"
+            assert (
+                counted("alertmanager", "refused", "disabled"),
+                counted("sns", "refused", "disabled"),
+            ) == (before[0] + 1, before[1] + 1)
+    finally:
+        await server.close()
+
+
+async def test_a_subscription_that_cannot_be_confirmed_is_400_and_counted(world: Any) -> None:
+    w, session, base = world
+
+    async def failing(_url: str) -> None:
+        raise OSError("SNS answered 404")
+
+    w.listener.confirm = failing
+    before = counted("sns", "refused", "confirmation")
+    status, answer = await send(
+        session, base + "/alerts/sns", sign_message(subscription_confirmation(), w.key), token=None
+    )
+    assert status == 400 and answer["error"] == "could not confirm the subscription: SNS answered 404"
+    assert counted("sns", "refused", "confirmation") == before + 1
