@@ -77,6 +77,7 @@ def test_doctor_all_ok_against_the_fakes(agent_env: Path, tmp_path: Path) -> Non
         "aws credentials": "OK",
         "model": "OK",
         "slack": "WARN",  # no Slack tokens: fine for the terminal, only `sre-bot run` needs them
+        "alerts": "SKIP",  # no ALERTS_PORT: no listener
     }
     assert "Metrics (Prometheus) is not offered: PROMETHEUS_URL is not set" in proc.stdout
     assert f"kubeconfig mode (KUBECONFIG is set): {agent_env}" in proc.stdout
