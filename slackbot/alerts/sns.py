@@ -40,27 +40,13 @@ from slackbot.alerts.model import PayloadError
 
 __all__ = ["NotActionable", "SignatureError", "SnsVerifier", "confirm_url", "parse_alarm", "sns_region"]
 
-# The fields each Type signs, in the order SNS concatenates them ("Key\nvalue\n" each).
+# The fields each Type signs, in the order SNS concatenates them ("Key\nvalue\n" each); both kinds of
+# subscription message sign the same ones.
+_SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 _SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
+    "SubscriptionConfirmation": _SUBSCRIPTION_FIELDS,
+    "UnsubscribeConfirmation": _SUBSCRIPTION_FIELDS,
 }
 _OPTIONAL_FIELDS = frozenset({"Subject"})
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
