@@ -19,7 +19,7 @@ from strands.session import SessionManager
 
 from agents.capabilities import Capability, enabled, not_offered
 from agents.fleet import ClusterConfig, ClusterScope, Fleet, Resolution, single_cluster_fleet
-from agents.gate.audit import AuditLog, JsonlAuditLog
+from agents.gate.audit import AuditLog, open_audit_log
 from agents.gate.write_gate import GatePolicy, WriteGate
 from agents.mcp.servers import McpServer, McpServers
 from agents.models import ModelFactory, model_factory, retry_strategy
@@ -166,7 +166,7 @@ class Assistant:
             server_specs(settings, capabilities=self.capabilities, fleet=bound)
         )
         self.models = models or model_factory(settings)
-        self.audit: AuditLog = audit if audit is not None else JsonlAuditLog(settings.audit_log_path)
+        self.audit: AuditLog = audit if audit is not None else open_audit_log(settings.audit_log_path)
         # The front end says whether it can get a person's approval, and words the refusals its own way.
         self.policy = GatePolicy(
             settings.eks_mcp_allow_write, approvals_configured, read_only_text, no_approvers_text

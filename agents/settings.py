@@ -332,7 +332,7 @@ class Settings(BaseSettings):
         for variable, directory in (
             ("SESSION_STORAGE_PATH", self.session_storage_path),
             ("APPROVALS_DB_PATH", self.approvals_db_path.parent),
-            ("AUDIT_LOG_PATH", self.audit_log_path.parent),
+            *([] if self.audit_log_path == Path("-") else [("AUDIT_LOG_PATH", self.audit_log_path.parent)]),
             ("MANIFEST_DIR", self.manifest_dir),
             ("ALERT_STATE_PATH", self.alert_state_path.parent),
         ):
