@@ -129,7 +129,7 @@ def build_bot(
     claims = core.stores.claims
     if claims is None:  # the stores are the factory's to make (slack_core with EVENT_DEDUPE_PATH)
         raise ValueError("the Slack bot needs a core built with claims: slack_core(..., claims_path=...)")
-    budget = budget or RateBudget()
+    budget = budget or RateBudget(share=slack.replica_count)
     client = web_client(slack, budget)
     # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns at every start that the client
     # we pass wins over it; the client carries that same token, so the warning only misleads.

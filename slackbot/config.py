@@ -102,6 +102,8 @@ class SlackSettings(ApproverSettings):
     max_question_chars: int = Field(default=8000, ge=100, le=40_000)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
     health_port: int = Field(default=8080, ge=0, le=65535)
+    # replicas of the bot sharing the workspace's Slack rate tiers (Socket Mode: at most 10 connections)
+    replica_count: int = Field(default=1, ge=1, le=10)
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_api_url", mode="before")
     @classmethod

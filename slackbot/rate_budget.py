@@ -5,7 +5,10 @@ chat.postMessage ~1/s per channel. With many conversations at once, intermediate
 budget the final messages need. So a reply pledges its final call when it starts (`pledge`), best-effort
 updates (`try_take`) only spend tokens above the pledges and a small reserve, and final messages (`take`)
 wait for a token and never give up. A 429 from Slack drains the bucket until Retry-After, so every
-conversation backs off together.
+conversation backs off together, and halves the burst the bucket allows: Slack publishes per-minute
+tiers but not burst sizes, so the burst is learnt (each calm minute gives one call of it back, up to the
+guess in the tier). Several replicas of the bot share the workspace's tiers: with `share=N` each takes
+1/N of every rate and burst.
 
 Time comes from a `Clock` (real time by default) so tests can check every wait without waiting. `granted`
 counts the tokens handed out per method: every Slack call a reply makes must have spent one.
@@ -14,6 +17,7 @@ counts the tokens handed out per method: every Slack call a reply makes must hav
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -73,20 +77,40 @@ METHOD_TIERS: dict[str, Tier] = {
 }
 
 
+CALM_SECONDS = 60.0  # a minute without a 429 gives one call of burst back
+
+
 @dataclass
 class _Bucket:
     tier: Tier
     tokens: float
     updated: float
+    burst: float = 0.0  # what Slack seems to allow at once: the tier's guess, halved by each 429
+    calm_since: float = 0.0  # when the burst last shrank or grew
     blocked_until: float = 0.0
     waiters: int = 0
     pledged: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def __post_init__(self) -> None:
+        self.burst = self.burst or self.tier.burst
+        self.calm_since = self.calm_since or self.updated
+
     def refill(self, now: float) -> None:
+        if self.burst < self.tier.burst and now - self.calm_since >= CALM_SECONDS:
+            calm = (now - self.calm_since) // CALM_SECONDS
+            self.burst = min(self.tier.burst, self.burst + calm)
+            self.calm_since += calm * CALM_SECONDS
         rate = self.tier.per_minute / 60.0
-        self.tokens = min(self.tier.burst, self.tokens + (now - self.updated) * rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * rate)
         self.updated = now
+
+    def shrink(self, until: float) -> None:
+        """Slack refused a call: hold it until `until`, and allow half the burst from then on."""
+        self.blocked_until = max(self.blocked_until, until)
+        self.tokens = 0.0
+        self.burst = max(1.0, math.floor(self.burst / 2))
+        self.calm_since = max(self.calm_since, until)
 
     def wait_time(self, now: float, need: float) -> float:
         # within float rounding counts as there: after sleeping the computed time, never sleep ~0 again
@@ -105,8 +129,10 @@ class RateBudget:
         tiers: dict[str, Tier] | None = None,
         reserve_fraction: float = 0.1,
         clock: Clock = REAL_TIME,
+        share: int = 1,
     ) -> None:
         self.tiers = dict(METHOD_TIERS if tiers is None else tiers)
+        self.share = share  # replicas sharing the workspace's tiers: each gets 1/share of them
         self.reserve_fraction = reserve_fraction
         self.clock = clock
         # tokens handed out per method (untiered ones too), net of refunds
@@ -119,9 +145,10 @@ class RateBudget:
         return f"{method}:{channel}" if method == "chat.postMessage" else method
 
     def _tier(self, method: str) -> Tier | None:
-        if method == "chat.postMessage":
-            return self.tiers.get(method, PER_CHANNEL_POST)
-        return self.tiers.get(method)
+        tier = self.tiers.get(method, PER_CHANNEL_POST if method == "chat.postMessage" else None)
+        if tier is None or self.share == 1:
+            return tier
+        return Tier(tier.per_minute / self.share, max(1.0, math.floor(tier.burst / self.share)))
 
     def _bucket(self, method: str, channel: str | None) -> _Bucket | None:
         tier = self._tier(method)
@@ -141,7 +168,7 @@ class RateBudget:
         if bucket is not None:
             now = self.clock.now()
             bucket.refill(now)
-            reserve = bucket.tier.burst * self.reserve_fraction + bucket.waiters + bucket.pledged
+            reserve = bucket.burst * self.reserve_fraction + bucket.waiters + bucket.pledged
             if now < bucket.blocked_until or bucket.tokens - count < reserve:
                 return False
             bucket.tokens -= count
@@ -191,10 +218,10 @@ class RateBudget:
         self.granted[method] -= count
         bucket = self._bucket(method, channel)
         if bucket is not None:
-            bucket.tokens = min(bucket.tier.burst, bucket.tokens + count)
+            bucket.tokens = min(bucket.burst, bucket.tokens + count)
 
     def penalize(self, method: str, retry_after: float, channel: str | None = None) -> None:
-        """Slack said 429: nobody calls this method until Retry-After has passed.
+        """Slack said 429: nobody calls this method until Retry-After has passed, and its burst halves.
 
         chat.postMessage is limited per channel; with the channel unknown, every channel's bucket waits.
         """
@@ -206,5 +233,4 @@ class RateBudget:
             bucket = self._bucket(method, channel)
             buckets = [bucket] if bucket is not None else []
         for bucket in buckets:
-            bucket.blocked_until = max(bucket.blocked_until, until)
-            bucket.tokens = 0.0
+            bucket.shrink(until)

@@ -6,9 +6,10 @@ Two ways to show it, same interface:
 - `UpdateReply`: a placeholder message edited with chat.update — for workspaces or moments where the
   native methods are unavailable or their (Tier 2) budget is spent.
 
-Both update a message at most once per second, spend the shared budget on every Slack call (intermediate
-updates only from its surplus), and always deliver the final text: if a final call fails, the answer is
-posted as a new message.
+Both update a message at most once per second while the answer grows, spend the shared budget on every
+Slack call (intermediate updates only from its surplus, skipped rather than retried when Slack says 429),
+and always deliver the final text, as soon as it is complete: if a final call fails, the answer is posted
+as a new message.
 
 `show` and `finish` take the answer as the model and tools wrote it; everything they post went through
 `slackbot.outbound` first (redacted, neutralized, a growing answer only as far as it is settled).
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot.client import one_try
 from slackbot.formatting import (
     MARKDOWN_LIMIT,
     SAFE_MARKDOWN,
@@ -83,18 +85,14 @@ def markdown_blocks(text: str) -> list[dict[str, Any]]:
 
 @dataclass
 class _Pacer:
-    """At most one update per message per second, on the budget's clock (so tests can check it)."""
+    """At most one intermediate update per message per second, on the budget's clock (so tests can check
+    it). The final change does not wait for it: the answer is complete, and nothing follows it."""
 
     clock: Clock
     last: float = field(default=float("-inf"))
 
     def ready(self) -> bool:
         return self.clock.now() - self.last >= MIN_UPDATE_INTERVAL
-
-    async def wait(self) -> None:
-        delay = MIN_UPDATE_INTERVAL - (self.clock.now() - self.last)
-        if delay > 0:
-            await self.clock.sleep(delay)
 
     def mark(self) -> None:
         self.last = self.clock.now()
@@ -158,12 +156,13 @@ class UpdateReply:
             return
         self.pacer.mark()
         try:
-            await self.client.chat_update(
-                channel=self.target.channel,
-                ts=self.ts,
-                text=clip(to_mrkdwn(view), SAFE_TEXT),
-                blocks=markdown_blocks(view),
-            )
+            with one_try():  # a 429 skips this view; the next one shows the answer as it is then
+                await self.client.chat_update(
+                    channel=self.target.channel,
+                    ts=self.ts,
+                    text=clip(to_mrkdwn(view), SAFE_TEXT),
+                    blocks=markdown_blocks(view),
+                )
             self.shown = view
         except SlackApiError as exc:
             logger.warning("intermediate update failed: %s", slack_error(exc))
@@ -173,7 +172,6 @@ class UpdateReply:
         if self.ts is None:
             await post_parts(self.client, self.budget, self.target, parts)
             return
-        await self.pacer.wait()
         await self.budget.take("chat.update", pledged=True)
         self.pacer.mark()
         first = parts[0] + ("\n\n_(continued below)_" if len(parts) > 1 else "")
@@ -219,16 +217,23 @@ class NativeStreamReply:
             raise StreamUnavailable("stopStream budget spent")
         self.stop_reserved = True
         try:
-            response = await self.client.chat_startStream(
-                channel=self.target.channel,
-                thread_ts=self.target.thread_ts,
-                recipient_user_id=self.target.user_id,
-                recipient_team_id=self.target.team_id,
-                task_display_mode="timeline",
-                chunks=[
-                    {"type": "task_update", "id": "thinking", "title": "Thinking", "status": "in_progress"}
-                ],
-            )
+            # the sign of life never waits out a 429: a placeholder (UpdateReply) shows instead
+            with one_try():
+                response = await self.client.chat_startStream(
+                    channel=self.target.channel,
+                    thread_ts=self.target.thread_ts,
+                    recipient_user_id=self.target.user_id,
+                    recipient_team_id=self.target.team_id,
+                    task_display_mode="timeline",
+                    chunks=[
+                        {
+                            "type": "task_update",
+                            "id": "thinking",
+                            "title": "Thinking",
+                            "status": "in_progress",
+                        }
+                    ],
+                )
         except SlackApiError as exc:
             self.budget.refund("chat.stopStream")
             raise StreamUnavailable(str(slack_error(exc))) from exc
@@ -288,7 +293,8 @@ class NativeStreamReply:
         if delta:
             chunks.append({"type": "markdown_text", "text": delta})
         try:
-            await self.client.chat_appendStream(channel=self.target.channel, ts=self.ts, chunks=chunks)
+            with one_try():  # a 429 skips this append; the next one carries its text too
+                await self.client.chat_appendStream(channel=self.target.channel, ts=self.ts, chunks=chunks)
             self.sent = target
             self._mark_steps(chunks[:-1] if delta else chunks)
         except SlackApiError as exc:
@@ -320,7 +326,6 @@ class NativeStreamReply:
             chunks.append({"type": "markdown_text", "text": "\n\n_(continued below)_"})
         else:
             overflow = ""
-        await self.pacer.wait()
         if not self.stop_reserved:
             await self.budget.take("chat.stopStream")
         self.pacer.mark()

@@ -114,10 +114,12 @@ async def running_bot(
     slack_streaming: str = "native",
     configure: Callable[[FakeSlack], None] | None = None,
     slack: FakeSlack | None = None,
+    burst: int | None = None,
 ) -> AsyncIterator[Harness]:
-    """A bot on a fake Slack; pass `slack` to restart a bot on the Slack an earlier one used (kept running)."""
+    """A bot on a fake Slack; pass `slack` to restart a bot on the Slack an earlier one used (kept running).
+    `burst` caps the fake's burst per method (with `rate_limits`)."""
     own = slack is None
-    slack = slack or FakeSlack(rate_limits=rate_limits).start()
+    slack = slack or FakeSlack(rate_limits=rate_limits, burst=burst).start()
     if configure:
         configure(slack)
     settings = load_settings()

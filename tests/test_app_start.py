@@ -71,3 +71,23 @@ def test_slack_reads_its_approvers_from_the_environment_unless_given(
     assistant = slack_core(settings, models=ScriptedModels(default_brains())).assistant
     assistant.close()
     assert assistant.policy.approvals_configured is True
+
+
+def test_replica_count_gives_each_replica_its_share_of_slacks_tiers(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REPLICA_COUNT=3: each replica's chat.update budget is a third of Slack's Tier 3 (50/min)."""
+    monkeypatch.setenv("REPLICA_COUNT", "3")
+    settings = load_settings()
+    core = slack_core(
+        settings, claims_path=tmp_path / "events.sqlite3", models=ScriptedModels(default_brains())
+    )
+    slack = SlackSettings(
+        slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, event_dedupe_path=tmp_path / "e"
+    )
+    try:
+        bot = build_bot(settings, slack, core, bot_user_id=BOT_USER)
+    finally:
+        core.close()
+    bot.budget.reserve_fraction = 0.0
+    assert sum(bot.budget.try_take("chat.update") for _ in range(60)) == 16

@@ -6,6 +6,8 @@ exactly as long as the tier needs to refill one; a 429 holds its method (or chan
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from slackbot.rate_budget import RateBudget, Tier
@@ -132,10 +134,98 @@ async def test_slacks_429_reaches_the_shared_budget(
     method = url.rsplit("/", 1)[-1]
     request = HttpRequest(method="POST", url=url, headers={}, body_params=body, data=data)
     response = HttpResponse(status_code=429, headers={"Retry-After": ["7"]})
-    await handler.prepare_for_next_attempt_async(state=RetryState(), request=request, response=response)
+    assert await handler.can_retry_async(state=RetryState(), request=request, response=response)
     assert handler.seen == 1
     assert not budget.try_take(method, channel)  # held for everyone…
     await budget.take(method, channel)
     assert sum(clock.sleeps) == pytest.approx(7.0)  # …for exactly Retry-After
     if channel is not None:
         assert budget.try_take(method, "C-other")  # a 429 for one channel leaves the others alone
+
+
+@pytest.mark.parametrize("why", ["one try", "retries spent"])
+async def test_a_429_not_retried_still_holds_the_budget(why: str) -> None:
+    """A call made in `one_try()` (a sign of life, a best-effort update), or one out of retries, is not
+    retried; the budget still learns of the 429, so nobody else runs into it."""
+    from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
+
+    from slackbot.client import BudgetedRateLimitHandler, one_try
+
+    clock = FakeClock()
+    budget = RateBudget(clock=clock)
+    handler = BudgetedRateLimitHandler(budget, max_retry_count=2)
+    request = HttpRequest(method="POST", url="https://slack.com/api/chat.startStream", headers={})
+    response = HttpResponse(status_code=429, headers={"retry-after": ["4"]})
+    state = RetryState(current_attempt=2 if why == "retries spent" else 0)
+    with one_try() if why == "one try" else contextlib.nullcontext():
+        assert not await handler.can_retry_async(state=state, request=request, response=response)
+    assert handler.seen == 1 and not budget.try_take("chat.startStream")
+    await budget.take("chat.startStream")
+    assert sum(clock.sleeps) == pytest.approx(4.0)  # held for exactly Retry-After
+    # outside one_try, with retries left, the same 429 is retried
+    assert await handler.can_retry_async(state=RetryState(), request=request, response=response)
+
+
+async def test_other_failures_are_left_to_slack_sdk() -> None:
+    from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
+
+    from slackbot.client import BudgetedRateLimitHandler
+
+    budget = RateBudget(clock=FakeClock())
+    handler = BudgetedRateLimitHandler(budget)
+    request = HttpRequest(method="POST", url="https://slack.com/api/chat.update", headers={})
+    for response in (HttpResponse(status_code=500, headers={}), HttpResponse(status_code=200, headers={})):
+        assert not await handler.can_retry_async(state=RetryState(), request=request, response=response)
+    assert handler.seen == 0 and budget.try_take("chat.update")
+
+
+def test_each_429_halves_the_burst_and_each_calm_minute_gives_one_call_back() -> None:
+    """Slack publishes no burst sizes: the budget starts from the tier's guess and learns from 429s."""
+    clock = FakeClock()
+    budget = RateBudget(
+        {"chat.startStream": Tier(per_minute=60, burst=20)}, reserve_fraction=0.0, clock=clock
+    )
+
+    def burst_now() -> int:  # calls allowed at once after a long refill
+        clock.advance(120)
+        taken = 0
+        while budget.try_take("chat.startStream"):
+            taken += 1
+        return taken
+
+    assert burst_now() == 20
+    budget.penalize("chat.startStream", retry_after=1)
+    clock.advance(1)
+    # refill at 1/s starts from empty; the learnt burst caps it: 10
+    clock.advance(30)
+    assert sum(budget.try_take("chat.startStream") for _ in range(40)) == 10
+    budget.penalize("chat.startStream", retry_after=1)
+    budget.penalize("chat.startStream", retry_after=1)
+    clock.advance(1 + 59)
+    assert sum(budget.try_take("chat.startStream") for _ in range(40)) == 2  # 20 → 10 → 5 → 2
+    clock.advance(1)  # a minute since the last 429 passed (Retry-After ends at t+1): one call back
+    assert sum(budget.try_take("chat.startStream") for _ in range(40)) == 1
+    clock.advance(59)
+    assert sum(budget.try_take("chat.startStream") for _ in range(40)) == 3
+    clock.advance(3600)
+    assert burst_now() == 20  # back to the tier's guess, never above it
+
+
+def test_a_burst_never_shrinks_below_one_call() -> None:
+    clock = FakeClock()
+    budget = RateBudget({"chat.update": Tier(per_minute=60, burst=2)}, reserve_fraction=0.0, clock=clock)
+    for _ in range(5):
+        budget.penalize("chat.update", retry_after=1)
+    clock.advance(2)
+    assert budget.try_take("chat.update")
+
+
+@pytest.mark.parametrize("share", [1, 3])
+def test_replicas_share_the_workspace_tiers(share: int) -> None:
+    """With REPLICA_COUNT=N each replica's budget is 1/N of every tier: N of them together stay within it."""
+    clock = FakeClock()
+    budget = RateBudget(reserve_fraction=0.0, clock=clock, share=share)
+    assert sum(budget.try_take("chat.update") for _ in range(100)) == 50 // share
+    assert sum(budget.try_take("chat.postMessage", "C1") for _ in range(100)) == max(1, 5 // share)
+    clock.advance(60)  # one minute refills 1/N of the tier
+    assert sum(budget.try_take("chat.update") for _ in range(100)) == 50 // share

@@ -180,8 +180,9 @@ async def test_every_slack_call_of_a_reply_spends_the_shared_budget(
 
 
 @pytest.mark.parametrize("mode", ["native", "update"])
-async def test_no_message_changes_twice_within_a_second(mode: str) -> None:
-    """Slack allows about one change per message per second: the fake clock at every call proves it."""
+async def test_no_message_changes_twice_within_a_second_until_the_final_which_never_waits(mode: str) -> None:
+    """Slack allows about one change per message per second: the fake clock at every call proves the
+    growing answer keeps to it, and that the final change goes out the moment the answer is complete."""
     clock = FakeClock()
     slack = RecordingSlack(clock)
     budget = RateBudget(tiers={}, clock=clock)
@@ -193,19 +194,21 @@ async def test_no_message_changes_twice_within_a_second(mode: str) -> None:
         clock.advance(0.1)
         await reply.show(PROSE[:end], [])
     changed = len(slack.calls)
-    for end in itertools.islice(pieces, 20):  # end right after a change: the final one has to wait
+    for end in itertools.islice(pieces, 20):  # end right after a change
         clock.advance(0.1)
         await reply.show(PROSE[:end], [])
         if len(slack.calls) > changed:
             break
+    clock.advance(0.1)
     await reply.finish(PROSE[: end + 500], [])
     by_message: dict[str, list[float]] = {}
     for call in slack.calls:
         by_message.setdefault(call.message, []).append(call.at)
     [changes] = by_message.values()
     assert len(changes) >= 8  # it did keep the message growing
-    gaps = [b - a for a, b in itertools.pairwise(changes)]
+    gaps = [b - a for a, b in itertools.pairwise(changes[:-1])]
     assert min(gaps) >= 1.0, gaps
+    assert changes[-1] - changes[-2] == pytest.approx(0.1) and clock.sleeps == []  # the final did not wait
 
 
 async def test_a_second_conversation_waits_for_the_token_the_first_spent() -> None:
@@ -219,8 +222,8 @@ async def test_a_second_conversation_waits_for_the_token_the_first_spent() -> No
     await second.start()
     await first.finish("one", [])
     await second.finish("two", [])
-    # the first final waits out its message's second; the second, one token at 30/min: 2 s
-    assert clock.sleeps == [replies.MIN_UPDATE_INTERVAL, 2.0]
+    # the first final goes at once; the second waits for one token at 30/min: 2 s
+    assert clock.sleeps == [2.0]
     assert [c.method for c in slack.calls] == ["chat.postMessage"] * 2 + ["chat.update"] * 2
 
 
@@ -276,3 +279,30 @@ async def test_a_streamed_answer_is_redacted_as_a_whole_never_chunk_by_chunk(
     assert slack.posts == []  # the stream never had to be abandoned and the answer posted again
     assert slack.streamed == answer_markdown(PLANTED)
     assert slack.streamed.count("[redacted]") == 4 and "&lt;!channel&gt;" in slack.streamed
+
+
+@pytest.mark.parametrize("mode", ["native", "update"])
+async def test_a_429_on_a_growing_answer_skips_that_change_instead_of_waiting_it_out(mode: str) -> None:
+    """Through the bot's real client: an intermediate change Slack refuses with 429 is not retried (the
+    next change carries the text anyway); the final change still waits out Retry-After and lands."""
+    from slackbot.client import web_client
+    from slackbot.config import SlackSettings
+    from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+
+    slack = FakeSlack().start()
+    try:
+        budget = RateBudget(tiers={})
+        client = web_client(SlackSettings(slack_bot_token=BOT_TOKEN, slack_api_url=slack.api_url), budget)
+        target = ReplyTarget("C1", "1.0", "U1", "T1")
+        reply: Reply = (NativeStreamReply if mode == "native" else UpdateReply)(client, budget, target)
+        method = "chat.appendStream" if mode == "native" else "chat.update"
+        await reply.start()
+        reply.pacer.last = float("-inf")  # type: ignore[attr-defined]
+        slack.fail_next(method, status=429, retry_after=1)
+        await reply.show("first words of the answer and more", [])
+        assert [c.status for c in slack.calls_of(method)] == [429]  # refused, and not retried
+        await reply.finish("first words of the answer and more, all of it.", [])
+        [message] = [m for m in slack.messages.values() if m.thread_ts == "1.0"]
+        assert message.final_text.startswith("first words of the answer and more, all of it.")
+    finally:
+        slack.stop()

@@ -217,9 +217,36 @@ async def test_a_429_then_success_loses_nothing(
         event = h.slack.mention("list the pods in default")
         await asyncio.to_thread(h.slack.send_event, event)
         replies = await h.final_reply("C1", event["ts"])
+        native_still_on = h.bot.conversations.native
     assert h.slack.rate_limited_count == 1
-    assert len(h.slack.calls_of("chat.startStream")) == 2  # retried after Retry-After
-    assert "crashy-7f9c" in replies[0].final_text
+    # the sign of life does not wait out Retry-After: a placeholder shows instead, edited to the answer
+    assert len(h.slack.calls_of("chat.startStream")) == 1
+    assert len(replies) == 1 and not replies[0].stream and "crashy-7f9c" in replies[0].final_text
+    assert native_still_on  # a 429 is not "native streaming unavailable": later questions try it again
+
+
+async def test_a_workspace_with_small_bursts_shows_every_question_a_reply_without_queueing(
+    agent_env: Path, tmp_path: Path, models: ScriptedModels
+) -> None:
+    """Slack publishes no burst sizes. With only 2 calls at once per method, the question past the stream
+    burst gets a placeholder at once instead of retrying chat.startStream; after that 429 the budget stops
+    trying it (the next questions get placeholders without a refused call); every answer arrives whole."""
+    channels = [f"C{i}" for i in range(6)]
+    async with running_bot(models, tmp_path, rate_limits=True, burst=2) as h:
+        events = [h.slack.mention("list the pods in default", channel=c) for c in channels]
+        for event in events:  # one after the other, each once its reply shows
+            await asyncio.to_thread(h.slack.send_event, event)
+            await wait_until(lambda e=event: h.bot_messages(e["channel"], e["ts"]), "a sign of life")
+        replies = [await h.final_reply(e["channel"], e["ts"], within=60) for e in events]
+    starts = h.slack.calls_of("chat.startStream")
+    refused = [c for c in starts if c.status == 429]
+    assert len(refused) == 1, [c.status for c in starts]  # learnt from the first 429
+    assert len({c.params["thread_ts"] for c in starts}) == len(starts)  # no start retried
+    streamed = {c.params["thread_ts"] for c in starts if c.status == 200}
+    for event, thread in zip(events, replies, strict=True):
+        assert len(thread) == 1 and "crashy-7f9c" in thread[0].final_text
+        assert thread[0].stream == (event["ts"] in streamed)
+    assert len(streamed) == 2
 
 
 def long_answer(turn: Turn) -> str:

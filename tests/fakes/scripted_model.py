@@ -118,6 +118,7 @@ class ScriptedModel(Model):
         self.delay = delay
         self.requests: list[Turn] = []
         self.times: list[float] = []  # time.monotonic() of each request
+        self.finished: list[float] = []  # time.monotonic() each answer's last event was ready
         self.config: dict[str, Any] = {"model_id": "scripted"}
 
     def update_config(self, **model_config: Any) -> None:
@@ -168,6 +169,7 @@ class ScriptedModel(Model):
                 yield {"contentBlockStop": {}}
             stop = "tool_use"
         yield {"messageStop": {"stopReason": stop}}  # type: ignore[typeddict-item]
+        self.finished.append(time.monotonic())
         yield {
             "metadata": {
                 "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},

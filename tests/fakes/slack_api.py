@@ -151,9 +151,11 @@ class FakeSlack(ThreadedServer):
 
     thread_name = "fake-slack"
 
-    def __init__(self, *, rate_limits: bool = False, retry_after: int = 1) -> None:
+    def __init__(self, *, rate_limits: bool = False, retry_after: int = 1, burst: int | None = None) -> None:
+        """`burst` caps every method's burst (Slack publishes none): 5 is a small-burst workspace."""
         super().__init__()
         self.rate_limits = rate_limits
+        self.burst = burst
         self.retry_after = retry_after
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
@@ -287,9 +289,8 @@ class FakeSlack(ThreadedServer):
     def _bucket(self, method: str, channel: Any) -> _Bucket:
         key = f"{method}:{channel}" if method == "chat.postMessage" else method
         if key not in self._buckets:
-            self._buckets[key] = _Bucket(
-                *(POST_PER_CHANNEL if method == "chat.postMessage" else TIERS[method])
-            )
+            per_minute, burst = POST_PER_CHANNEL if method == "chat.postMessage" else TIERS[method]
+            self._buckets[key] = _Bucket(per_minute, burst if self.burst is None else min(burst, self.burst))
         return self._buckets[key]
 
     def _next_ts(self) -> str:
