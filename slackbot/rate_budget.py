@@ -175,6 +175,15 @@ class RateBudget:
         self.granted[method] += count
         return True
 
+    def ready_now(self, method: str, channel: str | None = None) -> bool:
+        """Would `take` return at once? (Not held by a 429, nobody waiting before, a token there.)"""
+        bucket = self._bucket(method, channel)
+        if bucket is None:
+            return True
+        now = self.clock.now()
+        bucket.refill(now)
+        return bucket.waiters == 0 and bucket.wait_time(now, 1.0) <= 0
+
     def pledge(self, method: str, channel: str | None = None) -> None:
         """Promise a future must-happen call (a reply's final update): best-effort calls leave room for it."""
         bucket = self._bucket(method, channel)

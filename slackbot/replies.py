@@ -172,6 +172,15 @@ class UpdateReply:
         if self.ts is None:
             await post_parts(self.client, self.budget, self.target, parts)
             return
+        if not self.budget.ready_now("chat.update") and self.budget.ready_now(
+            "chat.postMessage", self.target.channel
+        ):
+            # Slack's chat.update budget is spent (many answers ending at once): the answer shows now as a
+            # new message in the thread, and the placeholder goes when chat.delete's budget allows
+            self.budget.release("chat.update")
+            await post_parts(self.client, self.budget, self.target, parts)
+            await self._remove_placeholder()
+            return
         await self.budget.take("chat.update", pledged=True)
         self.pacer.mark()
         first = parts[0] + ("\n\n_(continued below)_" if len(parts) > 1 else "")
@@ -185,12 +194,16 @@ class UpdateReply:
         except SlackApiError as exc:
             logger.warning("final update failed (%s); posting the answer instead", slack_error(exc))
             await post_parts(self.client, self.budget, self.target, parts[:1])
-            # the placeholder would otherwise keep a stale partial answer above the real one
-            with contextlib.suppress(SlackApiError):
-                await self.budget.take("chat.delete")
-                await self.client.chat_delete(channel=self.target.channel, ts=self.ts)
+            await self._remove_placeholder()
         if len(parts) > 1:
             await post_parts(self.client, self.budget, self.target, parts[1:])
+
+    async def _remove_placeholder(self) -> None:
+        """The answer was posted below the placeholder: it would otherwise keep a stale partial answer."""
+        assert self.ts is not None
+        with contextlib.suppress(SlackApiError):
+            await self.budget.take("chat.delete")
+            await self.client.chat_delete(channel=self.target.channel, ts=self.ts)
 
 
 class StreamUnavailable(Exception):

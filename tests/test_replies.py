@@ -215,7 +215,9 @@ async def test_a_second_conversation_waits_for_the_token_the_first_spent() -> No
     """Two threads in two channels, one budget: the second final waits exactly for a refill."""
     clock = FakeClock()
     slack = RecordingSlack(clock)
-    budget = RateBudget({"chat.update": Tier(per_minute=30, burst=1)}, reserve_fraction=0.0, clock=clock)
+    # one chat.update at a time, and each channel's one post spent by its placeholder
+    tiers = {"chat.update": Tier(per_minute=30, burst=1), "chat.postMessage": Tier(per_minute=60, burst=1)}
+    budget = RateBudget(tiers, reserve_fraction=0.0, clock=clock)
     first = UpdateReply(slack, budget, ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
     second = UpdateReply(slack, budget, ReplyTarget("C2", "2.0"))  # type: ignore[arg-type]
     await first.start()
@@ -306,3 +308,32 @@ async def test_a_429_on_a_growing_answer_skips_that_change_instead_of_waiting_it
         assert message.final_text.startswith("first words of the answer and more, all of it.")
     finally:
         slack.stop()
+
+
+async def test_when_chat_update_is_spent_the_final_shows_at_once_as_a_new_message() -> None:
+    """Many answers ending at once can spend chat.update (Tier 3) for a while; chat.postMessage is counted
+    per channel. The answer then shows at once as a new message in the thread, the placeholder goes."""
+    clock = FakeClock()
+    slack = RecordingSlack(clock)
+    budget = RateBudget(
+        {"chat.update": Tier(per_minute=30, burst=1), "chat.delete": Tier(60, 5)},
+        reserve_fraction=0.0,
+        clock=clock,
+    )
+    first = UpdateReply(slack, budget, ReplyTarget("C1", "1.0"))  # type: ignore[arg-type]
+    second = UpdateReply(slack, budget, ReplyTarget("C2", "2.0"))  # type: ignore[arg-type]
+    await first.start()
+    await second.start()
+    await first.finish("one", [])  # the one chat.update token
+    await second.finish("two", [])
+    assert clock.sleeps == []  # nobody waited
+    calls = [(c.method, c.message) for c in slack.calls]
+    first_placeholder, second_placeholder = calls[0][1], calls[1][1]
+    assert calls[2] == ("chat.update", first_placeholder)
+    assert [c[0] for c in calls[3:]] == ["chat.postMessage", "chat.delete"]
+    assert calls[4][1] == second_placeholder != calls[3][1]
+    assert slack.posts == ["two"]
+    assert dict(budget.granted) == {"chat.postMessage": 3, "chat.update": 1, "chat.delete": 1}
+    assert budget.try_take("chat.update") is False  # the second's pledge was released, not left behind…
+    clock.advance(2)
+    assert budget.try_take("chat.update")  # …so the refilled token is free for best-effort calls
