@@ -39,6 +39,9 @@ KNOWN = {n.upper() for n in [*Settings.model_fields, *SlackSettings.model_fields
     "KUBECONFIG",
     "MPLCONFIGDIR",  # matplotlib's font cache (charts), on the writable /data volume
 }
+# The settings of STATE_BACKEND=aws (issue 16, several replicas): the contract with the application side,
+# built in parallel; the eks-ha overlay sets them before Settings knows them.
+STATE_SETTINGS = {"STATE_BACKEND", "STATE_TABLE", "SESSION_BUCKET", "SESSION_PREFIX", "REPLICA_COUNT"}
 
 
 def compose() -> dict[str, Any]:
@@ -396,7 +399,7 @@ def test_the_image_is_non_root_with_the_pinned_servers_and_a_healthcheck() -> No
         assert name in KNOWN or name.startswith("UV_") or name.startswith("PIP_"), name
 
 
-@pytest.mark.parametrize("overlay", ["eks-readonly", "eks-write"])
+@pytest.mark.parametrize("overlay", ["eks-readonly", "eks-write", "eks-ha"])
 def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     docs = rendered(f"overlays/{overlay}")
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
@@ -415,7 +418,7 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
     assert pod["terminationGracePeriodSeconds"] > float(config["SHUTDOWN_GRACE_SECONDS"])
     for name in config:
-        assert name in KNOWN, name
+        assert name in KNOWN | (STATE_SETTINGS if overlay == "eks-ha" else set()), name
     secrets = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
     assert secrets == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"}
     sa = next(d for d in docs if d["kind"] == "ServiceAccount")
@@ -431,7 +434,7 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     mount = next(m for m in container["volumeMounts"] if m["name"] == "clusters")
     assert mount["readOnly"] is True and mount["mountPath"] == "/etc/sre-bot/clusters"
     assert "CLUSTERS_FILE" not in config  # set with the ConfigMap: a missing file is an error (exit 2)
-    if overlay == "eks-readonly":
+    if overlay != "eks-write":
         assert config["EKS_MCP_ALLOW_WRITE"] == "false"
         assert ("ClusterRole", "sre-bot-write") not in kinds
     else:
@@ -472,5 +475,64 @@ def test_the_alerts_component_adds_the_listener_only_where_an_overlay_asks(tmp_p
     assert env["ALERTS_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "sre-bot-alerts"
     assert "SLACK_BOT_TOKEN" in env  # the base's env is kept, not replaced
     # off by default: the overlays of the repository have no listener
-    for name in ("eks-readonly", "eks-write"):
+    for name in ("eks-readonly", "eks-write", "eks-ha"):
         assert not [d for d in rendered(f"overlays/{name}") if d["metadata"]["name"] == "sre-bot-alerts"]
+
+
+# --- several replicas (issue 16): overlays/eks-ha = eks-readonly + components/ha -----------------------------
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector of matchLabels only (what these manifests use) matches `labels`."""
+    assert set(selector) == {"matchLabels"}, selector
+    return bool(selector["matchLabels"]) and selector["matchLabels"].items() <= labels.items()
+
+
+def test_eks_ha_runs_three_replicas_without_a_volume_claim() -> None:
+    docs = rendered("overlays/eks-ha")
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    assert spec["replicas"] == 3
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    # /data stays writable (read-only root filesystem) but is scratch: an emptyDir with a size limit
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert set(data) == {"name", "emptyDir"} and data["emptyDir"]["sizeLimit"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    assert config["STATE_BACKEND"] == "aws"
+    assert config["STATE_TABLE"] and config["SESSION_BUCKET"] and config["SESSION_PREFIX"].endswith("/")
+    assert config["AUDIT_LOG_PATH"] == "-"  # stdout: replicas share no disk
+    assert int(config["REPLICA_COUNT"]) == spec["replicas"]  # each replica's share of Slack's rate tiers
+    assert config["EKS_MCP_ALLOW_WRITE"] == "false"  # built on eks-readonly
+    sa = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/sre-bot-readonly")
+
+
+def test_eks_ha_keeps_two_replicas_through_rollouts_drains_and_a_zone_outage() -> None:
+    docs = rendered("overlays/eks-ha")
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    [pdb] = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert selects(pdb["spec"]["selector"], labels)
+    assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
+    assert spec["replicas"] - pdb["spec"]["maxUnavailable"] >= 2
+    assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"  # a broken pod never blocks a drain
+    spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    zone = spread["topology.kubernetes.io/zone"]
+    assert zone["maxSkew"] == 1 and zone["whenUnsatisfiable"] == "DoNotSchedule"
+    assert zone["nodeTaintsPolicy"] == "Honor"  # a failed zone's tainted nodes do not hold pods back
+    for constraint in spread.values():
+        assert selects(constraint["labelSelector"], labels)
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    margin = pod["terminationGracePeriodSeconds"] - float(config["SHUTDOWN_GRACE_SECONDS"])
+    assert margin >= 20  # after the drain: socket, alert listener, MCP servers, the last state writes
+    assert (
+        "lifecycle" not in pod["containers"][0]
+    )  # no preStop sleep (components/ha/deployment.yaml says why)
