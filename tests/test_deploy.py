@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
 import ssl
+import string
 import subprocess
 import sys
 import threading
@@ -39,6 +41,9 @@ KNOWN = {n.upper() for n in [*Settings.model_fields, *SlackSettings.model_fields
     "KUBECONFIG",
     "MPLCONFIGDIR",  # matplotlib's font cache (charts), on the writable /data volume
 }
+# The settings of STATE_BACKEND=aws (issue 16, several replicas): the contract with the application side,
+# built in parallel; the eks-ha overlay sets them before Settings knows them.
+STATE_SETTINGS = {"STATE_BACKEND", "STATE_TABLE", "SESSION_BUCKET", "SESSION_PREFIX", "REPLICA_COUNT"}
 
 
 def compose() -> dict[str, Any]:
@@ -396,7 +401,7 @@ def test_the_image_is_non_root_with_the_pinned_servers_and_a_healthcheck() -> No
         assert name in KNOWN or name.startswith("UV_") or name.startswith("PIP_"), name
 
 
-@pytest.mark.parametrize("overlay", ["eks-readonly", "eks-write"])
+@pytest.mark.parametrize("overlay", ["eks-readonly", "eks-write", "eks-ha"])
 def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     docs = rendered(f"overlays/{overlay}")
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
@@ -415,7 +420,7 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
     assert pod["terminationGracePeriodSeconds"] > float(config["SHUTDOWN_GRACE_SECONDS"])
     for name in config:
-        assert name in KNOWN, name
+        assert name in KNOWN | (STATE_SETTINGS if overlay == "eks-ha" else set()), name
     secrets = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
     assert secrets == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"}
     sa = next(d for d in docs if d["kind"] == "ServiceAccount")
@@ -431,7 +436,7 @@ def test_overlays_are_least_privilege_and_graceful(overlay: str) -> None:
     mount = next(m for m in container["volumeMounts"] if m["name"] == "clusters")
     assert mount["readOnly"] is True and mount["mountPath"] == "/etc/sre-bot/clusters"
     assert "CLUSTERS_FILE" not in config  # set with the ConfigMap: a missing file is an error (exit 2)
-    if overlay == "eks-readonly":
+    if overlay != "eks-write":
         assert config["EKS_MCP_ALLOW_WRITE"] == "false"
         assert ("ClusterRole", "sre-bot-write") not in kinds
     else:
@@ -472,5 +477,281 @@ def test_the_alerts_component_adds_the_listener_only_where_an_overlay_asks(tmp_p
     assert env["ALERTS_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "sre-bot-alerts"
     assert "SLACK_BOT_TOKEN" in env  # the base's env is kept, not replaced
     # off by default: the overlays of the repository have no listener
-    for name in ("eks-readonly", "eks-write"):
+    for name in ("eks-readonly", "eks-write", "eks-ha"):
         assert not [d for d in rendered(f"overlays/{name}") if d["metadata"]["name"] == "sre-bot-alerts"]
+
+
+# --- several replicas (issue 16): overlays/eks-ha = eks-readonly + components/ha -----------------------------
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector of matchLabels only (what these manifests use) matches `labels`."""
+    assert set(selector) == {"matchLabels"}, selector
+    return bool(selector["matchLabels"]) and selector["matchLabels"].items() <= labels.items()
+
+
+def test_eks_ha_runs_three_replicas_without_a_volume_claim() -> None:
+    docs = rendered("overlays/eks-ha")
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    assert spec["replicas"] == 3
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    # /data stays writable (read-only root filesystem) but is scratch: an emptyDir with a size limit
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert set(data) == {"name", "emptyDir"} and data["emptyDir"]["sizeLimit"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    assert config["STATE_BACKEND"] == "aws"
+    assert config["STATE_TABLE"] and config["SESSION_BUCKET"] and config["SESSION_PREFIX"].endswith("/")
+    assert config["AUDIT_LOG_PATH"] == "-"  # stdout: replicas share no disk
+    assert int(config["REPLICA_COUNT"]) == spec["replicas"]  # each replica's share of Slack's rate tiers
+    assert config["EKS_MCP_ALLOW_WRITE"] == "false"  # built on eks-readonly
+    sa = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/sre-bot-readonly")
+
+
+def test_eks_ha_keeps_two_replicas_through_rollouts_drains_and_a_zone_outage() -> None:
+    docs = rendered("overlays/eks-ha")
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    [pdb] = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert selects(pdb["spec"]["selector"], labels)
+    assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
+    assert spec["replicas"] - pdb["spec"]["maxUnavailable"] >= 2
+    assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"  # a broken pod never blocks a drain
+    spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    zone = spread["topology.kubernetes.io/zone"]
+    assert zone["maxSkew"] == 1 and zone["whenUnsatisfiable"] == "DoNotSchedule"
+    assert zone["nodeTaintsPolicy"] == "Honor"  # a failed zone's tainted nodes do not hold pods back
+    for constraint in spread.values():
+        assert selects(constraint["labelSelector"], labels)
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    margin = pod["terminationGracePeriodSeconds"] - float(config["SHUTDOWN_GRACE_SECONDS"])
+    assert margin >= 20  # after the drain: socket, alert listener, MCP servers, the last state writes
+    assert (
+        "lifecycle" not in pod["containers"][0]
+    )  # no preStop sleep (components/ha/deployment.yaml says why)
+
+
+# --- deploy/aws: the state stores and the bot role's policy (STATE_BACKEND=aws) ------------------------------
+STATE_TEMPLATE = ROOT / "deploy/aws/state.yaml"
+STATE_POLICY = ROOT / "deploy/aws/state-policy.json"
+# state-policy.json's placeholders (envsubst syntax) and the template's names for the same things
+PLACEHOLDERS = {
+    "REGION": "AWS::Region",
+    "ACCOUNT_ID": "AWS::AccountId",
+    "TABLE_NAME": "TableName",
+    "BUCKET_NAME": "BucketName",
+    "SESSION_PREFIX": "SessionPrefix",
+}
+SAMPLE = {
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::Partition": "aws",
+    "TableName": "bot-state",
+    "BucketName": "bot-sessions",
+    "SessionPrefix": "chats/",
+}
+STATE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:DescribeTable",
+    "dynamodb:ConditionCheckItem",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:ListBucket",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML: each short form (!Ref, !Sub, !GetAtt, ...) read as its long form."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def cfn_template() -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(STATE_TEMPLATE.read_text(), Loader=CfnLoader)  # a SafeLoader
+    return template
+
+
+def resolve(node: Any, template: dict[str, Any], names: dict[str, str]) -> Any:
+    """The value CloudFormation would give `node`, with `names` for parameters and pseudo parameters."""
+    resources = template["Resources"]
+
+    def attribute(resource: str, name: str) -> str:
+        kind = resources[resource]["Type"]
+        assert name == "Arn", (resource, name)
+        partition, region, account = names["AWS::Partition"], names["AWS::Region"], names["AWS::AccountId"]
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:{partition}:dynamodb:{region}:{account}:table/{ref(resource)}"
+        assert kind == "AWS::S3::Bucket", kind
+        return f"arn:{partition}:s3:::{ref(resource)}"
+
+    def ref(name: str) -> str:
+        if name in names:
+            return names[name]
+        # a table's or a bucket's Ref is its name
+        property = {"AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName"}[
+            resources[name]["Type"]
+        ]
+        return str(resolve(resources[name]["Properties"][property], template, names))
+
+    if isinstance(node, list):
+        return [resolve(item, template, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"}:
+        return ref(node["Ref"])
+    if set(node) == {"Fn::GetAtt"}:
+        return attribute(*node["Fn::GetAtt"])
+    if set(node) == {"Fn::Sub"}:
+        return re.sub(
+            r"\$\{([^}]+)\}",
+            lambda m: attribute(*m[1].split(".")) if "." in m[1] else ref(m[1]),
+            node["Fn::Sub"],
+        )
+    return {key: resolve(value, template, names) for key, value in node.items()}
+
+
+def state_policy(values: dict[str, str]) -> dict[str, Any]:
+    """state-policy.json with its placeholders filled in as `envsubst` would."""
+    text = STATE_POLICY.read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(PLACEHOLDERS)  # no other, none forgotten
+    policy: dict[str, Any] = json.loads(
+        string.Template(text).substitute({k: values[v] for k, v in PLACEHOLDERS.items()})
+    )
+    return policy
+
+
+def listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_the_state_policy_grants_only_the_state_actions_on_the_table_and_the_session_prefix() -> None:
+    policy = state_policy(SAMPLE)
+    table = "arn:aws:dynamodb:eu-west-1:111122223333:table/bot-state"
+    granted: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}  # no NotAction...
+        for action in listed(statement["Action"]):
+            granted.setdefault(action, set()).update(listed(statement["Resource"]))
+    assert set(granted) == STATE_ACTIONS
+    for action, resources in granted.items():
+        assert "*" not in resources and not any(r.endswith(":*") for r in resources), action
+        if action.startswith("dynamodb:"):
+            assert resources <= {table, table + "/index/*"}, action
+        elif action == "s3:ListBucket":
+            assert resources == {"arn:aws:s3:::bot-sessions"}
+        else:
+            assert resources == {"arn:aws:s3:::bot-sessions/chats/*"}, action
+    [listing] = [s for s in policy["Statement"] if "s3:ListBucket" in listed(s["Action"])]
+    assert listed(listing["Action"]) == ["s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "chats/*"}}  # the session prefix only
+
+
+def test_the_template_attaches_the_same_policy_as_the_json_file() -> None:
+    template = cfn_template()
+    policy = template["Resources"]["StatePolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert resolve(policy["Properties"]["PolicyDocument"], template, SAMPLE) == state_policy(SAMPLE)
+    assert policy["Properties"]["Roles"] == {
+        "Fn::If": ["AttachToRole", [{"Ref": "BotRoleName"}], {"Ref": "AWS::NoValue"}]
+    }
+    assert "PolicyArn" in template["Outputs"]
+
+
+def test_the_template_creates_the_table_the_application_expects() -> None:
+    template = cfn_template()
+    defaults = {name: p.get("Default", "") for name, p in template["Parameters"].items()}
+    table = template["Resources"]["Table"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    props = resolve(table["Properties"], template, {**SAMPLE, **defaults, "TableName": "bot-state"})
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    [index] = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1" and index["Projection"] == {"ProjectionType": "ALL"}
+    assert index["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["DeletionProtectionEnabled"] is True
+
+
+def test_the_template_creates_a_private_encrypted_session_bucket_that_forgets_old_sessions() -> None:
+    template = cfn_template()
+    params = template["Parameters"]
+    bucket = template["Resources"]["Bucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+    )
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == {"Ref": "SessionPrefix"}
+    assert rule["ExpirationInDays"] == {"Ref": "SessionExpirationDays"}
+    assert params["SessionExpirationDays"]["Default"] == 30
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    assert params["SessionPrefix"]["Default"] == "sessions/"
+    # TLS only: every request over plain HTTP is denied, to the bucket and its objects
+    statement = template["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [tls] = [s for s in statement if s["Effect"] == "Deny"]
+    assert tls["Principal"] == "*" and tls["Action"] == "s3:*"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(resolve(tls["Resource"], template, SAMPLE)) == {
+        "arn:aws:s3:::bot-sessions",
+        "arn:aws:s3:::bot-sessions/*",
+    }
+
+
+def test_the_eks_ha_settings_name_the_stores_the_template_creates() -> None:
+    template = cfn_template()
+    config = next(d for d in rendered("overlays/eks-ha") if d["kind"] == "ConfigMap")["data"]
+    params = template["Parameters"]
+    assert config["STATE_TABLE"] == params["TableName"]["Default"]
+    assert config["SESSION_PREFIX"] == params["SessionPrefix"]["Default"]
+    assert re.fullmatch(params["BucketName"]["AllowedPattern"], config["SESSION_BUCKET"])
+    outputs = {o["Description"]: o["Value"] for o in template["Outputs"].values() if "Description" in o}
+    assert outputs["STATE_TABLE"] == {"Ref": "Table"} and outputs["SESSION_BUCKET"] == {"Ref": "Bucket"}
