@@ -43,7 +43,7 @@ KNOWN = {n.upper() for n in [*Settings.model_fields, *SlackSettings.model_fields
 }
 # The settings of STATE_BACKEND=aws (issue 16, several replicas): the contract with the application side,
 # built in parallel; the eks-ha overlay sets them before Settings knows them.
-STATE_SETTINGS = {"STATE_BACKEND", "STATE_TABLE", "SESSION_BUCKET", "SESSION_PREFIX", "REPLICA_COUNT"}
+STATE_SETTINGS = {"STATE_BACKEND", "STATE_TABLE", "SESSION_BUCKET", "SESSION_PREFIX"}
 
 
 def compose() -> dict[str, Any]:
