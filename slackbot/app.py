@@ -230,7 +230,7 @@ async def serve(
                 team=auth.get("team_id"),
             )
             alert_service = await start_alerts(service, alerts)
-        await _serve_until(stop, bot, core, slack, watch_seconds)
+        await _serve_until(stop, bot, core, slack, watch_seconds, handler)
     finally:
         if alert_service is not None:
             await alert_service.stop()
@@ -298,9 +298,19 @@ async def _connect(handler: AsyncSocketModeHandler, stop: asyncio.Event) -> bool
 
 
 async def _serve_until(
-    stop: asyncio.Event, bot: SlackBot, core: Core, slack: SlackSettings, watch_seconds: float
+    stop: asyncio.Event,
+    bot: SlackBot,
+    core: Core,
+    slack: SlackSettings,
+    watch_seconds: float,
+    handler: AsyncSocketModeHandler,
 ) -> None:
-    """Answer until `stop`, sweeping expired approvals and restarting dead servers; then drain."""
+    """Answer until `stop`, sweeping expired approvals and restarting dead servers; then drain.
+
+    With other replicas running, the socket closes first: Slack then sends new questions and clicks to
+    them while this one finishes its answers (over the Web API, which needs no socket). Alone, the bot
+    keeps the socket and tells whoever asks meanwhile to come back (`Draining`).
+    """
     tasks = [
         asyncio.create_task(bot.approvals.sweep()),
         asyncio.create_task(watch_servers(core.assistant, watch_seconds)),
@@ -309,6 +319,10 @@ async def _serve_until(
     await stop.wait()
     for task in tasks:
         task.cancel()
+    if slack.replica_count > 1:
+        logger.info("stopping: leaving new questions to the other replicas")
+        with contextlib.suppress(Exception):
+            await handler.close_async()
     logger.info("stopping: finishing %d answers in flight", len(bot.conversations.tasks))
     await bot.conversations.drain(slack.shutdown_grace_seconds)
 

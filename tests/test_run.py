@@ -232,3 +232,63 @@ async def test_sigterm_while_the_socket_is_still_connecting_stops_the_bot(
         assert not serving.done()
         stop.set()  # what SIGTERM does
         assert await asyncio.wait_for(serving, 30) == 0
+
+
+@pytest.mark.parametrize("replicas", [1, 3])
+async def test_a_stopping_replica_leaves_new_questions_to_the_others_and_finishes_its_answers(
+    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replicas: int
+) -> None:
+    """SIGTERM with REPLICA_COUNT>1: the socket closes first (Slack sends new questions and clicks to
+    the other replicas) and the answer in flight still ends in its thread. Alone, the socket stays open
+    so a question asked meanwhile is told to come back."""
+    import asyncio
+
+    from agents.settings import load_settings
+    from slackbot import app
+    from slackbot.config import SlackSettings
+    from slackbot.middleware import RESTARTING
+    from tests.fakes.scripted_model import ScriptedModels
+    from tests.slack_harness import HeldModel, wait_until
+
+    models = ScriptedModels(default_brains())
+    held = HeldModel(coordinator)
+    models.models["coordinator"] = held
+    original = app.slack_core
+    monkeypatch.setattr(app, "slack_core", lambda *a, **k: original(*a, **k, models=models))
+    with FakeSlack() as slack:
+        slack_settings = SlackSettings(
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=slack.api_url,
+            health_port=0,
+            replica_count=replicas,
+            event_dedupe_path=tmp_path / "events.sqlite3",
+        )
+        stop = asyncio.Event()
+        serving = asyncio.create_task(app.serve(load_settings(), slack_settings, stop))
+        try:
+            await wait_until(lambda: slack.connected, "the bot connected")
+            first = slack.mention("hello", channel="C1")
+            await asyncio.to_thread(slack.send_event, first)
+            await wait_until(held.asked.is_set, "the answer is in flight")
+            stop.set()  # what SIGTERM does
+            if replicas > 1:
+                await wait_until(
+                    lambda: not slack.connected, "the socket closed while the answer is in flight"
+                )
+            else:
+                second = slack.mention("are you there?", channel="C2")
+                await asyncio.to_thread(slack.send_event, second)
+                await wait_until(
+                    lambda: any(RESTARTING in m.final_text for m in slack.thread("C2", second["ts"])),
+                    "the question asked while stopping is told to come back",
+                )
+                assert slack.connected
+            assert not [m for m in slack.thread("C1", first["ts"]) if "Hello" in m.final_text]
+            held.release()
+            assert await asyncio.wait_for(serving, 60) == 0
+        finally:
+            held.release()
+            stop.set()
+        [reply] = [m for m in slack.thread("C1", first["ts"]) if m.user == BOT_USER]
+        assert not reply.streaming and "Interrupted" not in reply.final_text and reply.final_text
