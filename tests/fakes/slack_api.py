@@ -151,11 +151,22 @@ class FakeSlack(ThreadedServer):
 
     thread_name = "fake-slack"
 
-    def __init__(self, *, rate_limits: bool = False, retry_after: int = 1, burst: int | None = None) -> None:
-        """`burst` caps every method's burst (Slack publishes none): 5 is a small-burst workspace."""
+    def __init__(
+        self,
+        *,
+        rate_limits: bool = False,
+        retry_after: int = 1,
+        burst: int | None = None,
+        spread: bool = False,
+    ) -> None:
+        """`burst` caps every method's burst (Slack publishes none): 5 is a small-burst workspace.
+        `spread`: each envelope goes to the next connection in turn, as Slack shares load over an app's
+        connections (several replicas); otherwise to the newest connection."""
         super().__init__()
         self.rate_limits = rate_limits
         self.burst = burst
+        self.spread = spread
+        self._turn = itertools.count()
         self.retry_after = retry_after
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
@@ -543,7 +554,10 @@ class FakeSlack(ThreadedServer):
             if not self._sockets:
                 raise RuntimeError("no Socket Mode client is connected")
             self.envelopes[envelope_id]["sent"] = time.monotonic()
-            await self._sockets[-1].send_json(envelope)
+            live = [ws for ws in self._sockets if not ws.closed]
+            ws = live[next(self._turn) % len(live)] if self.spread and live else self._sockets[-1]
+            self.envelopes[envelope_id]["connection"] = id(ws)
+            await ws.send_json(envelope)
 
         self.call(send())
         return envelope_id
