@@ -104,4 +104,4 @@ def build_core(
         fleet=fleet,
         bind_clusters=fleet is not None,
     )
-    return Core(settings, stores, assistant, ConversationRunner(assistant, stores.sessions))
+    return Core(settings, stores, assistant, ConversationRunner(assistant, stores.sessions, stores.leases))

@@ -94,6 +94,7 @@ ErrorKind = Literal[
     "context_overflow",
     "capability_unavailable",
     "approval_pending",
+    "thread_busy",
     "unknown_cluster",
     "internal",
 ]

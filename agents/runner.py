@@ -1,13 +1,19 @@
 """Conversation runner: one conversation per id (a front end's thread or session), with memory.
 
 Questions in one conversation run in order (a lock per id); different conversations run concurrently.
-Memory lives behind `SessionStore` (agents/state/sessions.py), so replicas can share it.
+Memory lives behind `SessionStore` (agents/state/sessions.py), so replicas can share it. Across replicas
+a conversation's turn also holds its lease (agents/state/leases.py), renewed while it runs: a question
+for a thread another replica is answering waits for it (bounded: then the asker is told so), and every
+turn reads the conversation's memory afresh, as the other replica left it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
 import uuid
 import weakref
@@ -22,6 +28,7 @@ from agents.fleet import CLUSTER_SCOPE, ClusterScope, Resolution, flag_resolutio
 from agents.gate.clusters import NO_CLUSTER
 from agents.gate.write_gate import REQUEST_FACTS
 from agents.metrics import ANSWER, ERRORS, QUESTIONS
+from agents.state.leases import ThreadLeases
 from agents.state.sessions import SessionStore
 from agents.turn import answer_events
 
@@ -35,6 +42,16 @@ logger = logging.getLogger(__name__)
 # name stays on the thread's, and a resume after an approval (no question text) keeps its clusters.
 THREAD_CLUSTERS = "sre_bot_clusters"
 
+LEASE_SECONDS = 30.0  # a replica that died frees its thread after this
+RENEW_SECONDS = 10.0  # a running turn renews its lease this often (three tries before it lapses)
+LEASE_WAIT_SECONDS = 120.0  # how long a question waits for another replica's turn in its thread
+LEASE_POLL_SECONDS = 0.5
+
+
+def replica_id() -> str:
+    """This process among the replicas: host (the pod's name), pid, and a random part for restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
 
 def new_correlation_id() -> str:
     return uuid.uuid4().hex[:10]
@@ -43,10 +60,60 @@ def new_correlation_id() -> str:
 class ConversationRunner:
     """Runs questions through a fresh coordinator Agent per request, streaming typed events."""
 
-    def __init__(self, assistant: Assistant, sessions: SessionStore | None) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        sessions: SessionStore | None,
+        leases: ThreadLeases | None = None,
+        *,
+        owner: str | None = None,
+        lease_wait: float = LEASE_WAIT_SECONDS,
+    ) -> None:
         self.assistant = assistant
         self.sessions = sessions
+        self.leases = leases
+        self.owner = owner or replica_id()
+        self.lease_wait = lease_wait
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, conversation_id: str | None) -> AsyncIterator[bool]:
+        """Hold the conversation's lease for one turn; yields False when another replica kept it longer
+        than `lease_wait` (the turn must not run)."""
+        leases = self.leases
+        if leases is None or not conversation_id:
+            yield True
+            return
+        key = f"thread:{conversation_id}"
+        deadline = time.monotonic() + self.lease_wait
+        while not await asyncio.to_thread(leases.acquire, key, self.owner, LEASE_SECONDS):
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+        renewing = asyncio.create_task(self._renew(leases, key))
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                await asyncio.to_thread(leases.release, key, self.owner)
+            except Exception:  # it expires by itself; the answer is what matters
+                logger.warning("could not release the lease of %s", conversation_id, exc_info=True)
+
+    async def _renew(self, leases: ThreadLeases, key: str) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                kept = await asyncio.to_thread(leases.renew, key, self.owner, LEASE_SECONDS)
+            except Exception:
+                logger.warning("could not renew the lease %s; trying again", key, exc_info=True)
+                continue
+            if not kept:  # stalled past the lease: another replica may be writing this thread now
+                logger.error("lost the lease %s while answering: the thread's memory may miss this turn", key)
+                return
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -76,7 +143,10 @@ class ConversationRunner:
         correlation_id = correlation_id or new_correlation_id()
         key = conversation_id or f"oneshot-{correlation_id}"
         lock = self._lock(key)  # held in a local: the weak dict keeps it only while someone uses it
-        async with lock:
+        async with lock, self._turn(conversation_id) as held:
+            if not held:
+                yield _thread_busy(correlation_id)
+                return
             QUESTIONS.inc()
             self.assistant.audit.write(
                 "question",
@@ -113,7 +183,9 @@ class ConversationRunner:
             agent.state.set(THREAD_CLUSTERS, {**remembered, "thread": cluster})
             manager.sync_agent(agent)
 
-        async with self._lock(conversation_id):
+        async with self._lock(conversation_id), self._turn(conversation_id) as held:
+            if not held:
+                raise ValueError(_thread_busy("").message + " " + _thread_busy("").action)
             await asyncio.to_thread(save)
 
     async def paused_on(self, conversation_id: str) -> set[str]:
@@ -138,7 +210,10 @@ class ConversationRunner:
         """Continue a paused answer with the decisions on its approvals (interrupt id → response)."""
         correlation_id = correlation_id or new_correlation_id()
         blocks = [{"interruptResponse": {"interruptId": i, "response": r}} for i, r in responses.items()]
-        async with self._lock(conversation_id):
+        async with self._lock(conversation_id), self._turn(conversation_id) as held:
+            if not held:
+                yield _thread_busy(correlation_id)
+                return
             async for event in self._run(blocks, conversation_id, correlation_id, user):
                 yield event
 
@@ -253,6 +328,16 @@ def _approval_pending(correlation_id: str) -> ErrorEvent:
         "",
         correlation_id,
         action="Approve or deny it (or let it expire), then ask again.",
+    )
+
+
+def _thread_busy(correlation_id: str) -> ErrorEvent:
+    return ErrorEvent(
+        "thread_busy",
+        "Still working on the previous question in this thread.",
+        "",
+        correlation_id,
+        action="Ask again once it is answered.",
     )
 
 
