@@ -34,6 +34,8 @@ DEFAULT_MODELS: dict[str, str] = {
 # Where the project's own installer puts the pinned MCP servers (scripts/install-mcp-servers).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 DEFAULT_MCP_BIN_DIR = PROJECT_ROOT / ".tools" / "bin"
 
 
@@ -110,11 +112,19 @@ class Settings(BaseSettings):
     manifest_dir: Path = Path("var/manifests")
     # Alerts (issue 15): the inbox of deliveries not yet handled and each alert group's thread and status.
     alert_state_path: Path = Path("var/alerts.sqlite3")
+    # Several replicas (issue 16): `aws` keeps the state above (all but the audit log and manifests) in one
+    # DynamoDB table and conversation memory in one S3 bucket, shared by every replica.
+    state_backend: Literal["local", "aws"] = "local"
+    state_table: str | None = None
+    session_bucket: str | None = None
+    session_prefix: str = ""
 
     # Who may approve a change is the front end's setting (it knows its people): slackbot/config.py.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", mode="before")
+    @field_validator(
+        "model_provider", "eks_auth_mode", "fastmcp_log_level", "log_level", "state_backend", mode="before"
+    )
     @classmethod
     def _lower_or_upper(cls, value: Any, info: Any) -> Any:
         if not isinstance(value, str):
@@ -142,6 +152,8 @@ class Settings(BaseSettings):
         "prometheus_username",
         "prometheus_password",
         "prometheus_ca_file",
+        "state_table",
+        "session_bucket",
         mode="before",
     )
     @classmethod
@@ -150,6 +162,29 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip() == "":
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("state_table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and not TABLE_NAME.fullmatch(value):
+            raise ValueError(f"expected a DynamoDB table name: 3-255 of A-Z a-z 0-9 _ . - (got {value!r})")
+        return value
+
+    @field_validator("session_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not BUCKET_NAME.fullmatch(value):
+            raise ValueError(
+                f"expected an S3 bucket name: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit "
+                f"(got {value!r})"
+            )
+        return value
+
+    @field_validator("session_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """A folder in the bucket, written without slashes at its ends (S3SessionManager adds its own)."""
+        return value.strip().strip("/")
 
     @field_validator("mcp_bin_dir", mode="before")
     @classmethod
@@ -258,6 +293,7 @@ class Settings(BaseSettings):
             *self._kubernetes_problems(),
             *self._aws_profile_problems(),
             *self._state_problems(),
+            *self.shared_state_problems(),
             *self._prometheus_problems(),
             *self._cluster_problems(),  # last: a more basic problem is the one a command reports first
         ]
@@ -355,6 +391,20 @@ class Settings(BaseSettings):
             check_writable("MCP_LOG_DIR", self.mcp_log_dir)
         except ConfigError as exc:
             found.append(exc)
+        return found
+
+    def shared_state_problems(self) -> list[ConfigError]:
+        """STATE_BACKEND=aws names its table, bucket and region (whether they exist is checked at start)."""
+        if self.state_backend != "aws":
+            return []
+        found = []
+        for variable, value, what in (
+            ("STATE_TABLE", self.state_table, "the DynamoDB table of the shared state"),
+            ("SESSION_BUCKET", self.session_bucket, "the S3 bucket of conversation memory"),
+            ("AWS_REGION", self.aws_region, "the region of STATE_TABLE and SESSION_BUCKET"),
+        ):
+            if not value:
+                found.append(ConfigError(variable, f"required when STATE_BACKEND=aws: {what}"))
         return found
 
     def _prometheus_problems(self) -> list[ConfigError]:
@@ -533,6 +583,19 @@ def drop_empty_environment(names: Iterable[str]) -> list[str]:
     for key in dropped:
         del os.environ[key]
     return dropped
+
+
+def load_state_settings() -> Settings:
+    """The settings `sre-bot state` needs: every value valid and the shared state's rules kept, but no
+    model or cluster (creating a table needs neither). Exports the AWS settings as `load_settings` does."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _describe(dict(exc.errors()[0])) from None
+    export_aws_environment(settings)
+    for problem in settings.shared_state_problems():
+        raise problem
+    return settings
 
 
 def load_settings(**overrides: Any) -> Settings:

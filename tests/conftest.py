@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +72,56 @@ def moto_url() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+class SerialDynamoDB:
+    """moto checks a write's condition and writes without a lock, so two requests at once can both pass
+    it; DynamoDB serialises the writes of an item. Here DynamoDB requests take turns (the racers still
+    send at once), so a race test decides between the bot's conditions, not moto's interleavings."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class SerialMotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@pytest.fixture(scope="session")
+def state_moto_url() -> Iterator[str]:
+    """moto for the shared state (DynamoDB, S3), its DynamoDB as atomic per request as the real one."""
+    server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "aws"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Each state backend in turn (tests/state_backends.py): SQLite files, then DynamoDB on moto."""
+    from tests.state_backends import make_backend
+
+    return make_backend(request, tmp_path, monkeypatch)
 
 
 def seed_costs(

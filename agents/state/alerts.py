@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,6 +35,9 @@ SCHEMA = (
     "received_at REAL NOT NULL, done_at REAL)",
     "CREATE INDEX IF NOT EXISTS alert_inbox_pending ON alert_inbox (seq) WHERE done_at IS NULL",
     "CREATE INDEX IF NOT EXISTS alert_inbox_done ON alert_inbox (done_at) WHERE done_at IS NOT NULL",
+    # which desk (of several replicas' or processes') works a pending delivery, until when
+    "CREATE TABLE IF NOT EXISTS alert_inbox_leases (delivery_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+    "until REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS alert_groups (group_key TEXT PRIMARY KEY, channel TEXT NOT NULL, "
     "thread_ts TEXT NOT NULL, header_ts TEXT NOT NULL, status TEXT NOT NULL, first_seen REAL NOT NULL, "
     "last_seen REAL NOT NULL, count INTEGER NOT NULL, fired_at REAL, resolved_at REAL, "
@@ -83,6 +87,11 @@ class AlertInbox(Protocol):
 
     def done(self, delivery_id: str) -> bool:
         """Mark handled (kept for dedupe for the TTL); True for the call that did it."""
+        ...
+
+    def take(self, delivery_id: str, seconds: float) -> bool:
+        """Lease a pending delivery to this inbox's holder (one desk) for `seconds`: False while another's
+        unexpired lease holds it, or once it is done. Taking it again renews the holder's own lease."""
         ...
 
 
@@ -135,6 +144,7 @@ class SqliteAlertInbox:
         self.ttl = ttl_seconds
         self._clock = clock
         self._last_sweep = clock()
+        self.owner = uuid.uuid4().hex  # this desk's name in the leases
 
     def put(self, delivery_id: str, group_key: str, payload: str) -> bool:
         _need(delivery_id, "delivery_id")
@@ -161,8 +171,21 @@ class SqliteAlertInbox:
                 "UPDATE alert_inbox SET done_at = ? WHERE delivery_id = ? AND done_at IS NULL",
                 (now, delivery_id),
             )
+            self._db.execute("DELETE FROM alert_inbox_leases WHERE delivery_id = ?", (delivery_id,))
         if now - self._last_sweep > 60:
             self.sweep()
+        return cursor.rowcount == 1
+
+    def take(self, delivery_id: str, seconds: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO alert_inbox_leases (delivery_id, owner, until) SELECT ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM alert_inbox WHERE delivery_id = ? AND done_at IS NULL) "
+                "ON CONFLICT (delivery_id) DO UPDATE SET owner = excluded.owner, until = excluded.until "
+                "WHERE alert_inbox_leases.owner = excluded.owner OR alert_inbox_leases.until <= ?",
+                (delivery_id, self.owner, now + seconds, delivery_id, now),
+            )
         return cursor.rowcount == 1
 
     def sweep(self) -> int:

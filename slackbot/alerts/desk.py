@@ -11,6 +11,7 @@ firing and resolving keeps the same thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 SPARE_POLL_SECONDS = 0.25  # how often a waiting alert post or header update looks for spare budget
 RETRY_FIRST_SECONDS = 2.0  # Slack or the store failing for now: the item stays, tried again after this
 RETRY_MAX_SECONDS = 60.0
+# Several replicas' desks share one inbox: each delivery is leased to one desk while it works it (longer
+# than a header post can wait in the rate budget), and each desk looks again every POLL_SECONDS, for
+# deliveries another replica's listener stored or a dead desk left behind.
+TAKE_SECONDS = 300.0
+POLL_SECONDS = 10.0
 # Slack errors no retry fixes: the item is set aside (logged, counted) instead of blocking the inbox
 PERMANENT_SLACK_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive", "missing_scope",
@@ -92,7 +98,8 @@ class AlertDesk:
     async def _work(self) -> None:
         retry = RETRY_FIRST_SECONDS
         while True:
-            await self._wake.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             self._wake.clear()
             try:
                 finished = await self._work_pending()
@@ -107,8 +114,17 @@ class AlertDesk:
             self._wake.set()
 
     async def _work_pending(self) -> bool:
-        """Handle what is pending, in order; False at the first one that failed for now (it stays)."""
+        """Handle what is pending, in order; False at the first one that failed for now (it stays).
+
+        A delivery another desk holds is skipped with the rest of its group: that desk works them in order.
+        """
+        busy: set[str] = set()
         for item in await asyncio.to_thread(self.inbox.pending):
+            if item.group_key in busy or not await asyncio.to_thread(
+                self.inbox.take, item.delivery_id, TAKE_SECONDS
+            ):
+                busy.add(item.group_key)
+                continue
             if not await self._handle_safely(item):
                 return False
         return True
