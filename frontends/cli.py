@@ -27,6 +27,7 @@ commands:
                  (--cluster NAME: about that cluster of the fleet, CLUSTERS_FILE)
   doctor         check settings, MCP servers, cluster, AWS and the model; print fixes
   run            run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)
+  state init     STATE_BACKEND=aws: create the DynamoDB table and the S3 bucket when missing
 
 Settings come from the environment and .env (see .env.example)."""
 
@@ -34,6 +35,7 @@ EXIT_CODES = """exit codes:
   0    ask: answered; doctor: no check failed
   1    ask: no answer, the model failed (unreachable, throttled, credentials); doctor: a check failed
   1    run: Slack could not be reached (the network, DNS or a proxy; not a setting)
+  1    state init: AWS refused or could not be reached (credentials, permissions, network)
   2    configuration error (a setting missing or wrong), an empty question, or an unknown --cluster
   3    ask: answered, but a tool failed (cluster unreachable, MCP server not installed, ...);
        the warning under the answer says what failed and what to check
@@ -81,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="sre-bot", description=DESCRIPTION, epilog=EXIT_CODES, formatter_class=raw
     )
-    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run}")
+    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run,state}")
     p_ask = sub.add_parser(
         "ask",
         help="answer one question in the terminal",
@@ -103,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--verbose", "-v", action="store_true", help="also show the specialists' own text")
     sub.add_parser("doctor", help="check settings, MCP servers, cluster, AWS and the model")
     sub.add_parser("run", help="run the Slack bot over Socket Mode")
+    p_state = sub.add_parser(
+        "state",
+        help="the shared state of several replicas (STATE_BACKEND=aws)",
+        description="init: create STATE_TABLE (TTL on) and SESSION_BUCKET when missing; says what it "
+        "created and what already existed. Safe to run again.",
+    )
+    p_state.add_argument("action", choices=["init"])
     return top
 
 
@@ -123,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
     if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
         return _doctor()
+    if args.command == "state":  # needs the state's settings only, not a model or a cluster
+        return _state_init()
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -141,6 +152,34 @@ def _doctor() -> int:
         return doctor(front_ends=[_slack_checks, _alert_checks])
     except KeyboardInterrupt:
         return 130
+
+
+def _state_init() -> int:
+    """`sre-bot state init`: one line per thing created or found, or one line saying what stopped it."""
+    from agents.settings import load_state_settings
+
+    try:
+        settings = load_state_settings()
+    except ConfigError as exc:
+        print(f"sre-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.state_backend != "aws" or not (settings.state_table and settings.session_bucket):
+        print("sre-bot: STATE_BACKEND=local: nothing to create (its files are made on first use)")
+        return 0
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from agents.state.aws.setup import init
+
+    try:
+        for line in init(settings.state_table, settings.session_bucket, settings.aws_region or ""):
+            print(f"sre-bot: {line}")
+    except ConfigError as exc:
+        print(f"sre-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (ClientError, BotoCoreError) as exc:
+        print(f"sre-bot: AWS refused or could not be reached: {str(exc)[:240]}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return 0
 
 
 def _start(settings: Settings, args: argparse.Namespace, question: str) -> int:

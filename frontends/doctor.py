@@ -162,6 +162,37 @@ def _approvals(settings: Settings) -> Check:
 # --- what the settings point at ----------------------------------------------------------------------
 
 
+def state_checks(settings: Settings) -> list[Check]:
+    """Where the state lives; with STATE_BACKEND=aws, that the table and the bucket exist and can be used
+    (the bot refuses to start otherwise), one line each problem."""
+    if settings.state_backend != "aws":
+        return [Check("state", "OK", "local files under the state paths (one replica; STATE_BACKEND=local)")]
+    from agents.state.aws.setup import Missing, problems
+
+    table, bucket, region = (
+        settings.state_table or "",
+        settings.session_bucket or "",
+        settings.aws_region or "",
+    )
+    found = problems(table, bucket, region)
+    if not found:
+        where = f"s3://{bucket}/{settings.session_prefix}".rstrip("/")
+        return [
+            Check("state", "OK", f"DynamoDB table {table} and {where} in {region}, shared by every replica")
+        ]
+    return [
+        Check(
+            "state",
+            "FAIL",
+            str(p),
+            "Run `sre-bot state init`."
+            if isinstance(p, Missing)
+            else f"Check {p.variable} and AWS_REGION, and that the bot's role may use them (README: Several replicas).",
+        )
+        for p in found
+    ]
+
+
 def aws_needed_by(settings: Settings) -> list[str]:
     """What in this configuration uses AWS credentials; empty means none is checked."""
     needs = []
@@ -171,6 +202,8 @@ def aws_needed_by(settings: Settings) -> list[str]:
         needs.append("EKS in IAM mode")
     if "billing" in settings.enabled_servers:
         needs.append("the billing server")
+    if settings.state_backend == "aws":
+        needs.append("the shared state")
     return needs
 
 
@@ -451,6 +484,7 @@ def run_checks(
     if "eks" in settings.enabled_servers:
         checks.append(kubernetes_check(settings))
     checks.append(_approvals(settings))
+    checks.extend(state_checks(settings))
     assistant = assistant_factory(settings)
     try:
         checks.extend(_servers(assistant))

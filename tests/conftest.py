@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -108,7 +109,11 @@ class SerialMotoServer(ThreadedMotoServer):
 
 @pytest.fixture(scope="session")
 def state_moto_url() -> Iterator[str]:
-    """moto for the shared state (DynamoDB, S3), its DynamoDB as atomic per request as the real one."""
+    """moto for the shared state (DynamoDB, S3), its DynamoDB as atomic per request as the real one.
+    Its request log is off: werkzeug would bind it to the stderr of whichever test first made a request."""
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.addHandler(logging.NullHandler())
+    werkzeug.setLevel(logging.WARNING)
     server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -16,6 +16,7 @@ import pytest
 
 from agents.gate.audit import JsonlAuditLog
 from agents.state.alerts import SqliteAlertGroups, SqliteAlertInbox
+from slackbot.alerts import desk as desk_module
 from slackbot.alerts.codec import notification_to_json
 from slackbot.alerts.desk import AlertDesk
 from slackbot.alerts.model import Alert, Notification
@@ -184,3 +185,26 @@ async def test_an_investigation_whose_alert_resolved_while_waiting_is_not_run(wo
         "the note",
     )
     assert world.runner.asked == []
+
+
+async def test_a_delivery_another_replica_s_desk_holds_waits_with_its_group_until_that_desk_dies(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several replicas run a desk over one inbox: a delivery another desk works is not worked here too,
+    nor are its group's later ones (their order is the group's); when that desk's lease runs out (its
+    replica died), this desk takes them over on its own, without being woken."""
+    monkeypatch.setattr(desk_module, "POLL_SECONDS", 0.2)
+    path = tmp_path / "alerts.sqlite3"
+    held = firing(0, group="g1")
+    assert world.inbox.put(held.delivery_id, held.group_key, notification_to_json(held))
+    other_desk = SqliteAlertInbox(path, clock=lambda: time.time() - 295.0)  # its lease: 5 s left
+    assert other_desk.take(held.delivery_id, 300.0)
+    world.store(firing(1, group="g1"))
+    world.store(firing(0, group="g2"))
+    await until(
+        lambda: [i.delivery_id for i in world.inbox.pending()] == ["d-g1-0", "d-g1-1"], "the other group done"
+    )
+    assert len(world.roots()) == 1  # the other group's header; none of the held group's was worked here
+    await until(lambda: len(world.roots()) == 2, "the held group's header once the lease ran out", within=30)
+    await until(lambda: world.inbox.pending() == [], "both of the held group's deliveries, in order")
+    assert not other_desk.take(held.delivery_id, 300.0)  # done: the dead desk cannot work it again

@@ -70,6 +70,7 @@ def test_doctor_all_ok_against_the_fakes(agent_env: Path, tmp_path: Path) -> Non
         "settings": "OK",
         "kubernetes": "OK",
         "approvals": "OK",
+        "state": "OK",  # local files: STATE_BACKEND=local
         "mcp server eks": "OK",
         "mcp server billing": "OK",
         "mcp server prometheus": "SKIP",  # no PROMETHEUS_URL: the line says how to enable it
@@ -129,6 +130,7 @@ def test_kubeconfig_ollama_eks_only_needs_no_aws_credentials(
         "slack": "WARN",  # not set: only `sre-bot run` needs the tokens
         "kubernetes": "OK",
         "approvals": "OK",
+        "state": "OK",
         "mcp server eks": "OK",
         "cluster": "OK",
         "aws credentials": "SKIP",
