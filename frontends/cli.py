@@ -1,4 +1,4 @@
-"""The `sre-bot` command: ask (terminal), doctor (checks), run (the Slack bot).
+"""The `sre-bot` command: ask (terminal), doctor (checks), run (the Slack bot), eval (the benchmark).
 
 The top of the tree: it picks the front end (`run` starts the Slack app in slackbot/); `agents/` knows
 nothing about any of them.
@@ -27,6 +27,7 @@ commands:
                  (--cluster NAME: about that cluster of the fleet, CLUSTERS_FILE)
   doctor         check settings, MCP servers, cluster, AWS and the model; print fixes
   run            run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)
+  eval           run the investigation benchmark (bench/evals) with the configured model
 
 Settings come from the environment and .env (see .env.example)."""
 
@@ -81,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="sre-bot", description=DESCRIPTION, epilog=EXIT_CODES, formatter_class=raw
     )
-    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run}")
+    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run,eval}")
     p_ask = sub.add_parser(
         "ask",
         help="answer one question in the terminal",
@@ -103,6 +104,16 @@ def parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--verbose", "-v", action="store_true", help="also show the specialists' own text")
     sub.add_parser("doctor", help="check settings, MCP servers, cluster, AWS and the model")
     sub.add_parser("run", help="run the Slack bot over Socket Mode")
+    from evals.options import add_arguments as eval_arguments
+
+    p_eval = sub.add_parser(
+        "eval",
+        help="run the investigation benchmark with the configured model",
+        description="Run each case (bench/evals) through the real bot against an offline cluster and score it. "
+        "Exit codes: 0 done (with --scripted: every case passed), 1 a case failed (--scripted) or the pass "
+        "rate is under --min-pass-rate, 2 a bad case file, report, setting or option.",
+    )
+    eval_arguments(p_eval)
     return top
 
 
@@ -123,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     drop_empty_environment([*Settings.model_fields, *SlackSettings.model_fields])
     if args.command == "doctor":  # before load_settings: doctor lists every bad setting, not the first
         return _doctor()
+    if args.command == "eval":  # its world sets the cluster settings itself; the model's are the user's
+        return _eval(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -139,6 +152,16 @@ def _doctor() -> int:
     setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
     try:
         return doctor(front_ends=[_slack_checks, _alert_checks])
+    except KeyboardInterrupt:
+        return 130
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from evals.cli import main as evaluate
+
+    setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
+    try:
+        return evaluate(args)
     except KeyboardInterrupt:
         return 130
 
