@@ -188,7 +188,8 @@ def load_case(path: Path) -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # an unknown key first: a misspelt field also makes the intended one look missing
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise CaseError(f"{path}: {_where(first)}: {message}{more}") from None

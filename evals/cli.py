@@ -28,7 +28,9 @@ EXIT_FAILED = 1  # a case failed (--scripted), or the pass rate is under --min-p
 EXIT_CONFIG = 2  # a bad case file, report, setting or option
 
 
-def main(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run (or compare) as the options say; returns the exit code. Problems are one line on `err`."""
+    out, err = out or sys.stdout, err or sys.stderr
     if args.compare:
         try:
             a, b = (load_report(p) for p in args.compare)

@@ -134,7 +134,11 @@ def coordinator_reply(case: Case, user: str, results: list[str]) -> str | tuple[
         if step.cluster:
             args["cluster"] = step.cluster
         return step.agent, args
-    return "\n\n".join(FENCE.sub("", r).strip() for r in results)
+    # a fleet step's answer is labelled with the cluster the coordinator asked (its routing, not a finding)
+    return "\n\n".join(
+        (f"{step.cluster}:\n" if step.cluster else "") + FENCE.sub("", r).strip()
+        for step, r in zip(case.script, results, strict=False)
+    )
 
 
 class ScriptHolder:

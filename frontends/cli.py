@@ -159,7 +159,7 @@ def _doctor() -> int:
 def _eval(args: argparse.Namespace) -> int:
     from evals.cli import main as evaluate
 
-    setup_logging("WARNING", also_quiet=SLACK_LIBRARIES)
+    setup_logging("WARNING", also_quiet=(*SLACK_LIBRARIES, "werkzeug"))  # werkzeug: moto's request lines
     try:
         return evaluate(args)
     except KeyboardInterrupt:
