@@ -1,4 +1,4 @@
-"""The `sre-bot` command: ask (terminal), doctor (checks), run (the Slack bot).
+"""The `sre-bot` command: ask (terminal), doctor (checks), run (the Slack bot), eval (the benchmark).
 
 The top of the tree: it picks the front end (`run` starts the Slack app in slackbot/); `agents/` knows
 nothing about any of them.
@@ -28,6 +28,7 @@ commands:
   doctor         check settings, MCP servers, cluster, AWS and the model; print fixes
   run            run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)
   state init     STATE_BACKEND=aws: create the DynamoDB table and the S3 bucket when missing
+  eval           run the investigation benchmark (bench/evals) with the configured model
 
 Settings come from the environment and .env (see .env.example)."""
 
@@ -83,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="sre-bot", description=DESCRIPTION, epilog=EXIT_CODES, formatter_class=raw
     )
-    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run,state}")
+    sub = top.add_subparsers(dest="command", metavar="{ask,doctor,run,state,eval}")
     p_ask = sub.add_parser(
         "ask",
         help="answer one question in the terminal",
@@ -112,6 +113,16 @@ def parser() -> argparse.ArgumentParser:
         "created and what already existed. Safe to run again.",
     )
     p_state.add_argument("action", choices=["init"])
+    from evals.options import add_arguments as eval_arguments
+
+    p_eval = sub.add_parser(
+        "eval",
+        help="run the investigation benchmark with the configured model",
+        description="Run each case (bench/evals) through the real bot against an offline cluster and score it. "
+        "Exit codes: 0 done (with --scripted: every case passed), 1 a case failed (--scripted) or the pass "
+        "rate is under --min-pass-rate, 2 a bad case file, report, setting or option.",
+    )
+    eval_arguments(p_eval)
     return top
 
 
@@ -134,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return _doctor()
     if args.command == "state":  # needs the state's settings only, not a model or a cluster
         return _state_init()
+    if args.command == "eval":  # its world sets the cluster settings itself; the model's are the user's
+        return _eval(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -180,6 +193,16 @@ def _state_init() -> int:
         print(f"sre-bot: AWS refused or could not be reached: {str(exc)[:240]}", file=sys.stderr)
         return EXIT_UNREACHABLE
     return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from evals.cli import main as evaluate
+
+    setup_logging("WARNING", also_quiet=(*SLACK_LIBRARIES, "werkzeug"))  # werkzeug: moto's request lines
+    try:
+        return evaluate(args)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _start(settings: Settings, args: argparse.Namespace, question: str) -> int:

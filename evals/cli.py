@@ -1,0 +1,111 @@
+"""`sre-bot eval`: run the cases through the real bot with the configured model and print the report.
+
+Kept apart from frontends/cli.py (which only parses and hands over) so the benchmark's pieces load only
+when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from agents.models import build_model
+from agents.settings import ConfigError
+from evals import judge as judging
+from evals.cases import Case, CaseError, load_cases
+from evals.prometheus import PrometheusMissing
+from evals.report import Prices, ReportError, build, compare, load_report, markdown
+from evals.run import SCRIPTED_SETTINGS, Outcome, Suite
+from evals.score import Score, score
+from evals.scripted import ScriptHolder, scripted_models
+from evals.world import OfflineWorld, WorldError
+
+EXIT_PASSED = 0
+EXIT_FAILED = 1  # a case failed (--scripted), or the pass rate is under --min-pass-rate
+EXIT_CONFIG = 2  # a bad case file, report, setting or option
+
+
+def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run (or compare) as the options say; returns the exit code. Problems are one line on `err`."""
+    out, err = out or sys.stdout, err or sys.stderr
+    if args.compare:
+        try:
+            a, b = (load_report(p) for p in args.compare)
+        except ReportError as exc:
+            err.write(f"sre-bot eval: {exc}\n")
+            return EXIT_CONFIG
+        out.write(compare(a, b))
+        return EXIT_PASSED
+    if args.runs < 1:
+        err.write("sre-bot eval: --runs must be 1 or more\n")
+        return EXIT_CONFIG
+    if (args.price_in is None) != (args.price_out is None):
+        err.write("sre-bot eval: give both --price-in and --price-out, or neither\n")
+        return EXIT_CONFIG
+    tags = [t.strip() for spec in args.tags for t in spec.split(",") if t.strip()]
+    try:
+        cases = load_cases(args.cases, tags)
+    except CaseError as exc:
+        err.write(f"sre-bot eval: {exc}\n")
+        return EXIT_CONFIG
+    if not cases:
+        err.write(f"sre-bot eval: no case in {args.cases} has the tags {', '.join(tags)}\n")
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(_evaluate(args, cases, out, err))
+    except (ConfigError, WorldError, PrometheusMissing) as exc:
+        err.write(f"sre-bot eval: {exc}\n")
+        return EXIT_CONFIG
+
+
+async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, err: TextIO) -> int:
+    holder = ScriptHolder()
+    world = await asyncio.to_thread(OfflineWorld, cases)
+    suite = Suite(
+        world,
+        scripted_models(holder) if args.scripted else None,
+        on_case_start=lambda case: setattr(holder, "case", case),
+        overrides=SCRIPTED_SETTINGS if args.scripted else None,
+    )
+    try:
+        settings = suite.settings()  # a wrong model setting is one line before any case runs
+    except ConfigError:
+        await asyncio.to_thread(world.close)
+        raise
+    model = "scripted" if args.scripted else f"{settings.model_provider}:{settings.resolved_model_id}"
+    results: list[tuple[Outcome, Score]] = []
+    verdicts: list[judging.Verdict] = []
+    try:
+        for run in range(1, args.runs + 1):
+            for case in cases:
+                outcome = await suite.run(case, run)
+                scored = score(case, outcome)
+                results.append((outcome, scored))
+                mark = "✓" if scored.passed else "✗"
+                why = "; ".join(f"{c.name}: {c.detail}" for c in scored.failures)
+                err.write(
+                    f"{mark} {case.id} (run {run}, {outcome.seconds:.1f} s){': ' + why if why else ''}\n"
+                )
+                if args.judge and not args.scripted:
+                    verdict = await judging.judge(build_model(settings, "judge"), case, outcome)
+                    if verdict is not None:
+                        verdicts.append(verdict)
+    finally:
+        await asyncio.to_thread(suite.close)
+        await asyncio.to_thread(world.close)
+    prices = Prices(args.price_in, args.price_out) if args.price_in is not None else None
+    judged = judging.summary(model, verdicts) if verdicts else None
+    report = build(model, cases, results, args.runs, scripted=args.scripted, prices=prices, judge=judged)
+    text = markdown(report)
+    out.write(text)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    failed = any(not s.passed for _, s in results)
+    if (args.scripted and failed) or report["summary"]["pass_rate"] < args.min_pass_rate:
+        return EXIT_FAILED
+    return EXIT_PASSED
