@@ -55,6 +55,7 @@ from slackbot.handlers import Handlers, ModeInfo
 from slackbot.health import health_app, start_health_server
 from slackbot.outbound import use_safe_client
 from slackbot.rate_budget import RateBudget
+from slackbot.recovery import Recovery
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SlackBot:
     handlers: Handlers
     budget: RateBudget
     approvals: ApprovalDesk
+    recovery: Recovery | None = None  # ends the replies of a replica that died (with recorded replies)
 
 
 def slack_front(approvers: ApproverSettings, claims_path: Path | None = None) -> FrontEnd:
@@ -143,6 +145,7 @@ def build_bot(
         budget,
         native=slack.slack_streaming == "native",
         place_cluster=lambda channel: channel_cluster(fleet, channel) if fleet is not None else None,
+        open_replies=core.stores.open_replies,
     )
     mode = ModeInfo(
         cluster=default_cluster(settings),
@@ -178,7 +181,13 @@ def build_bot(
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         logger.error("unhandled error in a listener: %s: %s", type(error).__name__, error, exc_info=error)
 
-    return SlackBot(app, client, conversations, handlers, budget, desk)
+    replies = core.stores.open_replies
+    recovery = (
+        Recovery(replies, core.stores.leases, client, budget, core.runner.owner)
+        if replies is not None
+        else None
+    )
+    return SlackBot(app, client, conversations, handlers, budget, desk, recovery)
 
 
 def cluster_server(assistant: Assistant) -> Callable[[str], McpServer | None]:
@@ -315,6 +324,8 @@ async def _serve_until(
         asyncio.create_task(bot.approvals.sweep()),
         asyncio.create_task(watch_servers(core.assistant, watch_seconds)),
     ]
+    if bot.recovery is not None:  # this replica's heartbeat; the replies of one that died are ended
+        tasks.append(asyncio.create_task(bot.recovery.run()))
     logger.info("connected to Slack; sre-bot is running (Socket Mode); Ctrl-C or SIGTERM stops it")
     await stop.wait()
     for task in tasks:

@@ -24,8 +24,10 @@ from agents.charts.model import Chart
 from agents.events import AgentEvent, ErrorEvent
 from agents.metrics import FIRST_REPLY
 from agents.runner import ConversationRunner, new_correlation_id
+from agents.state.replies import OpenReplies
 from slackbot.charts import share_chart
 from slackbot.rate_budget import RateBudget
+from slackbot.recovery import reply_place
 from slackbot.renderer import INTERRUPTED, Renderer, error_text
 from slackbot.replies import NativeStreamReply, Reply, ReplyTarget, StreamUnavailable, UpdateReply
 from slackbot.slack_errors import slack_error
@@ -70,8 +72,11 @@ class Conversations:
         *,
         native: bool = True,
         place_cluster: Callable[[str], str | None] = lambda _channel: None,
+        open_replies: OpenReplies | None = None,
     ) -> None:
         self._runner = runner
+        # each reply in flight, under the runner's replica id: a survivor ends it if this replica dies
+        self._open_replies = open_replies
         # the fleet cluster of a channel (CLUSTERS_FILE clusters.<name>.channels): where a question is asked
         self._place_cluster = place_cluster
         self.client = client
@@ -190,11 +195,13 @@ class Conversations:
         after: Finished | None,
     ) -> None:
         correlation_id = new_correlation_id()
+        recorded: str | None = None
         try:
             reply = await self._open_reply(question, correlation_id)
             if reply is None:
                 return
             FIRST_REPLY.observe(time.monotonic() - question.received)
+            recorded = await self._record(reply, question.target)
             await self._wait_turn(previous, reply)
             logger.info(
                 "question from %s in %s [correlation_id=%s]",
@@ -216,6 +223,29 @@ class Conversations:
             logger.exception("reply failed [correlation_id=%s]", correlation_id)
             with contextlib.suppress(Exception):
                 await self._say_failed(question.target, correlation_id, exc)
+        finally:
+            if recorded is not None:
+                await asyncio.shield(self._forget(recorded))
+
+    async def _record(self, reply: Reply, target: ReplyTarget) -> str | None:
+        """Record the started reply as this replica's (None when nothing records replies)."""
+        place = reply_place(reply, target)
+        if self._open_replies is None or place is None:
+            return None
+        reply_id = f"{place['channel']}:{place['ts']}"
+        try:
+            await asyncio.to_thread(self._open_replies.open, reply_id, self._runner.owner, place)
+        except Exception:  # the answer matters more than its record
+            logger.warning("could not record reply %s", reply_id, exc_info=True)
+            return None
+        return reply_id
+
+    async def _forget(self, reply_id: str) -> None:
+        assert self._open_replies is not None
+        try:
+            await asyncio.to_thread(self._open_replies.close, reply_id)
+        except Exception:  # left behind: a survivor would end an answered reply with a needless note
+            logger.warning("could not forget reply %s", reply_id, exc_info=True)
 
     async def _share_chart(self, question: Question, chart: Chart, correlation_id: str) -> None:
         """The answer's chart; whatever fails there, the answer and its approval cards are already out."""

@@ -507,3 +507,33 @@ async def test_slash_command_in_a_channel_without_the_bot_says_how_to_fix_it(
     assert [t.user_text for t in models.models["coordinator"].requests] == [
         "hello"
     ]  # the command asked nothing
+
+
+async def test_each_reply_in_flight_is_recorded_under_this_replica_until_it_ends(
+    agent_env: Path, tmp_path: Path
+) -> None:
+    """What a survivor needs to end this replica's replies if it dies (tests/test_recovery.py): recorded
+    while the answer grows, gone once it ended, for both ways a reply grows."""
+    models = ScriptedModels(default_brains())
+    held = models.models["coordinator"] = HeldModel(coordinator)
+    try:
+        async with running_bot(models, tmp_path) as h:
+            record = h.core.stores.open_replies
+            assert record is not None and h.bot.recovery is not None
+            event = h.slack.mention("hello")
+            await asyncio.to_thread(h.slack.send_event, event)
+            await wait_until(lambda: held.asked.is_set() and record.all(), "the answer in flight, recorded")
+            [entry] = record.all()
+            [reply] = h.bot_messages("C1", event["ts"])
+            assert entry.owner == h.core.runner.owner
+            assert entry.place == {
+                "channel": "C1",
+                "thread_ts": event["ts"],
+                "ts": reply.ts,
+                "kind": "stream",
+            }
+            held.release()
+            await h.final_reply("C1", event["ts"])
+            assert record.all() == []
+    finally:
+        held.release()

@@ -15,6 +15,7 @@ from agents.state.alerts import AlertGroups, AlertInbox, SqliteAlertGroups, Sqli
 from agents.state.approvals import ApprovalStore, SqliteApprovalStore
 from agents.state.claims import EventDedupe, SqliteDedupe
 from agents.state.leases import LocalLeases, ThreadLeases
+from agents.state.replies import OpenReplies, SqliteOpenReplies
 from agents.state.sessions import FileSessionStore, SessionStore
 
 ALERT_DEDUPE_SECONDS = 7200.0
@@ -24,7 +25,8 @@ ALERT_DEDUPE_SECONDS = 7200.0
 class Stores:
     """The bot's state: conversation memory, approvals, alerts (deliveries not yet handled; each group's
     thread), one-time claims (redelivered events; only front ends that receive redeliveries keep them),
-    and thread leases (one replica answers in a thread at a time)."""
+    thread leases (one replica answers in a thread at a time), and the replies in flight (a survivor
+    ends those of a replica that died; only front ends whose replies grow in place keep them)."""
 
     sessions: SessionStore
     approvals: ApprovalStore
@@ -32,6 +34,7 @@ class Stores:
     alert_groups: AlertGroups
     claims: EventDedupe | None = None
     leases: ThreadLeases = field(default_factory=LocalLeases)
+    open_replies: OpenReplies | None = None
 
 
 def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stores:
@@ -48,6 +51,8 @@ def build_stores(settings: Settings, *, claims_path: Path | None = None) -> Stor
         alert_inbox=SqliteAlertInbox(settings.alert_state_path, ttl_seconds=ALERT_DEDUPE_SECONDS),
         alert_groups=SqliteAlertGroups(settings.alert_state_path),
         claims=SqliteDedupe(claims_path) if claims_path is not None else None,
+        # beside the approvals (another table of the same file): what a killed process left growing
+        open_replies=SqliteOpenReplies(settings.approvals_db_path) if claims_path is not None else None,
     )
 
 
@@ -55,6 +60,7 @@ def _aws_stores(settings: Settings, *, claims: bool) -> Stores:
     from agents.state.aws.alerts import DynamoAlertGroups, DynamoAlertInbox
     from agents.state.aws.approvals import DynamoApprovalStore
     from agents.state.aws.claims import DynamoDedupe, DynamoLeases
+    from agents.state.aws.replies import DynamoOpenReplies
     from agents.state.aws.sessions import S3SessionStore
     from agents.state.aws.setup import problems
     from agents.state.aws.table import Table
@@ -72,4 +78,5 @@ def _aws_stores(settings: Settings, *, claims: bool) -> Stores:
         alert_groups=DynamoAlertGroups(table),
         claims=DynamoDedupe(table) if claims else None,
         leases=DynamoLeases(table),
+        open_replies=DynamoOpenReplies(table) if claims else None,
     )
