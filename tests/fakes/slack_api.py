@@ -545,6 +545,11 @@ class FakeSlack(ThreadedServer):
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def connections(self) -> int:
+        """Socket Mode connections open now (one per replica of the bot)."""
+        return len([ws for ws in self._sockets if not ws.closed])
+
     def _push(self, envelope: dict[str, Any]) -> str:
         envelope_id = envelope["envelope_id"]
         self.envelopes[envelope_id] = {"sent": time.monotonic(), "acked": None, "ack": None}
