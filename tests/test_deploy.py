@@ -697,15 +697,18 @@ def test_the_template_creates_the_table_the_application_expects() -> None:
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    [index] = props["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "gsi1" and index["Projection"] == {"ProjectionType": "ALL"}
-    assert index["KeySchema"] == [
-        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-    ]
-    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
-    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    # exactly the table the code makes with `sre-bot state init` and checks at start-up
+    from agents.state.aws.table import TTL_ATTRIBUTE, table_definition
+
+    code = table_definition("bot-state")
+
+    def by_name(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda i: str(i.get("IndexName") or i["AttributeName"]))
+
+    assert by_name(props["AttributeDefinitions"]) == by_name(code["AttributeDefinitions"])
+    assert props["KeySchema"] == code["KeySchema"]
+    assert by_name(props["GlobalSecondaryIndexes"]) == by_name(code["GlobalSecondaryIndexes"])
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["DeletionProtectionEnabled"] is True
