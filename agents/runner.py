@@ -76,8 +76,13 @@ class ConversationRunner:
         self.lease_wait = lease_wait
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def exclusive(self, conversation_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Hold the conversation's lease only if it is free now: True when held (no other replica is
+        answering there), False at once otherwise. For work beside the turns (restart recovery)."""
+        return self._turn(conversation_id, wait=0.0)
+
     @contextlib.asynccontextmanager
-    async def _turn(self, conversation_id: str | None) -> AsyncIterator[bool]:
+    async def _turn(self, conversation_id: str | None, wait: float | None = None) -> AsyncIterator[bool]:
         """Hold the conversation's lease for one turn; yields False when another replica kept it longer
         than `lease_wait` (the turn must not run)."""
         leases = self.leases
@@ -85,7 +90,7 @@ class ConversationRunner:
             yield True
             return
         key = f"thread:{conversation_id}"
-        deadline = time.monotonic() + self.lease_wait
+        deadline = time.monotonic() + (self.lease_wait if wait is None else wait)
         while not await asyncio.to_thread(leases.acquire, key, self.owner, LEASE_SECONDS):
             if time.monotonic() >= deadline:
                 yield False

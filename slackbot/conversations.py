@@ -96,6 +96,10 @@ class Conversations:
         """The approval interrupt ids the conversation waits on (empty when it is not paused)."""
         return await self._runner.paused_on(conversation_id)
 
+    def exclusive(self, conversation_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The runner's `exclusive`: True while no replica (this one included) answers in the thread."""
+        return self._runner.exclusive(conversation_id)
+
     def submit(self, question: Question) -> asyncio.Task[None]:
         """Queue `question` in its thread now (synchronously) and answer it in the background."""
         place = self._place_cluster(question.target.channel)

@@ -11,8 +11,10 @@ real time: the approvals here expire in 2033 unless a test says otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -153,9 +155,18 @@ class Conversations:
     def __init__(self) -> None:
         self.runner = Runner()
         self.resumed: list[Resumed] = []
+        self.busy: set[str] = set()  # threads another replica is answering (their lease is held)
+        self.held: list[str] = []  # the threads recovery held, in order
 
     async def paused_on(self, conversation_id: str) -> set[str]:
         return await self.runner.paused_on(conversation_id)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, conversation_id: str) -> AsyncIterator[bool]:
+        free = conversation_id not in self.busy
+        if free:
+            self.held.append(conversation_id)
+        yield free
 
     def resume(self, question: Question, responses: dict[str, Any], after: Any = None) -> None:
         self.resumed.append(Resumed(question, responses, after))
@@ -450,7 +461,8 @@ async def test_a_call_too_long_for_its_card_is_posted_in_full_just_above_it(w: W
             },
         ),
     ]
-    assert w.clock.sleeps == [30.0]  # the parts and the card spend C1's budget
+    # the parts and the card spend C1's budget: Retry-After, then the burst the 429 halved (5 → 2)
+    assert w.clock.sleeps == [30.0, 1.0, 1.0]
     assert w.granted() == {"chat.postMessage": 4}
     assert status(w, approval.id) == PENDING and w.store.get(approval.id).card == "103.000"  # type: ignore[union-attr]
 
@@ -1167,6 +1179,28 @@ async def test_recovery_marks_a_call_it_must_not_run_as_failed_and_says_why(
         }
     else:
         assert w.conversations.resumed == []  # nothing waits for it
+
+
+async def test_recovery_leaves_a_turn_alone_while_another_replica_answers_in_its_thread(
+    w: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replica starting while another runs an approved change (STATE_BACKEND=aws): the change looks cut
+    off (executing, the thread paused in memory) but is running; recovery must not mark it not run."""
+    add(w)
+    assert w.store.claim("ap1", APPROVED, "U2", now=NOW - 60)
+    assert w.store.start_execution("ap1", HASH)
+    w.conversations.runner.paused["C1:1.0"] = {"int-ap1"}
+    w.conversations.busy.add("C1:1.0")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        await w.desk.recover()
+    assert status(w) == EXECUTING and w.audit.records == [] and w.slack.calls == []
+    assert w.conversations.resumed == [] and w.conversations.runner.asked == []
+    assert caplog.record_tuples == [
+        (LOGGER, logging.INFO, "turn turn1: its thread is busy on another replica; not recovered here")
+    ]
+    w.conversations.busy.clear()  # that replica died: its lease lapsed
+    await w.desk.recover()
+    assert status(w) == FAILED and w.conversations.held == ["C1:1.0"]
 
 
 async def test_recovery_looks_back_one_day(w: World) -> None:

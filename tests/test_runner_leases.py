@@ -131,3 +131,20 @@ async def test_a_long_turn_keeps_its_lease_by_renewing_it(
     held.release()
     await answering
     assert [e.kind for e in busy if isinstance(e, ErrorEvent)] == ["thread_busy"]
+
+
+async def test_exclusive_says_at_once_whether_another_replica_is_answering_in_the_thread(
+    backend: Any, assistant: Assistant, held: HeldModel
+) -> None:
+    """What restart recovery asks before it judges a turn: never waits, never holds a busy thread."""
+    first, second = replicas(assistant, lambda: backend.leases(time.time))
+    answering = asyncio.create_task(events(first, "hello"))
+    await wait_until(held.asked.is_set, "the first replica's turn is with the model")
+    async with second.exclusive(THREAD) as free:
+        assert not free
+    held.release()
+    await answering
+    async with second.exclusive(THREAD) as free:
+        assert free
+        assert not backend.leases(time.time).acquire(KEY, "replica-c", 30)  # held meanwhile
+    assert backend.leases(time.time).acquire(KEY, "replica-c", 30)  # and let go after

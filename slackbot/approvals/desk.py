@@ -280,10 +280,12 @@ class ApprovalDesk:
     async def recover(self) -> None:
         """After a restart, finish what a crash left between a decision and the resumed answer.
 
-        Runs before the socket connects, so no click races it. A decided turn whose conversation is
-        still paused is resumed: an approved call not yet run runs once, unless the approval is older
-        than APPROVAL_TTL_SECONDS (the bot was down too long: it is not run); one that was running when
-        the process died is not run again. Cards say which.
+        Runs before the socket connects, so no click on this replica races it. Other replicas may be
+        answering (STATE_BACKEND=aws): a turn is only looked at while its thread's lease is free, so a
+        change another replica is running now is never taken for one a crash cut off. A decided turn
+        whose conversation is still paused is resumed: an approved call not yet run runs once, unless the
+        approval is older than APPROVAL_TTL_SECONDS (the bot was down too long: it is not run); one that
+        was running when its process died is not run again. Cards say which.
         """
         now = time.time()
         decided = await asyncio.to_thread(self.store.decided_since, now - RECOVERY_SECONDS)
@@ -297,6 +299,18 @@ class ApprovalDesk:
         approvals = self.store.turn(turn_id)
         if not approvals or any(a.status == PENDING for a in approvals):
             return
+        async with self.conversations.exclusive(approvals[0].conversation_id) as free:
+            if not free:  # a replica is answering there now: what looks cut off may be running
+                logger.info("turn %s: its thread is busy on another replica; not recovered here", turn_id)
+                return
+            resume = await self._settle_cut_off(approvals, now)
+        if resume:
+            logger.info("resuming turn %s left paused by a restart", turn_id)
+            await self._resume_if_decided(turn_id)
+
+    async def _settle_cut_off(self, approvals: list[Approval], now: float) -> bool:
+        """Mark the calls a crash cut off (or that waited too long) as not run; True when the turn is
+        still paused on them and should be resumed."""
         paused = await self.conversations.paused_on(approvals[0].conversation_id)
         for a in approvals:
             if a.status == EXECUTING:
@@ -316,9 +330,7 @@ class ApprovalDesk:
                     detail=detail,
                 )
                 await self.refresh_card(a.id)
-        if paused & {a.interrupt_id for a in approvals}:
-            logger.info("resuming turn %s left paused by a restart", turn_id)
-            await self._resume_if_decided(turn_id)
+        return bool(paused & {a.interrupt_id for a in approvals})
 
     # resume -------------------------------------------------------------------------------------
 
