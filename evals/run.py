@@ -23,7 +23,7 @@ from strands.types.tools import ToolSpec
 from agents.compose import Core, FrontEnd, build_core, load_settings
 from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, ToolStarted
 from agents.models import ModelFactory, model_factory
-from agents.settings import Settings
+from agents.settings import ConfigError, Settings
 from evals.cases import Case
 from evals.world import OfflineWorld, environment
 
@@ -154,6 +154,13 @@ class Suite:
             env = {**self.world.environment(fleet), **self.overrides}
             with environment(env):
                 settings = load_settings()
+                if not fleet and settings.clusters_file is not None:
+                    # the user's fleet (.env or the environment) would send the cases to real clusters
+                    raise ConfigError(
+                        "CLUSTERS_FILE",
+                        "set for the bot; `sre-bot eval` runs against its own offline clusters: unset it "
+                        "for the run (e.g. CLUSTERS_FILE= sre-bot eval …)",
+                    )
                 inner = self._models or model_factory(settings)
                 meter = self.meter
                 core = build_core(

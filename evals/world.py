@@ -100,7 +100,9 @@ class OfflineWorld:
             "MANIFEST_DIR": str(self.dir / "manifests"),
             "MCP_LOG_DIR": str(self.dir / "log"),
             "TMPDIR": str(self.dir),
-            "MCP_SERVERS": "eks,billing,prometheus",
+            "MCP_SERVERS": "eks,billing,prometheus" if self.prometheus is not None else "eks,billing",
+            # never the production state (a shared table the real bot's sweepers read)
+            "STATE_BACKEND": "local",
         }
         if fleet and self.fleet_file is not None:
             env["CLUSTERS_FILE"] = str(self.fleet_file)

@@ -175,3 +175,19 @@ def test_compare_shows_both_models_and_the_cases_that_changed(tmp_path: Path) ->
     (tmp_path / "bad.json").write_text("{}")
     code, _, err = run_eval("--compare", str(paths[0]), str(tmp_path / "bad.json"))
     assert code == 2 and err.count("\n") == 1 and "bad.json: not an `sre-bot eval --out` report" in err
+
+
+def test_the_users_fleet_and_shared_state_never_reach_an_eval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The eval runs against its own offline world: a production fleet file in the environment (or .env)
+    is refused in one line rather than sending the cases to real clusters, and the shared state backend
+    is never used (its sweepers would meet the eval's sessions and approvals)."""
+    fleet = tmp_path / "clusters.yaml"
+    fleet.write_text("clusters: {}\n")
+    monkeypatch.setenv("CLUSTERS_FILE", str(fleet))
+    monkeypatch.setenv("STATE_BACKEND", "aws")
+    code, _out, err = run_eval("--cases", str(CASES / "oomkilled.yaml"), "--scripted")
+    assert code == 2 and err.count("\n") == 1, err
+    # named, not STATE_TABLE: STATE_BACKEND=aws (which would need it) did not reach the eval's settings
+    assert "CLUSTERS_FILE" in err and "offline clusters" in err and "Traceback" not in err
