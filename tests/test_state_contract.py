@@ -362,3 +362,22 @@ def test_of_replicas_racing_for_one_thread_exactly_one_holds_it(backend: Backend
     clock.now += 30.0  # the holder died: of those racing for it now, one takes it over
     again = race(RACERS, lambda i: replicas[i].acquire("T1:C1:9.0", f"other-{i}", 30.0))
     assert sorted(again) == [False] * (RACERS - 1) + [True]
+
+
+def test_keys_written_by_alert_authors_work_whatever_their_length(backend: Backend) -> None:
+    """A group key is an alert rule's labels: 1024 characters of emoji are ~4 KB in UTF-8, over DynamoDB's
+    key limit. Two such keys that differ only at the end stay two groups; deliveries and leases too."""
+    long_a = "🔥" * 1023 + "a"
+    long_b = "🔥" * 1023 + "b"
+    groups = backend.groups()
+    assert groups.claim_new(long_a, "C1", 10.0) and groups.claim_new(long_b, "C1", 10.0)
+    assert groups.set_thread(long_a, "1.1", "1.2")
+    got_a, got_b = groups.get(long_a), groups.get(long_b)
+    assert got_a is not None and got_b is not None
+    assert (got_a.group_key, got_a.thread_ts) == (long_a, "1.1") and got_b.thread_ts == ""
+    inbox = backend.inbox(Clock())
+    assert inbox.put(long_a, long_a, "{}") and not inbox.put(long_a, long_a, "{}")
+    assert [i.group_key for i in inbox.pending()] == [long_a]
+    leases = backend.leases(Clock())
+    assert leases.acquire(long_a, "a", 30) and not leases.acquire(long_a, "b", 30)
+    assert leases.acquire(long_b, "b", 30)

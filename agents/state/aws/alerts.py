@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.state.alerts import GroupRecord, InboxItem, Status, advance
-from agents.state.aws.table import TTL_ATTRIBUTE, Item, Table, key, n, number, purge, s, text, whole
+from agents.state.aws.table import TTL_ATTRIBUTE, Item, Table, bounded, key, n, number, purge, s, text, whole
 
 INBOX, COUNTER = "inbox", "inbox-seq"
 ATTEMPTS = 8  # transactions that met another one on the same item (two replicas, one delivery)
@@ -78,7 +78,7 @@ class DynamoAlertInbox:
         now = self._clock()
         seq = self._next_seq()
         marker = {
-            **key(f"delivery#{delivery_id}"),
+            **key(f"delivery#{bounded(delivery_id)}"),
             "seq": n(seq),
             "group_key": s(group_key),
             "received_at": n(now),
@@ -119,7 +119,7 @@ class DynamoAlertInbox:
         ]
 
     def done(self, delivery_id: str) -> bool:
-        marker = self.table.get(f"delivery#{delivery_id}")
+        marker = self.table.get(f"delivery#{bounded(delivery_id)}")
         if marker is None or "done_at" in marker:
             return False
         seq, now = whole(marker, "seq"), self._clock()
@@ -127,7 +127,7 @@ class DynamoAlertInbox:
             [
                 {
                     "Update": {
-                        "Key": key(f"delivery#{delivery_id}"),
+                        "Key": key(f"delivery#{bounded(delivery_id)}"),
                         "UpdateExpression": f"SET done_at = :now, #until = :until, {TTL_ATTRIBUTE} = :purge "
                         "REMOVE lease_owner, lease_until",
                         "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(done_at) "
@@ -148,7 +148,7 @@ class DynamoAlertInbox:
     def take(self, delivery_id: str, seconds: float) -> bool:
         now = self._clock()
         return self.table.update(
-            f"delivery#{delivery_id}",
+            f"delivery#{bounded(delivery_id)}",
             "SET lease_owner = :me, lease_until = :until",
             {":me": s(self.owner), ":until": n(now + seconds), ":now": n(now)},
             "attribute_exists(pk) AND attribute_not_exists(done_at) AND "
@@ -192,7 +192,7 @@ class DynamoAlertGroups:
         self.table, self.lease = table, claim_lease_seconds
 
     def get(self, group_key: str) -> GroupRecord | None:
-        return _group(group_key, self.table.get(f"group#{group_key}"))
+        return _group(group_key, self.table.get(f"group#{bounded(group_key)}"))
 
     def claim_new(self, group_key: str, channel: str, now: float) -> bool:
         fresh = {
@@ -211,7 +211,7 @@ class DynamoAlertGroups:
         }
         keep = ", ".join(f"{name} = if_not_exists({name}, {value})" for name, value in fresh.items())
         return self.table.update(
-            f"group#{group_key}",
+            f"group#{bounded(group_key)}",
             f"SET #channel = :channel, claimed_at = :now, {keep}",
             {
                 ":channel": s(channel),
@@ -228,7 +228,7 @@ class DynamoAlertGroups:
     def set_thread(self, group_key: str, thread_ts: str, header_ts: str) -> bool:
         _need(thread_ts, "thread_ts")
         return self.table.update(
-            f"group#{group_key}",
+            f"group#{bounded(group_key)}",
             "SET thread_ts = :thread, header_ts = :header",
             {":thread": s(thread_ts), ":header": s(header_ts), ":e": s("")},
             "attribute_exists(pk) AND thread_ts = :e",
@@ -245,7 +245,7 @@ class DynamoAlertGroups:
             if after == current:
                 return after
             written = self.table.update(
-                f"group#{group_key}",
+                f"group#{bounded(group_key)}",
                 "SET #status = :status, last_seen = :last_seen, #count = :count, fired_at = :fired_at, "
                 "resolved_at = :resolved_at, last_delivery_id = :last, episodes = :episodes",
                 {
@@ -266,7 +266,7 @@ class DynamoAlertGroups:
 
     def note_investigation(self, group_key: str) -> bool:
         return self.table.update(
-            f"group#{group_key}",
+            f"group#{bounded(group_key)}",
             "SET investigations = investigations + :one, investigated_episode = episodes",
             {":one": n(1), ":firing": s("firing")},
             "#status = :firing AND investigated_episode < episodes",

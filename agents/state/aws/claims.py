@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from agents.state.aws.table import TTL_ATTRIBUTE, Table, key, n, purge, s
+from agents.state.aws.table import TTL_ATTRIBUTE, Table, bounded, key, n, purge, s
 
 FREE = "attribute_not_exists(pk) OR #until <= :now"
 UNTIL = {"#until": "until"}
@@ -27,7 +27,7 @@ class DynamoDedupe:
     def claim(self, key_: str) -> bool:
         now = self._clock()
         until = now + self.ttl
-        item = {**key(f"event#{key_}"), "until": n(until), TTL_ATTRIBUTE: purge(until)}
+        item = {**key(f"event#{bounded(key_)}"), "until": n(until), TTL_ATTRIBUTE: purge(until)}
         return self.table.put(item, FREE, {":now": n(now)}, UNTIL)
 
 
@@ -46,7 +46,7 @@ class DynamoLeases:
     def _set(self, key_: str, owner: str, ttl: float, condition: str) -> bool:
         now = self._clock()
         return self.table.update(
-            f"lease#{key_}",
+            f"lease#{bounded(key_)}",
             f"SET #owner = :owner, #until = :until, {TTL_ATTRIBUTE} = :purge",
             {":owner": s(owner), ":until": n(now + ttl), ":now": n(now), ":purge": purge(now + ttl)},
             condition,
@@ -55,5 +55,5 @@ class DynamoLeases:
 
     def release(self, key_: str, owner: str) -> bool:
         return self.table.delete(
-            f"lease#{key_}", "#owner = :owner", {":owner": s(owner)}, names={"#owner": "owner"}
+            f"lease#{bounded(key_)}", "#owner = :owner", {":owner": s(owner)}, names={"#owner": "owner"}
         )

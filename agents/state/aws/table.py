@@ -21,6 +21,7 @@ AWS_ENDPOINT_URL_S3), the region and the credential chain itself, so moto or Loc
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import threading
@@ -127,6 +128,18 @@ def number(item: Mapping[str, Any], name: str) -> float | None:
 def whole(item: Mapping[str, Any], name: str) -> int:
     value = item.get(name)
     return 0 if value is None or "NULL" in value else int(value["N"])
+
+
+MAX_KEY_BYTES = 1024  # DynamoDB: a partition key up to 2048 bytes, a sort key up to 1024
+
+
+def bounded(value: str) -> str:
+    """`value` as a key part: itself, or its SHA-256 when too long in UTF-8 for a key (an alert's group key
+    is written by whoever writes alert rules: 1024 characters of emoji are ~4 KB)."""
+    raw = value.encode("utf-8", "surrogatepass")
+    if len(raw) <= MAX_KEY_BYTES - 64:  # room for the type prefix
+        return value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def key(pk: str, sk: str = ONE) -> Item:
