@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from agents.compose import load_settings
@@ -211,6 +212,11 @@ def _start(settings: Settings, args: argparse.Namespace, question: str) -> int:
         if args.command == "ask":
             from frontends.terminal import ask
 
+            if settings.audit_log_path == Path("-"):  # the answer is on stdout: records would mix with it
+                raise ConfigError(
+                    "AUDIT_LOG_PATH",
+                    "`-` (standard output) is for `sre-bot run`; `ask` writes its answer there: give a file",
+                )
             return asyncio.run(ask(settings, question, args.conversation, args.verbose, args.cluster))
         from slackbot.app import run as run_slack
 

@@ -242,3 +242,14 @@ def test_slack_unreachable_on_a_url_someone_set_still_names_the_setting() -> Non
     assert str(error).startswith(
         "SLACK_API_URL: cannot reach Slack at https://slack-gov.example/api/ (connection refused"
     )
+
+
+def test_ask_refuses_the_audit_log_on_standard_output(agent_env: Path, tmp_path: Path) -> None:
+    """`ask` streams its answer (model text that pod logs can shape) to stdout: audit records there could
+    be split by it, or forged by it. AUDIT_LOG_PATH=- is for `sre-bot run`."""
+    proc = sre_bot("ask", "hello", env={"AUDIT_LOG_PATH": "-"}, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "sre-bot: configuration error: AUDIT_LOG_PATH: `-` (standard output) is for `sre-bot run`; "
+        "`ask` writes its answer there: give a file"
+    )
