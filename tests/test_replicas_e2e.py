@@ -6,12 +6,16 @@ two clicks reach two replicas runs the change once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +39,20 @@ def poll(condition: Callable[[], object], what: str, within: float = 90) -> None
         time.sleep(0.05)
 
 
-@pytest.fixture
-def replicas(
-    agent_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_moto_url: str
-) -> Iterator[tuple[FakeSlack, FakeOpenAI]]:
-    # the shared state on its own moto (per-service endpoints); the agents' AWS stays where agent_env put it
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", state_moto_url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", state_moto_url)
+@dataclass
+class Replicas:
+    slack: FakeSlack
+    model: FakeOpenAI
+    procs: list[subprocess.Popen[bytes]]
+    table: str
+
+
+@contextlib.contextmanager
+def running_replicas(tmp_path: Path, hold: dict[str, threading.Event] | None = None) -> Iterator[Replicas]:
+    """REPLICAS `sre-bot run` processes on one fake Slack and model, the state in the (already
+    configured) shared table and bucket; stopped (SIGTERM, then SIGKILL) at the end."""
     table, bucket = new_shared_state()
-    with FakeSlack(spread=True) as slack, FakeOpenAI(chunk_size=8) as model:
+    with FakeSlack(spread=True) as slack, FakeOpenAI(chunk_size=8, hold=hold) as model:
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -57,6 +66,7 @@ def replicas(
             "HEALTH_PORT": "0",
             "EKS_MCP_ALLOW_WRITE": "true",
             "APPROVER_USER_IDS": "U2",
+            "MODEL_MAX_WAIT_SECONDS": "300",  # a held answer is not given up on
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         procs = []
@@ -83,15 +93,25 @@ def replicas(
                 if p.poll() is not None
             ]
             assert not dead, dead
-            yield slack, model
+            yield Replicas(slack, model, procs, table)
         finally:
+            for event in (hold or {}).values():
+                event.set()
             for proc in procs:
-                proc.terminate()
+                if proc.poll() is None:
+                    proc.terminate()
             for proc in procs:
                 try:
                     proc.wait(60)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+@pytest.fixture
+def shared_state(agent_env: Path, monkeypatch: pytest.MonkeyPatch, state_moto_url: str) -> None:
+    """The shared state on its own moto (per-service endpoints); the agents' AWS stays where agent_env put it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", state_moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", state_moto_url)
 
 
 def answers(slack: FakeSlack, channel: str, thread_ts: str) -> list[Message]:
@@ -129,9 +149,15 @@ def coordinator_requests(model: FakeOpenAI, marker: str) -> list[str]:
 
 
 def test_three_replicas_answer_once_share_memory_ignore_redelivery_and_run_a_double_click_once(
-    replicas: tuple[FakeSlack, FakeOpenAI], kube: FakeKubeAPI
+    shared_state: None, tmp_path: Path, kube: FakeKubeAPI
 ) -> None:
-    slack, model = replicas
+    with running_replicas(tmp_path) as replicas:
+        check_answers_memory_redelivery_and_clicks(replicas.slack, replicas.model, kube)
+
+
+def check_answers_memory_redelivery_and_clicks(
+    slack: FakeSlack, model: FakeOpenAI, kube: FakeKubeAPI
+) -> None:
     channels = [f"C{i}" for i in range(1, 7)]
     firsts = [ask(slack, f"list the pods in default, ref{i}", c) for i, c in enumerate(channels)]
     for event, _ in firsts:
@@ -190,3 +216,45 @@ def test_three_replicas_answer_once_share_memory_ignore_redelivery_and_run_a_dou
     poll(lambda: answers(slack, "C7", proof["ts"]), "a later question answered")
     assert [(m["method"], m["path"]) for m in kube.mutations()] == [("DELETE", WEB_PATH)]  # once
     assert sum("Successfully deleted" in m.final_text for m in answers(slack, "C1", change["ts"])) == 1
+
+
+def test_a_replica_killed_mid_answer_leaves_no_reply_growing_and_its_thread_answers_again(
+    shared_state: None, tmp_path: Path
+) -> None:
+    """kill -9 of the replica writing an answer: a survivor stops its stream and says to ask again (the
+    dead replica's heartbeat lapses), and the next question in that thread is answered (its lease lapses)."""
+    from agents.state.aws.replies import DynamoOpenReplies
+    from agents.state.aws.table import Table
+    from slackbot.recovery import STOPPED
+
+    released = threading.Event()
+    with running_replicas(tmp_path, hold={"coordinator:held answer": released}) as replicas:
+        slack = replicas.slack
+        event, _ = ask(slack, "list the pods in default, held answer", "C1")
+        record = DynamoOpenReplies(Table(replicas.table))
+        poll(lambda: record.all() and slack.calls_of("chat.appendStream"), "the answer half written")
+        [entry] = record.all()
+        victim = next(p for p in replicas.procs if f":{p.pid}:" in entry.owner)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        released.set()
+        [reply] = [m for m in slack.thread("C1", event["ts"]) if m.user == BOT_USER]
+        assert reply.streaming  # left growing by the dead replica
+        poll(
+            lambda: (
+                not slack.messages[("C1", reply.ts)].streaming
+                and any(STOPPED in m.text for m in slack.thread("C1", event["ts"]))
+            ),
+            "a survivor ended the dead replica's reply",
+            within=120,
+        )
+        assert record.all() == []
+        [note] = [m for m in slack.thread("C1", event["ts"]) if STOPPED in m.text]
+        ask(slack, "list the pods in default", "C1", event["ts"])
+
+        def answered_again() -> bool:
+            later = [m for m in answers(slack, "C1", event["ts"]) if float(m.ts) > float(note.ts)]
+            return any("crashy-7f9c" in m.final_text for m in later)
+
+        poll(answered_again, "the thread answered again", within=150)
+        assert len([m for m in slack.thread("C1", event["ts"]) if STOPPED in m.text]) == 1  # ended once

@@ -64,8 +64,8 @@ class FakeOpenAI(ThreadedServer):
         self.brains = brains or default_brains()
         self.chunk_size = chunk_size
         self.delay = delay  # seconds between streamed chunks, to model a slow model
-        # role -> event: that role's streamed text stops halfway until the event is set, so a test can
-        # see what the client shows while the answer is still being written
+        # role (or "role:text": only when the question has that text) -> event: that role's streamed text
+        # stops halfway until the event is set, so a test can see what the client shows meanwhile
         self.hold = hold or {}
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -119,11 +119,16 @@ class FakeOpenAI(ThreadedServer):
         await send({"role": "assistant", "content": ""})
         if isinstance(reply, str):
             pieces = list(chunks(reply, self.chunk_size))
+            held = [
+                event
+                for key, event in self.hold.items()
+                if key == role or (key.startswith(f"{role}:") and key.split(":", 1)[1] in turn.user_text)
+            ]
             for i, piece in enumerate(pieces):
                 if self.delay:
                     await asyncio.sleep(self.delay)
-                if role in self.hold and i == len(pieces) // 2:
-                    while not self.hold[role].is_set():
+                if held and i == len(pieces) // 2:
+                    while not all(event.is_set() for event in held):
                         await asyncio.sleep(0.01)
                 await send({"content": piece})
             await send({}, "stop")
