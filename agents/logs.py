@@ -18,14 +18,15 @@ class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if self.with_traceback:
             return super().format(record)
-        saved = record.exc_info, record.exc_text, record.stack_info
+        # the record is shared with every other handler (pytest's, a log shipper's): change it only here
+        saved = record.msg, record.exc_info, record.exc_text, record.stack_info
         if record.exc_info and record.exc_info[1] is not None:
             record.msg = f"{record.msg} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         try:
             return super().format(record).replace("\n", " ⏎ ")
         finally:
-            record.exc_info, record.exc_text, record.stack_info = saved
+            record.msg, record.exc_info, record.exc_text, record.stack_info = saved
 
 
 LIBRARIES = ("strands", "mcp", "botocore", "urllib3", "httpx", "asyncio")

@@ -44,9 +44,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield tmp_path
     os.chdir(PROJECT_ROOT)
     forget_secrets()  # the configured secrets a test's build_core remembered are not the next test's
+    # a test that ran the CLI in-process set up logging to its captured stderr: not the next test's
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 # --- agents against the fake cluster and moto -------------------------------------------------------

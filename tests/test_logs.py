@@ -38,3 +38,21 @@ def test_debug_keeps_every_library_talking() -> None:
     setup_logging("DEBUG", also_quiet=("slack_bolt",))
     assert logging.getLogger("strands").level == logging.NOTSET
     assert logging.getLogger("slack_bolt").level == logging.NOTSET
+
+
+def test_the_one_line_format_leaves_the_record_as_other_handlers_see_it() -> None:
+    """A record goes to every handler (pytest's, a log shipper's): folding the exception into our one
+    line must not change the message they get."""
+    from agents.logs import _OneLine
+
+    try:
+        raise ValueError("corrupt session file")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "could not recover %s", ("turn1",), sys.exc_info()
+        )
+    line = _OneLine(with_traceback=False).format(record)
+    assert line.endswith("x: could not recover turn1 (ValueError: corrupt session file)")
+    assert record.getMessage() == "could not recover turn1" and record.exc_info is not None
