@@ -267,6 +267,13 @@ def scenario(
         time.sleep(settle)  # a second answer to the same question would show up now
         state = after - before
 
+        acks = [slack.envelopes[env]["acked"] - slack.envelopes[env]["sent"] for _, env in events]
+        native = sum(
+            1
+            for event, _ in events
+            for m in slack.thread(event["channel"], event["ts"])
+            if m.user == BOT_USER and m.stream
+        )
         first_visible = []
         for event, envelope in events:
             firsts = [
@@ -296,8 +303,11 @@ def scenario(
         "conversations": conversations,
         "answered": len(done_at),
         "wall_s": last - started,
+        "ack_p95_ms": percentile(acks, 0.95) * 1000,
         "first_p50_ms": percentile(first_visible, 0.5) * 1000,
         "first_p95_ms": percentile(first_visible, 0.95) * 1000,
+        "first_max_ms": max(first_visible, default=float("nan")) * 1000,
+        "native_streams": native,
         "rate_limited": rate_limited,
         "rate_limited_by_method": dict(by_method),
         "lost_or_wrong": lost,
@@ -315,8 +325,11 @@ ROWS = (
     ("questions answered", "answered", "{:.0f}"),
     ("events per replica", "per_replica", "{}"),
     ("wall s", "wall_s", "{:.1f}"),
+    ("ack p95 ms", "ack_p95_ms", "{:.1f}"),
     ("first visible p50 ms", "first_p50_ms", "{:.1f}"),
     ("first visible p95 ms", "first_p95_ms", "{:.1f}"),
+    ("first visible max ms", "first_max_ms", "{:.1f}"),
+    ("native streams", "native_streams", "{:.0f}"),
     ("429s received", "rate_limited", "{:.0f}"),
     ("lost or wrong finals", "lost_or_wrong", "{:.0f}"),
     ("duplicate answers", "duplicates", "{:.0f}"),
