@@ -119,7 +119,10 @@ class AnswerOnce(AsyncMiddleware):
         self.dedupe = dedupe
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:
-        fresh = [self.dedupe.claim(key) for key in claim_keys(req.body)]  # every key claimed, then judged
+        keys = claim_keys(req.body)
+        # every key claimed, then judged; off the event loop: a shared store is a network call, and 50
+        # events at once would otherwise wait for each other's claims before their acks
+        fresh = await asyncio.to_thread(lambda: [self.dedupe.claim(key) for key in keys]) if keys else []
         if not all(fresh):
             return await req.context.ack()
         return await next()

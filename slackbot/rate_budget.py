@@ -8,7 +8,7 @@ wait for a token and never give up. A 429 from Slack drains the bucket until Ret
 conversation backs off together, and halves the burst the bucket allows: Slack publishes per-minute
 tiers but not burst sizes, so the burst is learnt (each calm minute gives one call of it back, up to the
 guess in the tier). Several replicas of the bot share the workspace's tiers: with `share=N` each takes
-1/N of every rate and burst.
+1/N of every rate and burst (a channel's chat.postMessage: of its rate, keeping the short burst).
 
 Time comes from a `Clock` (real time by default) so tests can check every wait without waiting. `granted`
 counts the tokens handed out per method: every Slack call a reply makes must have spent one.
@@ -148,6 +148,10 @@ class RateBudget:
         tier = self.tiers.get(method, PER_CHANNEL_POST if method == "chat.postMessage" else None)
         if tier is None or self.share == 1:
             return tier
+        if method == "chat.postMessage":
+            # per channel: the rate is shared, the short burst kept (a channel's questions spread over the
+            # replicas each need their sign of life at once; a 429 still halves it)
+            return Tier(tier.per_minute / self.share, tier.burst)
         return Tier(tier.per_minute / self.share, max(1.0, math.floor(tier.burst / self.share)))
 
     def _bucket(self, method: str, channel: str | None) -> _Bucket | None:

@@ -224,3 +224,41 @@ async def test_an_assistant_thread_message_passes_the_filters_once_and_is_answer
     assert sorted(keys) == sorted(
         ["event:EvSTART"] * 2 + ["event:EvQ", f"msg:D1:{question['ts']}"] * 2 + [f"title:D1:{thread}"]
     )
+
+
+async def test_claims_are_made_off_the_event_loop() -> None:
+    """With the shared state a claim is a DynamoDB call: made on the event loop, 50 events at once would
+    each wait for the others' claims before being acknowledged. The loop must stay free meanwhile."""
+    import asyncio
+    import threading
+
+    from slackbot.middleware import AnswerOnce
+
+    started, release = threading.Event(), threading.Event()
+
+    class SlowStore:
+        def claim(self, key: str) -> bool:
+            started.set()
+            if not release.wait(5):
+                raise AssertionError("the claim blocked the event loop")
+            return True
+
+    body = {
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event": {"type": "app_mention", "user": "U1", "text": "hi", "channel": "C1", "ts": "1.0"},
+    }
+    request = AsyncBoltRequest(body=json.dumps(body), mode="socket_mode")
+    passed_on: list[bool] = []
+
+    async def next_() -> BoltResponse:
+        passed_on.append(True)
+        return BoltResponse(status=200)
+
+    task = asyncio.create_task(
+        AnswerOnce(SlowStore()).async_process(req=request, resp=BoltResponse(status=200), next=next_)
+    )
+    await asyncio.to_thread(started.wait, 5)
+    release.set()  # only reachable while the claim runs elsewhere
+    await task
+    assert passed_on == [True]
