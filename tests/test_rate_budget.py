@@ -234,3 +234,57 @@ def test_replicas_share_the_workspace_tiers(share: int) -> None:
         pass
     clock.advance(3)
     assert sum(budget.try_take("chat.postMessage", "C1") for _ in range(100)) == 3 // share
+
+
+async def test_ready_now_says_whether_take_would_return_at_once() -> None:
+    """What a final asks before choosing how to show itself (an edit, or a new message): never a wait."""
+    clock = FakeClock()
+    budget = RateBudget({"chat.update": Tier(per_minute=60, burst=1)}, clock=clock)
+    assert budget.ready_now("chat.delete")  # untiered: always
+    assert budget.ready_now("chat.update")
+    await budget.take("chat.update")
+    assert not budget.ready_now("chat.update")  # its one token spent
+    clock.advance(0.5)
+    assert not budget.ready_now("chat.update")
+    clock.advance(0.5)
+    assert budget.ready_now("chat.update")  # refilled exactly
+    budget.penalize("chat.update", 5)
+    clock.advance(4.9)
+    assert not budget.ready_now("chat.update")  # held by the 429 for its Retry-After
+    clock.advance(0.1)
+    assert budget.ready_now("chat.update")
+    for _ in range(3):
+        await budget.take("chat.postMessage", "C1")
+    assert budget.ready_now("chat.postMessage", "C2") and budget.ready_now("chat.postMessage", "C1")
+    for _ in range(2):
+        await budget.take("chat.postMessage", "C1")
+    assert not budget.ready_now("chat.postMessage", "C1") and budget.ready_now("chat.postMessage", "C2")
+
+
+def test_the_burst_grows_back_one_call_per_whole_calm_minute_from_the_end_of_the_hold() -> None:
+    clock = FakeClock()
+    budget = RateBudget({"chat.update": Tier(per_minute=6000, burst=8)}, reserve_fraction=0.0, clock=clock)
+    budget.penalize("chat.update", retry_after=10)  # burst 8 → 4, calm counted from t=10
+    clock.advance(10 + 59.9)
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 4
+    clock.advance(0.1)  # exactly a calm minute
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 5
+    clock.advance(90)  # one and a half more minutes: one more call, not one and a half
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 6
+    budget.penalize("chat.update", retry_after=0)
+    budget.penalize("chat.update", retry_after=0)
+    budget.penalize("chat.update", retry_after=0)  # 6 → 3 → 1 → 1
+    clock.advance(1)
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 1
+
+
+@pytest.mark.parametrize("share", [2, 3])
+def test_a_share_divides_the_rate_of_every_tiered_method_and_leaves_untiered_ones(share: int) -> None:
+    clock = FakeClock()
+    budget = RateBudget(
+        {"chat.update": Tier(per_minute=60, burst=6)}, reserve_fraction=0.0, clock=clock, share=share
+    )
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 6 // share
+    clock.advance(share * 1.0)  # 60/share a minute: one token every `share` seconds
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 1
+    assert all(budget.try_take("users.info") for _ in range(500))  # untiered here: never limited
