@@ -142,7 +142,7 @@ class OfflineWorld:
 
         assert self.moto_url is not None  # started for any case with costs
         requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
-        results = [_ce_result(r.start, r.end, r.groups) for r in case.costs]
+        results = [ce_result(r.start, r.end, r.groups) for r in case.costs]
         response = requests.post(
             f"{self.moto_url}/moto-api/static/ce/cost-and-usage-results",
             json={"results": results},
@@ -177,7 +177,8 @@ def _fill(kube: FakeKubeAPI, state: ClusterState) -> None:
         kube.set_pod_log(namespace, pod, text)
 
 
-def _ce_result(start: str, end: str, groups: dict[str, str]) -> dict[str, Any]:
+def ce_result(start: str, end: str, groups: dict[str, str]) -> dict[str, Any]:
+    """One Cost Explorer GetCostAndUsage result grouped by one dimension, as moto hands it out once seeded."""
     return {
         "ResultsByTime": [
             {

@@ -138,20 +138,9 @@ def seed_costs(
     moto_url: str, groups: dict[str, str], start: str = "2026-10-01", end: str = "2026-11-01"
 ) -> None:
     """Queue one Cost Explorer result (moto hands queued results out once per distinct request)."""
-    result = {
-        "ResultsByTime": [
-            {
-                "TimePeriod": {"Start": start, "End": end},
-                "Total": {},
-                "Groups": [
-                    {"Keys": [k], "Metrics": {"UnblendedCost": {"Amount": v, "Unit": "USD"}}}
-                    for k, v in groups.items()
-                ],
-                "Estimated": False,
-            }
-        ],
-        "DimensionValueAttributes": [],
-    }
+    from evals.world import ce_result
+
+    result = ce_result(start, end, groups)
     response = requests.post(
         f"{moto_url}/moto-api/static/ce/cost-and-usage-results", json={"results": [result]}
     )
