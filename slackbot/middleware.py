@@ -117,12 +117,17 @@ class AnswerOnce(AsyncMiddleware):
 
     def __init__(self, dedupe: EventDedupe) -> None:
         self.dedupe = dedupe
+        self._in_order = asyncio.Lock()  # first come, first served
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:
         keys = claim_keys(req.body)
-        # every key claimed, then judged; off the event loop: a shared store is a network call, and 50
-        # events at once would otherwise wait for each other's claims before their acks
-        fresh = await asyncio.to_thread(lambda: [self.dedupe.claim(key) for key in keys]) if keys else []
+        fresh: list[bool] = []
+        if keys:
+            # Off the event loop (a shared store is a network call: the streams and replies in flight go on
+            # meanwhile), one event at a time in arrival order: a thread's follow-up must take its place in
+            # the thread's queue after the question before it, as the events came.
+            async with self._in_order:
+                fresh = await asyncio.to_thread(lambda: [self.dedupe.claim(key) for key in keys])
         if not all(fresh):
             return await req.context.ack()
         return await next()

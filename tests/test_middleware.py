@@ -262,3 +262,46 @@ async def test_claims_are_made_off_the_event_loop() -> None:
     release.set()  # only reachable while the claim runs elsewhere
     await task
     assert passed_on == [True]
+
+
+async def test_events_pass_on_in_the_order_they_came_whatever_their_claims_take() -> None:
+    """A follow-up arriving right after its question must take its place in the thread's queue after it:
+    a claim that happens to be slow for the first event must not let the second overtake it."""
+    import asyncio
+    import time
+
+    from slackbot.middleware import AnswerOnce
+
+    class FirstIsSlow:
+        def claim(self, key: str) -> bool:
+            if key.endswith("1.0") or key == "event:Ev1":
+                time.sleep(0.3)  # a slow network call, in the claim's worker thread
+            return True
+
+    def request(event_id: str, ts: str) -> AsyncBoltRequest:
+        body = {
+            "type": "event_callback",
+            "event_id": event_id,
+            "event": {"type": "app_mention", "user": "U1", "text": "hi", "channel": "C1", "ts": ts},
+        }
+        return AsyncBoltRequest(body=json.dumps(body), mode="socket_mode")
+
+    order: list[str] = []
+
+    def next_for(name: str) -> Any:
+        async def next_() -> BoltResponse:
+            order.append(name)
+            return BoltResponse(status=200)
+
+        return next_
+
+    middleware = AnswerOnce(FirstIsSlow())
+    await asyncio.gather(
+        middleware.async_process(
+            req=request("Ev1", "1.0"), resp=BoltResponse(status=200), next=next_for("question")
+        ),
+        middleware.async_process(
+            req=request("Ev2", "2.0"), resp=BoltResponse(status=200), next=next_for("follow-up")
+        ),
+    )
+    assert order == ["question", "follow-up"]
