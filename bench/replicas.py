@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,10 +33,12 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from evals.world import environment
 from tests.conftest import PROJECT_ROOT, SerialDynamoDB
 from tests.fakes.fake_cluster import FakeKubeAPI, seed_demo
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
+from tests.replica_processes import replica_processes
 
 CHANNELS = [f"C{i:02d}" for i in range(10)]
 QUESTION = "list the pods in default"
@@ -144,24 +145,15 @@ def replicas(count: int, answer_seconds: float, root: Path) -> Iterator[tuple[Fa
         "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    saved = {k: os.environ.get(k) for k in aws}
-    os.environ.update(aws)
-    try:
+    with environment(aws):  # `state init`'s code reads the endpoint and credentials as the bot does
         from agents.state.aws.setup import init
 
         name = f"sre-bot-bench-{count}"
         init(name, name, REGION)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     kube = FakeKubeAPI().start()
     seed_demo(kube)
     kubeconfig = kube.write_kubeconfig(root / "kubeconfig")
     delay = answer_seconds / max(1, STREAMED_CHUNKS)
-    procs: list[subprocess.Popen[bytes]] = []
     try:
         with (
             FakeSlack(rate_limits=True, spread=True) as slack,
@@ -185,45 +177,9 @@ def replicas(count: int, answer_seconds: float, root: Path) -> Iterator[tuple[Fa
                 "REPLICA_COUNT": str(count),
                 "HEALTH_PORT": "0",
             }
-            for i in range(count):
-                workdir = root / f"replica-{i}"  # no disk in common
-                workdir.mkdir()
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "frontends.cli", "run"],
-                        env={
-                            **env,
-                            "AUDIT_LOG_PATH": str(workdir / "audit.jsonl"),
-                            "MCP_LOG_DIR": str(workdir / "log"),
-                            "SESSION_STORAGE_PATH": str(workdir / "sessions"),
-                            "TMPDIR": str(workdir),
-                        },
-                        cwd=workdir,
-                        stdout=subprocess.DEVNULL,
-                        stderr=open(workdir / "stderr.log", "wb"),  # noqa: SIM115 - closed with the process
-                    )
-                )
-            poll(
-                lambda: slack.connections == count or any(p.poll() is not None for p in procs),
-                f"{count} connections",
-                within=120,
-            )
-            dead = [
-                (root / f"replica-{i}" / "stderr.log").read_text()[-2000:]
-                for i, p in enumerate(procs)
-                if p.poll() is not None
-            ]
-            if dead:
-                raise RuntimeError(f"a replica exited at start: {dead}")
-            yield slack, moto.counter
+            with replica_processes(env, root, count, slack):
+                yield slack, moto.counter
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         kube.stop()
         moto.stop()
 

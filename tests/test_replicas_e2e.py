@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.fakes.fake_cluster import FakeKubeAPI
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, Message
+from tests.replica_processes import replica_processes
 from tests.state_backends import new_shared_state
 
 REPLICAS = 3
@@ -69,42 +69,12 @@ def running_replicas(tmp_path: Path, hold: dict[str, threading.Event] | None = N
             "MODEL_MAX_WAIT_SECONDS": "300",  # a held answer is not given up on
             "PYTHONPATH": str(PROJECT_ROOT),
         }
-        procs = []
-        for i in range(REPLICAS):
-            workdir = tmp_path / f"replica-{i}"  # no disk in common
-            workdir.mkdir()
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "frontends.cli", "run"],
-                    env={**env, "AUDIT_LOG_PATH": str(workdir / "audit.jsonl")},
-                    cwd=workdir,
-                    stdout=subprocess.DEVNULL,
-                    stderr=open(workdir / "stderr.log", "wb"),  # noqa: SIM115 - closed with the process
-                )
-            )
-        try:
-            poll(
-                lambda: slack.connections == REPLICAS or any(p.poll() is not None for p in procs),
-                "3 connections",
-            )
-            dead = [
-                (tmp_path / f"replica-{i}" / "stderr.log").read_text()
-                for i, p in enumerate(procs)
-                if p.poll() is not None
-            ]
-            assert not dead, dead
-            yield Replicas(slack, model, procs, table)
-        finally:
-            for event in (hold or {}).values():
-                event.set()
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        with replica_processes(env, tmp_path, REPLICAS, slack, within=90) as procs:
+            try:
+                yield Replicas(slack, model, procs, table)
+            finally:
+                for event in (hold or {}).values():  # a held answer must not keep a replica from stopping
+                    event.set()
 
 
 @pytest.fixture
