@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -47,26 +47,31 @@ def _exposition(series: Sequence[Series]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def text_server(render: Callable[[], str]) -> ThreadingHTTPServer:
+    """A scrape target bound to a loopback port (serve it with `serve_forever`): every GET answers
+    `render()` in Prometheus' text format, read afresh, so a change shows in the next scrape."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = render().encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
 class PrometheusWorld:
     """The target (its series replaced per case) and the Prometheus scraping it."""
 
     def __init__(self, binary: str, directory: Path) -> None:
         self.series: list[Series] = []
-        world = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = _exposition(world.series).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.target = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.target = text_server(lambda: _exposition(self.series))
         threading.Thread(target=self.target.serve_forever, name="eval-target", daemon=True).start()
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"

@@ -28,6 +28,8 @@ from typing import Any, NoReturn
 
 import pytest
 
+from evals.prometheus import text_server
+
 PROMETHEUS_BINARY = "prometheus"
 INSTALL_HINT = "install Debian's `prometheus` package (scripts/test does it when run as root)"
 
@@ -90,21 +92,7 @@ class Target:
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
         self._lock = threading.Lock()
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = target.exposition().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = text_server(self.exposition)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
