@@ -155,12 +155,12 @@ class RateBudget:
         return Tier(tier.per_minute / self.share, max(1.0, math.floor(tier.burst / self.share)))
 
     def _bucket(self, method: str, channel: str | None) -> _Bucket | None:
-        tier = self._tier(method)
-        if tier is None:
-            return None
         key = self._key(method, channel)
         bucket = self._buckets.get(key)
-        if bucket is None:
+        if bucket is None:  # the method's tier (and this replica's share of it) is worked out once
+            tier = self._tier(method)
+            if tier is None:
+                return None
             bucket = self._buckets[key] = _Bucket(tier, tier.burst, self.clock.now())
             if method == "chat.postMessage":
                 bucket.blocked_until = self._all_posts_blocked_until
