@@ -37,11 +37,11 @@ def _regex(value: str) -> str:
 
 class ClusterState(Strict):
     """A cluster as the offline world serves it: objects (events are objects of kind Event) and pod logs
-    keyed `namespace/pod`. `manifests` are what live mode applies instead (status comes from the cluster)."""
+    keyed `namespace/pod`. Live mode applies the case's `live.manifests` instead (status comes from the
+    cluster)."""
 
     objects: list[dict[str, Any]] = []
     logs: dict[str, str] = {}
-    manifests: list[dict[str, Any]] = []
 
     @field_validator("logs")
     @classmethod
@@ -126,6 +126,86 @@ class Budget(Strict):
     tool_calls: int | None = Field(default=None, gt=0)
 
 
+# What a live case may create: namespaced kinds only, so deleting its scratch namespace removes all of it.
+LIVE_KINDS = {
+    "Pod": "v1",
+    "Service": "v1",
+    "ConfigMap": "v1",
+    "Secret": "v1",
+    "ServiceAccount": "v1",
+    "PersistentVolumeClaim": "v1",
+    "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "Job": "batch/v1",
+    "CronJob": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
+}
+NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+class Wait(Strict):
+    """Live mode waits until some object of `kind` (with `name`, or matching the `labels` selector) in the
+    scratch namespace shows `shows` (a regex over its JSON, status included): the cluster has reached the
+    state the question is about, e.g. a Pod whose JSON shows CrashLoopBackOff."""
+
+    kind: str
+    name: str | None = None
+    labels: str | None = None
+    shows: str
+
+    _shows = field_validator("shows")(lambda cls, v: _regex(v))
+
+    @model_validator(mode="after")
+    def _which(self) -> Wait:
+        if self.kind not in LIVE_KINDS:
+            raise ValueError(f"ready: kind {self.kind!r} is not one of {', '.join(LIVE_KINDS)}")
+        if (self.name is None) == (self.labels is None):
+            raise ValueError("ready: give exactly one of name and labels")
+        return self
+
+
+class Live(Strict):
+    """How the case runs against a real cluster (`sre-bot eval --live CONTEXT`): `manifests` are applied in
+    order (an object given twice is replaced: a rollout) into one namespace the harness creates, labels
+    and deletes afterwards; `ready` is what to wait for (up to `timeout` seconds); `findings` replace
+    `expect.findings` where the cluster names things itself (a Deployment's pods)."""
+
+    manifests: list[dict[str, Any]] = Field(min_length=1)
+    ready: list[Wait] = Field(min_length=1)
+    timeout: float = Field(default=180, gt=0, le=900)
+    findings: list[str] | None = None
+
+    _findings = field_validator("findings")(lambda cls, v: v if v is None else [_regex(x) for x in v])
+
+    @field_validator("manifests")
+    @classmethod
+    def _manifests(cls, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        spaces = set()
+        for obj in manifests:
+            kind, meta = obj.get("kind"), obj.get("metadata") or {}
+            what = f"{kind or '?'} {meta.get('name') or '?'}"
+            if kind not in LIVE_KINDS:
+                raise ValueError(
+                    f"manifest {what}: kind must be one of {', '.join(LIVE_KINDS)} (namespaced, so deleting "
+                    "the scratch namespace removes it)"
+                )
+            if obj.get("apiVersion") != LIVE_KINDS[kind]:
+                raise ValueError(f"manifest {what}: apiVersion must be {LIVE_KINDS[kind]}")
+            if not isinstance(meta.get("name"), str) or not NAME.fullmatch(meta["name"]):
+                raise ValueError(f"manifest {what}: metadata.name must be a DNS label")
+            if not isinstance(meta.get("namespace"), str) or not NAME.fullmatch(meta["namespace"]):
+                raise ValueError(f"manifest {what}: metadata.namespace must be given (the scratch namespace)")
+            spaces.add(meta["namespace"])
+        if len(spaces) > 1:
+            raise ValueError(f"manifests: one namespace per case, not {', '.join(sorted(spaces))}")
+        return manifests
+
+    @property
+    def namespace(self) -> str:
+        return str(self.manifests[0]["metadata"]["namespace"])
+
+
 class Case(Strict):
     id: str
     question: str | None = None
@@ -140,6 +220,7 @@ class Case(Strict):
     budget: Budget
     script: list[Step] = Field(min_length=1)
     judge: str | None = None  # a rubric for the optional LLM judge, for what regexes cannot judge
+    live: Live | None = None  # how to run it against a real cluster (`--live`); offline only without
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
@@ -149,6 +230,10 @@ class Case(Strict):
             raise ValueError("give cluster (one) or clusters (a fleet), not both")
         if len(self.clusters) == 1:
             raise ValueError("clusters is a fleet of two or more; one cluster goes under cluster")
+        if self.live is not None and (self.clusters or self.costs or self.metrics):
+            raise ValueError(
+                "live: only single-cluster Kubernetes cases run live (no clusters, costs, metrics)"
+            )
         for step in self.script:
             if self.clusters and step.agent == "eks_assistant" and step.cluster not in self.clusters:
                 raise ValueError(f"script: a fleet case's eks step names one of {sorted(self.clusters)}")
@@ -157,6 +242,12 @@ class Case(Strict):
             if step.agent == "metrics_assistant" and not self.metrics:
                 raise ValueError("script: a metrics step needs metrics to read")
         return self
+
+    def findings(self, live: bool = False) -> list[str]:
+        """The regexes a right answer contains: `live.findings` in a live run when the case gives them."""
+        if live and self.live is not None and self.live.findings is not None:
+            return self.live.findings
+        return self.expect.findings
 
     @property
     def fleet(self) -> bool:
