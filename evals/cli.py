@@ -16,6 +16,7 @@ from agents.models import build_model
 from agents.settings import ConfigError
 from evals import judge as judging
 from evals.cases import Case, CaseError, load_cases
+from evals.live import LiveError, LiveWorld
 from evals.prometheus import PrometheusMissing
 from evals.report import Prices, ReportError, build, compare, load_report, markdown
 from evals.run import SCRIPTED_SETTINGS, Outcome, Suite
@@ -54,16 +55,26 @@ def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None
     if not cases:
         err.write(f"sre-bot eval: no case in {args.cases} has the tags {', '.join(tags)}\n")
         return EXIT_CONFIG
+    if args.live:
+        offline = [c.id for c in cases if c.live is None]
+        cases = [c for c in cases if c.live is not None]
+        if not cases:
+            err.write(f"sre-bot eval: --live: no case in {args.cases} has a live block\n")
+            return EXIT_CONFIG
+        if offline:
+            err.write(f"- {len(offline)} case(s) without a live block left out: {', '.join(offline)}\n")
     try:
         return asyncio.run(_evaluate(args, cases, out, err))
-    except (ConfigError, WorldError, PrometheusMissing) as exc:
+    except (ConfigError, WorldError, PrometheusMissing, LiveError) as exc:
         err.write(f"sre-bot eval: {exc}\n")
         return EXIT_CONFIG
 
 
 async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, err: TextIO) -> int:
-    holder = ScriptHolder()
-    world = await asyncio.to_thread(OfflineWorld, cases)
+    holder = ScriptHolder(args.live) if args.live else ScriptHolder()
+    world: OfflineWorld | LiveWorld = (
+        LiveWorld(args.live) if args.live else await asyncio.to_thread(OfflineWorld, cases)
+    )
     suite = Suite(
         world,
         scripted_models(holder) if args.scripted else None,
@@ -72,7 +83,9 @@ async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, er
     )
     try:
         settings = suite.settings()  # a wrong model setting is one line before any case runs
-    except ConfigError:
+        if isinstance(world, LiveWorld):
+            world.check(settings.kubeconfig_paths())
+    except (ConfigError, LiveError):
         await asyncio.to_thread(world.close)
         raise
     model = "scripted" if args.scripted else f"{settings.model_provider}:{settings.resolved_model_id}"

@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,8 @@ class FakeKubeAPI(ThreadedServer):
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._rv = itertools.count(1000)
+        # called with each object created over HTTP: a test plays the kubelet or a controller with it
+        self.on_create: Callable[[dict[str, Any]], None] | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -369,6 +372,11 @@ class FakeKubeAPI(ThreadedServer):
         if method == "DELETE":
             with self._lock:
                 self.objects.pop(key, None)
+                if resource.kind == "Namespace":  # as the namespace controller does, at once
+                    for other in [k for k in self.objects if k[2] == name]:
+                        del self.objects[other]
+                    for log in [k for k in self.logs if k[0] == name]:
+                        del self.logs[log]
             return web.json_response(
                 {
                     "kind": "Status",
@@ -453,6 +461,8 @@ class FakeKubeAPI(ThreadedServer):
             )
         obj.setdefault("kind", resource.kind)
         created = self.add(obj)
+        if self.on_create is not None:
+            self.on_create(copy.deepcopy(created))
         return web.json_response(created, status=201)
 
     def _log(self, namespace: str, pod: str, request: web.Request) -> web.Response:

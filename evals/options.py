@@ -28,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--judge", action="store_true", help="also ask the configured model to judge cases with a rubric"
     )
+    p.add_argument(
+        "--live",
+        metavar="CONTEXT",
+        help="run the cases that have a live block against this kubeconfig context (a real cluster), each in "
+        "a namespace it creates and deletes",
+    )
     p.add_argument("--price-in", type=float, help="USD per million input tokens (for the cost column)")
     p.add_argument("--price-out", type=float, help="USD per million output tokens")
     p.add_argument("--min-pass-rate", type=float, default=0.0, help="exit 1 below this pass rate (0-1)")

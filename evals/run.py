@@ -25,6 +25,7 @@ from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, ToolStarted
 from agents.models import ModelFactory, model_factory
 from agents.settings import ConfigError, Settings
 from evals.cases import Case
+from evals.live import Kube, LiveWorld
 from evals.world import OfflineWorld, environment
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Outcome:
 
     case: str
     run: int
+    live: bool = False  # run against a real cluster (`--live`), not the offline world
     answer: str = ""
     paused: bool = False
     error: str = ""
@@ -130,7 +132,7 @@ class Suite:
 
     def __init__(
         self,
-        world: OfflineWorld,
+        world: OfflineWorld | LiveWorld,
         models: ModelFactory | None = None,
         on_case_start: Callable[[Case], None] | None = None,
         overrides: dict[str, str] | None = None,
@@ -174,27 +176,24 @@ class Suite:
         return self._cores[fleet]
 
     async def run(self, case: Case, run: int) -> Outcome:
-        """One run of one case on a freshly loaded world."""
+        """One run of one case on a freshly loaded world (live: its namespace made, then deleted)."""
         core = self.core(case.fleet)
-        outcome = Outcome(case.id, run)
-        self.world.load(case)
-        if self.on_case_start is not None:
-            self.on_case_start(case)
-        self.meter.reset()
-        self.audit.records.clear()
-        started = time.monotonic()
+        live = isinstance(self.world, LiveWorld)
+        outcome = Outcome(case.id, run, live=live)
         with environment(self._envs[case.fleet]):
-            try:
-                async for event in core.runner.ask(
-                    question_of(case), conversation_id=f"eval-{case.id}-{run}-{uuid.uuid4().hex[:6]}"
-                ):
-                    _record(outcome, event)
-            except Exception as exc:  # a broken run is a failed run with its reason, never a traceback
-                logger.debug("case %s failed", case.id, exc_info=True)
-                outcome.error = f"{type(exc).__name__}: {exc}"
-        outcome.seconds = time.monotonic() - started
-        outcome.tokens_in, outcome.tokens_out = self.meter.tokens_in, self.meter.tokens_out
-        outcome.model_calls = self.meter.calls
+            if isinstance(self.world, LiveWorld):
+                kube = Kube(core.assistant.servers["eks"], self.world.context)
+                try:
+                    not_ready = await self.world.prepare(case, kube)
+                    if not_ready is None:
+                        await self._ask(core, case, run, outcome)
+                    else:
+                        outcome.error = not_ready
+                finally:
+                    await self.world.finish(case, kube)
+            else:
+                self.world.load(case)
+                await self._ask(core, case, run, outcome)
         outcome.tool_calls = [
             {k: r.get(k) for k in ("event", "tool", "access", "arguments", "approved_by", "reason")}
             for r in self.audit.records
@@ -202,6 +201,24 @@ class Suite:
         ]
         outcome.mutations = [f"{m['method']} {m['path']}" for m in self.world.mutations()]
         return outcome
+
+    async def _ask(self, core: Core, case: Case, run: int, outcome: Outcome) -> None:
+        if self.on_case_start is not None:
+            self.on_case_start(case)
+        self.meter.reset()
+        self.audit.records.clear()
+        started = time.monotonic()
+        try:
+            async for event in core.runner.ask(
+                question_of(case), conversation_id=f"eval-{case.id}-{run}-{uuid.uuid4().hex[:6]}"
+            ):
+                _record(outcome, event)
+        except Exception as exc:  # a broken run is a failed run with its reason, never a traceback
+            logger.debug("case %s failed", case.id, exc_info=True)
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.seconds = time.monotonic() - started
+        outcome.tokens_in, outcome.tokens_out = self.meter.tokens_in, self.meter.tokens_out
+        outcome.model_calls = self.meter.calls
 
     def close(self) -> None:
         for core in self._cores.values():

@@ -66,7 +66,7 @@ def score(case: Case, outcome: Outcome) -> Score:
     if outcome.paused and case.expect.card != "forbidden":
         add(Check("findings", True, "ended at an approval card (allowed here)"))
     else:
-        missing = [f for f in case.expect.findings if not re.search(f, outcome.answer, re.I)]
+        missing = [f for f in case.findings(outcome.live) if not re.search(f, outcome.answer, re.I)]
         add(Check("findings", not missing, f"not in the answer: {', '.join(missing)}" if missing else ""))
     if case.expect.card == "forbidden":
         tools = ", ".join(a["tool"] for a in outcome.approvals)

@@ -120,7 +120,7 @@ class ScriptedEvalModel(Model):
             call = step.calls[len(results)]
             args = dict(call.args)
             if step.agent == "eks_assistant":
-                args.setdefault("cluster_name", step.cluster or SINGLE)
+                args.setdefault("cluster_name", step.cluster or self.holder.cluster)
             return call.tool, args
         return quoted(step, results)
 
@@ -144,8 +144,9 @@ def coordinator_reply(case: Case, user: str, results: list[str]) -> str | tuple[
 class ScriptHolder:
     """The case the scripted models follow now (one case runs at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cluster: str = SINGLE) -> None:
         self.case: Case | None = None
+        self.cluster = cluster  # the single cluster's name: the offline world's, or the --live context
 
 
 def scripted_models(holder: ScriptHolder) -> Any:
