@@ -18,6 +18,7 @@ COPY agents ./agents
 COPY slackbot ./slackbot
 COPY frontends ./frontends
 COPY mcpservers ./mcpservers
+COPY evals ./evals
 RUN uv sync --locked --no-dev --no-editable --python /usr/local/bin/python3
 COPY scripts/install-mcp-servers ./scripts/
 COPY deploy/mcp ./deploy/mcp
@@ -28,8 +29,8 @@ RUN MCP_TOOLS_DIR=/opt/mcp MCP_PYTHON=/usr/local/bin/python3 scripts/install-mcp
 FROM ${PYTHON_IMAGE}
 RUN groupadd --gid 10001 sre-bot \
     && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin sre-bot \
-    && mkdir -p /data \
-    && chown 10001:10001 /data
+    && mkdir -p /data /reports \
+    && chown 10001:10001 /data /reports
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/mcp /opt/mcp
 ENV PATH=/opt/venv/bin:/opt/mcp/bin:$PATH \

@@ -12,6 +12,7 @@ import string
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -798,3 +799,38 @@ def test_the_state_policy_allows_every_call_the_state_code_makes() -> None:
     needed = {RUNTIME_CALLS[c] for c in calls - INIT_CALLS} - {None}
     assert {"dynamodb:BatchGetItem", "s3:PutObject"} <= needed  # the scan does find the calls
     assert needed <= STATE_ACTIONS, needed - STATE_ACTIONS
+
+
+def test_the_image_holds_every_package_the_wheel_ships() -> None:
+    """hatchling skips a listed package that is missing, so an image without evals/ would build and then
+    fail at `sre-bot eval`: every package is copied before the project is installed."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"][
+        "wheel"
+    ]["packages"]
+    install = dockerfile.index("--no-editable")
+    for package in packages:
+        assert 0 <= dockerfile.find(f"COPY {package} ./{package}\n") < install, package
+
+
+def test_compose_runs_the_live_eval_against_its_k3s() -> None:
+    """`docker compose --profile eval run --rm eval`: the live cases against the stack's K3s (README)."""
+    import argparse
+
+    from evals.options import add_arguments
+
+    service = compose()["services"]["eval"]
+    assert service["profiles"] == ["eval"] and service["image"] == "sre-bot:local"
+    assert service["env_file"] == ".env" and service["environment"]["KUBECONFIG"] == "/kube/config"
+    assert service["environment"]["CLUSTERS_FILE"] == ""  # eval refuses a fleet file
+    assert service["depends_on"]["kubeconfig"]["condition"] == "service_completed_successfully"
+    assert set(service["volumes"]) == {"kube:/kube:ro", "./bench/evals:/cases:ro", "eval-reports:/reports"}
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(service["command"][1:])
+    assert service["command"][0] == "eval" and args.live == "default"  # K3s names its context "default"
+    assert str(args.cases) == "/cases" and str(args.out).startswith("/reports/")
+    assert "eval-reports" in compose()["volumes"]
+    # a new named volume takes the image folder's owner: the bot's user must own /reports
+    assert "mkdir -p /data /reports" in (ROOT / "Dockerfile").read_text()
+    assert "chown 10001:10001 /data /reports" in (ROOT / "Dockerfile").read_text()
