@@ -290,3 +290,41 @@ def test_a_live_block_that_would_leave_something_behind_is_refused(
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(CaseError, match=message):
         load_case(path)
+
+
+def test_every_live_block_is_valid_kubernetes_and_keeps_its_case_true() -> None:
+    """Each case's manifests pass the Kubernetes schemas (the version scripts/check-deploy uses), live in
+    the namespace its question is about, wait for an object they make, and make every object an offline
+    finding names (or the case gives live findings)."""
+    import re
+
+    import kubernetes_validate
+
+    from evals.cases import load_cases
+    from tests.test_evals import CASES
+
+    version = re.search(
+        r"K8S_SCHEMA_VERSION:-([\d.]+)", (CASES.parents[1] / "scripts/check-deploy").read_text()
+    )
+    assert version is not None
+    live = [c for c in load_cases(CASES) if c.live is not None]
+    assert live, "no case has a live block"
+    for case in live:
+        assert case.live is not None
+        for manifest in case.live.manifests:
+            kubernetes_validate.validate(manifest, version.group(1), strict=True)
+        offline = [o for o in (case.cluster.objects if case.cluster else []) if o["kind"] != "Event"]
+        spaces = {o["metadata"].get("namespace") for o in offline} - {None}
+        assert case.live.namespace in spaces, case.id
+        made = {(m["kind"], m["metadata"]["name"]) for m in case.live.manifests}
+        for wait in case.live.ready:
+            if wait.name is not None:  # by name: something the case makes (or a pod its workload makes)
+                assert (wait.kind, wait.name) in made or wait.kind == "Pod", (case.id, wait.name)
+        if case.live.findings is None:
+            names = {m["metadata"]["name"] for m in case.live.manifests}
+            for finding in case.expect.findings:
+                named = [
+                    o["metadata"]["name"] for o in offline if re.search(finding, o["metadata"]["name"], re.I)
+                ]
+                if named:
+                    assert any(re.search(finding, n, re.I) for n in names), (case.id, finding, named)
