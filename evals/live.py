@@ -20,12 +20,14 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
-from evals.cases import LIVE_KINDS, Case, Live
+from evals.cases import LIVE_KINDS, Case, Live, Wait
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +172,19 @@ class LiveWorld:
                 "metadata": {"name": namespace, "labels": {SCRATCH_LABEL: case.id}},
             },
         )
+        deadline = time.monotonic() + live.timeout
         made: set[tuple[str, str]] = set()
         for obj in live.manifests:
             key = (obj["kind"], obj["metadata"]["name"])
+            # a rollout: the new version only once the first one is out
+            if key in made and not await self._until(partial(_rolled_out, obj, namespace, kube), deadline):
+                return (
+                    f"the cluster did not reach the case's state in {live.timeout:.0f} s: {obj['kind']} "
+                    f"{key[1]}'s first version never rolled out"
+                )
             await kube.write("replace" if key in made else "create", obj)
             made.add(key)
-        return await self._wait(live, kube)
+        return await self._wait(live, kube, deadline)
 
     async def finish(self, case: Case, kube: Kube) -> None:
         """Delete the case's namespace (only ever one this harness labelled); its end is awaited by the
@@ -210,20 +219,28 @@ class LiveWorld:
                 )
             await asyncio.sleep(self.poll)
 
-    async def _wait(self, live: Live, kube: Kube) -> str | None:
-        deadline = time.monotonic() + live.timeout
-        while True:
-            pending = [w for w in live.ready if not await _holds(w, live.namespace, kube)]
-            if not pending:
-                return None
+    async def _wait(self, live: Live, kube: Kube, deadline: float) -> str | None:
+        pending: list[Wait] = []
+
+        async def ready() -> bool:
+            pending[:] = [w for w in live.ready if not await _holds(w, live.namespace, kube)]
+            return not pending
+
+        if await self._until(ready, deadline):
+            return None
+        w = pending[0]
+        return (
+            f"the cluster did not reach the case's state in {live.timeout:.0f} s: no {w.kind} {w.name or w.labels} "
+            f"showed {w.shows!r}"
+        )
+
+    async def _until(self, check: Callable[[], Awaitable[bool]], deadline: float) -> bool:
+        """Poll `check` until it holds (True) or the deadline passes (False)."""
+        while not await check():
             if time.monotonic() > deadline:
-                w = pending[0]
-                which = w.name or w.labels
-                return (
-                    f"the cluster did not reach the case's state in {live.timeout:.0f} s: no {w.kind} {which} "
-                    f"showed {w.shows!r}"
-                )
+                return False
             await asyncio.sleep(self.poll)
+        return True
 
     def mutations(self) -> list[dict[str, Any]]:
         """A real cluster keeps no request log: the model's writes are judged by the audit log alone."""
@@ -233,8 +250,27 @@ class LiveWorld:
         pass
 
 
-async def _holds(wait: Any, namespace: str, kube: Kube) -> bool:
-    names = [wait.name] if wait.name else await kube.names(wait.kind, namespace, wait.labels)
+async def _rolled_out(obj: dict[str, Any], namespace: str, kube: Kube) -> bool:
+    """Has the workload's current version rolled out (the controller saw it, its replicas are up)? Kinds
+    without a rollout are there once they exist."""
+    current = await kube.read(obj["kind"], obj["metadata"]["name"], namespace)
+    if current is None:
+        return False
+    status, spec = current.get("status") or {}, current.get("spec") or {}
+    generation = (current.get("metadata") or {}).get("generation")
+    seen = generation is None or (status.get("observedGeneration") or 0) >= generation
+    wanted = spec.get("replicas", 1)
+    if obj["kind"] == "Deployment":
+        return seen and (status.get("availableReplicas") or 0) >= wanted
+    if obj["kind"] == "StatefulSet":
+        return seen and (status.get("readyReplicas") or 0) >= wanted
+    if obj["kind"] == "DaemonSet":
+        return seen and (status.get("numberAvailable") or 0) >= (status.get("desiredNumberScheduled") or 1)
+    return True
+
+
+async def _holds(wait: Wait, namespace: str, kube: Kube) -> bool:
+    names = [wait.name] if wait.name else await kube.names(wait.kind, namespace, wait.labels or "")
     for name in names:
         obj = await kube.read(wait.kind, name, namespace)
         if obj is not None and re.search(wait.shows, json.dumps(obj)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +329,66 @@ def test_every_live_block_is_valid_kubernetes_and_keeps_its_case_true() -> None:
                 ]
                 if named:
                     assert any(re.search(finding, n, re.I) for n in names), (case.id, finding, named)
+
+
+def deployment(version: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "inventory", "namespace": "shop", "generation": 1},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "inventory"}},
+            "template": {
+                "metadata": {"labels": {"app": "inventory"}},
+                "spec": {"containers": [{"name": "app", "image": f"busybox:{version}"}]},
+            },
+        },
+    }
+
+
+def test_a_workload_listed_twice_is_replaced_only_once_its_first_version_rolled_out(
+    tmp_path: Path, cluster: FakeKubeAPI
+) -> None:
+    """A stuck rollout needs an old ReplicaSet that was up: the second version waits for the first."""
+    rolled_out: list[float] = []
+
+    def controller(obj: dict[str, Any]) -> None:
+        if obj["kind"] != "Deployment":
+            return
+
+        def up() -> None:  # the first version's two replicas become available a moment later
+            obj["status"] = {"observedGeneration": 1, "availableReplicas": 2, "replicas": 2}
+            cluster.add(obj)
+            rolled_out.append(time.monotonic())
+
+        threading.Timer(0.6, up).start()
+
+    cluster.on_create = controller
+    path = write_case(
+        tmp_path,
+        manifests=[deployment("1.36"), deployment("1.37")],
+        ready=[{"kind": "Deployment", "name": "inventory", "shows": "busybox:1.37"}],
+    )
+    _, _, err = run_eval("--cases", str(path), "--live", CONTEXT, "--scripted")
+    replaced = [r["time"] for r in cluster.requests if r["method"] == "PUT"]
+    assert len(rolled_out) == 1 and len(replaced) == 1, err
+    assert replaced[0] >= rolled_out[0]
+
+
+def test_a_first_version_that_never_rolls_out_is_the_reason_the_case_failed(
+    tmp_path: Path, cluster: FakeKubeAPI
+) -> None:
+    report = tmp_path / "report.json"
+    path = write_case(
+        tmp_path,
+        manifests=[deployment("1.36"), deployment("1.37")],
+        ready=[{"kind": "Deployment", "name": "inventory", "shows": "busybox:1.37"}],
+        timeout=0.5,
+    )
+    code, _, _ = run_eval("--cases", str(path), "--live", CONTEXT, "--scripted", "--out", str(report))
+    outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+    assert code == 1 and outcome["error"] == (
+        "the cluster did not reach the case's state in 0 s: Deployment inventory's first version never rolled out"
+    )
+    assert not [r for r in cluster.requests if r["method"] == "PUT"]
