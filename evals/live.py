@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 SCRATCH_LABEL = "sre-bot.eval/scratch"
 """On every namespace the harness creates (value: the case id); only such a namespace is ever deleted."""
 
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
+"""Also on it: the API server refuses what a case has no need of and a hostile case file would use on a
+cluster someone lends it (privileged containers, host paths, the host's network or processes)."""
+
 GONE_TIMEOUT = 180.0  # how long a namespace of the previous case may take to terminate
 POLL = 2.0
 
@@ -169,7 +173,7 @@ class LiveWorld:
             {
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": {SCRATCH_LABEL: case.id}},
+                "metadata": {"name": namespace, "labels": {SCRATCH_LABEL: case.id, **POD_SECURITY}},
             },
         )
         deadline = time.monotonic() + live.timeout

@@ -157,7 +157,10 @@ def test_a_live_case_is_applied_in_a_labelled_namespace_waited_for_answered_and_
         "DELETE /api/v1/namespaces/shop",
     ]
     created = json.loads(next(r for r in cluster.mutations() if r["path"] == "/api/v1/namespaces")["body"])
-    assert created["metadata"]["labels"] == {SCRATCH_LABEL: "live-crashloop"}
+    assert created["metadata"]["labels"] == {
+        SCRATCH_LABEL: "live-crashloop",
+        "pod-security.kubernetes.io/enforce": "baseline",  # no privileged pod, host path or host network
+    }
     assert cluster.objects == {}  # the namespace and all in it are gone
 
 
