@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tests.fakes.brains import default_brains
 from tests.fakes.openai_api import role_for
-from tests.fakes.scripted_model import Brain, ToolCall, Turn, chunks
+from tests.fakes.scripted_model import Brain, ToolCall, Turn, chunks, turn_from_messages
 from tests.fakes.threaded_server import ThreadedServer
 
 
@@ -41,24 +41,10 @@ def event_message(event_type: str, payload: dict[str, Any]) -> bytes:
 
 
 def turn_from_converse(body: dict[str, Any]) -> Turn:
+    """Converse's messages are Strands' own shape: read them as the in-process scripted model does."""
     system = "".join(block.get("text", "") for block in body.get("system", []))
-    user_texts: list[str] = []
-    results: list[str] = []
-    for message in body.get("messages", []):
-        if message.get("role") != "user":
-            continue
-        blocks = message.get("content", [])
-        tool_results = [b["toolResult"] for b in blocks if "toolResult" in b]
-        texts = [b["text"] for b in blocks if "text" in b]
-        if texts and not tool_results:
-            user_texts.append("\n".join(texts))
-            results = []
-        for result in tool_results:
-            results.append(
-                "\n".join(str(c.get("text", json.dumps(c.get("json")))) for c in result.get("content", []))
-            )
-    tools = [t.get("toolSpec", {}).get("name", "") for t in body.get("toolConfig", {}).get("tools", [])]
-    return Turn(system, tools, user_texts[-1] if user_texts else "", results, user_texts[:-1])
+    specs = [t["toolSpec"] for t in body.get("toolConfig", {}).get("tools", []) if "toolSpec" in t]
+    return turn_from_messages(body.get("messages", []), specs, system)
 
 
 class FakeBedrock(ThreadedServer):
