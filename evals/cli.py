@@ -12,7 +12,7 @@ import json
 import sys
 from typing import TextIO
 
-from agents.models import build_model
+from agents.models import build_model, retry_strategy
 from agents.settings import ConfigError
 from evals import judge as judging
 from evals.cases import Case, CaseError, load_cases
@@ -103,7 +103,12 @@ async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, er
                     f"{mark} {case.id} (run {run}, {outcome.seconds:.1f} s){': ' + why if why else ''}\n"
                 )
                 if args.judge and not args.scripted:
-                    verdict = await judging.judge(build_model(settings, "judge"), case, outcome)
+                    verdict = await judging.judge(
+                        build_model(settings, "judge"),
+                        case,
+                        outcome,
+                        retry_strategy(settings.model_max_wait_seconds),
+                    )
                     if verdict is not None:
                         verdicts.append(verdict)
     finally:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from strands import Agent
+from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 
 from agents.mcp.output import fence
@@ -34,11 +34,14 @@ class Verdict:
     reason: str
 
 
-async def judge(model: Model, case: Case, outcome: Outcome) -> Verdict | None:
-    """The judge's verdict on one run, or None when the case has no rubric."""
+async def judge(
+    model: Model, case: Case, outcome: Outcome, retry: ModelRetryStrategy | None = None
+) -> Verdict | None:
+    """The judge's verdict on one run, or None when the case has no rubric. `retry`: the bot's bounded
+    retries on a throttled model (Strands' default may wait minutes)."""
     if case.judge is None:
         return None
-    agent = Agent(model=model, system_prompt=PROMPT, tools=[], callback_handler=None)
+    agent = Agent(model=model, system_prompt=PROMPT, tools=[], callback_handler=None, retry_strategy=retry)
     # an alert case's question is the investigation question the bot was asked (the alert fenced inside)
     prompt = f"Rubric: {case.judge}\n\nQuestion: {question_of(case)}\n\nAnswer:\n" + fence(
         outcome.answer, "answer"
