@@ -116,7 +116,16 @@ async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, er
         await asyncio.to_thread(world.close)
     prices = Prices(args.price_in, args.price_out) if args.price_in is not None else None
     judged = judging.summary(model, verdicts) if verdicts else None
-    report = build(model, cases, results, args.runs, scripted=args.scripted, prices=prices, judge=judged)
+    report = build(
+        model,
+        cases,
+        results,
+        args.runs,
+        scripted=args.scripted,
+        prices=prices,
+        judge=judged,
+        world=f"live:{args.live}" if args.live else "offline",
+    )
     text = markdown(report)
     out.write(text)
     if args.out:

@@ -51,8 +51,9 @@ def build(
     scripted: bool = False,
     prices: Prices | None = None,
     judge: dict[str, Any] | None = None,
+    world: str = "offline",
 ) -> dict[str, Any]:
-    """The JSON report of one run over `cases`."""
+    """The JSON report of one run over `cases`; `world`: `offline`, or `live:CONTEXT` (a real cluster)."""
     by_case: dict[str, list[tuple[Outcome, Score]]] = {}
     for outcome, score in results:
         by_case.setdefault(outcome.case, []).append((outcome, score))
@@ -92,6 +93,7 @@ def build(
         "version": VERSION,
         "model": model,
         "scripted": scripted,  # the CI model: checks the harness and cases, not a quality figure
+        "world": world,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cases": len(cases),
         "runs": runs,
@@ -110,6 +112,10 @@ def build(
     }
 
 
+def _live(report: dict[str, Any]) -> bool:
+    return str(report.get("world", "offline")).startswith("live:")
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
 
@@ -123,7 +129,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"## {report['model']}"
         + (" (scripted: checks the harness, not a model)" if report["scripted"] else ""),
         "",
-        f"{report['cases']} cases × {report['runs']} run(s), {report['date']}",
+        f"{report['cases']} cases × {report['runs']} run(s), {report['date']}"
+        + (f", against the cluster of context {report['world'].split(':', 1)[1]}" if _live(report) else ""),
         "",
         "| metric | value |",
         "|---|---|",
@@ -201,7 +208,13 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> str:
         delta = (vb - va) * scale
         return f"| {name} | {va * scale:{fmt}} | {vb * scale:{fmt}} | {delta:+{fmt}} |"
 
-    lines = [
+    worlds = [str(r.get("world", "offline")) for r in (a, b)]
+    lines = (
+        [f"Not comparable as they stand: a ran {worlds[0]}, b ran {worlds[1]}.", ""]
+        if len(set(worlds)) > 1
+        else []
+    )
+    lines += [
         f"| metric | a: {a['model']} | b: {b['model']} | b − a |",
         "|---|---|---|---|",
         row("pass rate (%)", "pass_rate", ".0f", 100),

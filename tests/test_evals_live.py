@@ -136,10 +136,14 @@ def test_a_live_case_is_applied_in_a_labelled_namespace_waited_for_answered_and_
 ) -> None:
     kubelet(cluster)
     report = tmp_path / "report.json"
-    code, _, err = run_eval(
+    code, out, err = run_eval(
         "--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT, "--out", str(report)
     )
     assert code == 0, err
+    assert json.loads(report.read_text())["world"] == f"live:{CONTEXT}"
+    assert "1 cases × 1 run(s), " in out and out.splitlines()[2].endswith(
+        f", against the cluster of context {CONTEXT}"
+    )
     run = json.loads(report.read_text())["results"][0]["runs"][0]
     assert run["passed"] and run["outcome"]["live"] is True
     assert "PAYMENTS_API_URL" in run["outcome"]["answer"]

@@ -322,3 +322,16 @@ def test_what_is_not_a_report_is_refused_in_one_line(
     code, out, err = run_compare(good, bad)
     assert (code, out) == (2, "")
     assert err == f"sre-bot eval: {message}\n"
+
+
+def test_compare_says_when_one_report_ran_offline_and_the_other_on_a_cluster() -> None:
+    offline = build("a", CASES, results(), 2)
+    live = build("a", CASES, results(), 2, world="live:k3s")
+    assert offline["world"] == "offline" and live["world"] == "live:k3s"
+    assert compare(offline, live).splitlines()[:2] == [
+        "Not comparable as they stand: a ran offline, b ran live:k3s.",
+        "",
+    ]
+    assert compare(offline, build("b", CASES, results(), 2)).startswith("| metric |")
+    assert "against the cluster" not in markdown(offline)
+    assert markdown(live).splitlines()[2].endswith(", against the cluster of context k3s")
