@@ -271,9 +271,11 @@ def test_the_burst_grows_back_one_call_per_whole_calm_minute_from_the_end_of_the
     assert sum(budget.try_take("chat.update") for _ in range(20)) == 5
     clock.advance(90)  # one and a half more minutes: one more call, not one and a half
     assert sum(budget.try_take("chat.update") for _ in range(20)) == 6
+    clock.advance(30)  # the half minute left over counts towards the next call
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 7
     budget.penalize("chat.update", retry_after=0)
     budget.penalize("chat.update", retry_after=0)
-    budget.penalize("chat.update", retry_after=0)  # 6 → 3 → 1 → 1
+    budget.penalize("chat.update", retry_after=0)  # 7 → 3 → 1 → 1
     clock.advance(1)
     assert sum(budget.try_take("chat.update") for _ in range(20)) == 1
 
@@ -288,3 +290,26 @@ def test_a_share_divides_the_rate_of_every_tiered_method_and_leaves_untiered_one
     clock.advance(share * 1.0)  # 60/share a minute: one token every `share` seconds
     assert sum(budget.try_take("chat.update") for _ in range(20)) == 1
     assert all(budget.try_take("users.info") for _ in range(500))  # untiered here: never limited
+
+
+def test_calls_during_a_hold_neither_shrink_nor_grow_the_burst() -> None:
+    """The calm minute counts from the end of the Retry-After: a call made while held changes nothing."""
+    clock = FakeClock()
+    budget = RateBudget({"chat.update": Tier(per_minute=6000, burst=8)}, reserve_fraction=0.0, clock=clock)
+    budget.penalize("chat.update", retry_after=50)  # burst 8 → 4, held until t=50
+    clock.advance(20)
+    assert not budget.try_take("chat.update")  # held
+    clock.advance(31)
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 4
+
+
+def test_a_small_burst_shared_by_replicas_still_allows_one_call() -> None:
+    clock = FakeClock()
+    budget = RateBudget(
+        {"chat.update": Tier(per_minute=60, burst=3)}, reserve_fraction=0.0, clock=clock, share=2
+    )
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 1  # ⌊3/2⌋: never rounded up
+    budget = RateBudget(
+        {"chat.update": Tier(per_minute=60, burst=1)}, reserve_fraction=0.0, clock=clock, share=3
+    )
+    assert sum(budget.try_take("chat.update") for _ in range(20)) == 1  # never below one call
