@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import yaml
 
 from evals.cases import LIVE_KINDS, Case, Live, Wait
+from evals.world import run_state
 
 logger = logging.getLogger(__name__)
 
@@ -153,13 +154,7 @@ class LiveWorld:
             "EKS_MCP_ALLOW_SENSITIVE_DATA": "true",
             "EKS_MCP_ALLOW_WRITE": "true",
             "MCP_SERVERS": "eks",
-            "SESSION_STORAGE_PATH": str(self.dir / "sessions"),
-            "APPROVALS_DB_PATH": str(self.dir / "approvals.sqlite3"),
-            "AUDIT_LOG_PATH": str(self.dir / "audit.jsonl"),
-            "EVENT_DEDUPE_PATH": str(self.dir / "events.sqlite3"),
-            "MANIFEST_DIR": str(self.dir / "manifests"),
-            "MCP_LOG_DIR": str(self.dir / "log"),
-            "STATE_BACKEND": "local",
+            **run_state(self.dir),
         }
 
     async def prepare(self, case: Case, kube: Kube) -> str | None:

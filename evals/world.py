@@ -93,16 +93,9 @@ class OfflineWorld:
             # writes on, with approvals: the gate is exercised, and every change must end at a card
             "EKS_MCP_ALLOW_WRITE": "true",
             "AWS_REGION": os.environ.get("AWS_REGION") or "us-east-1",
-            "SESSION_STORAGE_PATH": str(self.dir / "sessions"),
-            "APPROVALS_DB_PATH": str(self.dir / "approvals.sqlite3"),
-            "AUDIT_LOG_PATH": str(self.dir / "audit.jsonl"),
-            "EVENT_DEDUPE_PATH": str(self.dir / "events.sqlite3"),
-            "MANIFEST_DIR": str(self.dir / "manifests"),
-            "MCP_LOG_DIR": str(self.dir / "log"),
+            **run_state(self.dir),
             "TMPDIR": str(self.dir),
             "MCP_SERVERS": "eks,billing,prometheus" if self.prometheus is not None else "eks,billing",
-            # never the production state (a shared table the real bot's sweepers read)
-            "STATE_BACKEND": "local",
         }
         if fleet and self.fleet_file is not None:
             env["CLUSTERS_FILE"] = str(self.fleet_file)
@@ -161,6 +154,20 @@ class OfflineWorld:
             self._moto.stop()
         if self.prometheus is not None:
             self.prometheus.stop()
+
+
+def run_state(directory: Path) -> dict[str, str]:
+    """The bot's state for one eval run, in the run's own folder: never the production state (the user's
+    files, or a shared table the real bot's sweepers read)."""
+    return {
+        "SESSION_STORAGE_PATH": str(directory / "sessions"),
+        "APPROVALS_DB_PATH": str(directory / "approvals.sqlite3"),
+        "AUDIT_LOG_PATH": str(directory / "audit.jsonl"),
+        "EVENT_DEDUPE_PATH": str(directory / "events.sqlite3"),
+        "MANIFEST_DIR": str(directory / "manifests"),
+        "MCP_LOG_DIR": str(directory / "log"),
+        "STATE_BACKEND": "local",
+    }
 
 
 def _fill(kube: FakeKubeAPI, state: ClusterState) -> None:

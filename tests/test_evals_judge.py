@@ -9,10 +9,8 @@ and the judge.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import html
-import io
 import json
 import re
 import shutil
@@ -29,14 +27,13 @@ from agents.mcp.output import FENCE_CLOSE
 from agents.models import build_model
 from agents.settings import load_settings
 from evals.cases import Case, load_case
-from evals.cli import main as evaluate
 from evals.judge import PROMPT, Verdict, judge
-from evals.options import add_arguments
 from evals.run import Outcome
 from tests.conftest import PROJECT_ROOT
 from tests.fakes.brains import default_brains
 from tests.fakes.openai_api import FakeOpenAI, turn_from_openai
 from tests.fakes.scripted_model import Reply, Turn
+from tests.test_evals import run_eval
 
 CASES = PROJECT_ROOT / "bench" / "evals"
 ANSWER_FENCE = '<untrusted-data source="answer">'
@@ -241,14 +238,6 @@ def test_a_model_that_cannot_be_reached_is_a_failed_verdict(
 
 
 # --- sre-bot eval --judge, end to end --------------------------------------------------------------------
-
-
-def run_eval(*argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    out, err = io.StringIO(), io.StringIO()
-    code = evaluate(parser.parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def is_judge(turn: Turn) -> bool:
