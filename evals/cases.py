@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.live_rules import LIVE_KINDS, problem
+
 SPECIALISTS = ("eks_assistant", "finops_assistant", "metrics_assistant")
 
 
@@ -126,21 +128,6 @@ class Budget(Strict):
     tool_calls: int | None = Field(default=None, gt=0)
 
 
-# What a live case may create: namespaced kinds only, so deleting its scratch namespace removes all of it.
-LIVE_KINDS = {
-    "Pod": "v1",
-    "Service": "v1",
-    "ConfigMap": "v1",
-    "Secret": "v1",
-    "ServiceAccount": "v1",
-    "PersistentVolumeClaim": "v1",
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "Job": "batch/v1",
-    "CronJob": "batch/v1",
-    "HorizontalPodAutoscaler": "autoscaling/v2",
-}
 NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
@@ -162,6 +149,8 @@ class Wait(Strict):
             raise ValueError(f"ready: kind {self.kind!r} is not one of {', '.join(LIVE_KINDS)}")
         if (self.name is None) == (self.labels is None):
             raise ValueError("ready: give exactly one of name and labels")
+        if self.name is not None and not NAME.fullmatch(self.name):  # it goes into an API path
+            raise ValueError(f"ready: name {self.name!r} is not a DNS label")
         return self
 
 
@@ -183,13 +172,10 @@ class Live(Strict):
     def _manifests(cls, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         spaces = set()
         for obj in manifests:
-            kind, meta = obj.get("kind"), obj.get("metadata") or {}
-            what = f"{kind or '?'} {meta.get('name') or '?'}"
-            if kind not in LIVE_KINDS:
-                raise ValueError(
-                    f"manifest {what}: kind must be one of {', '.join(LIVE_KINDS)} (namespaced, so deleting "
-                    "the scratch namespace removes it)"
-                )
+            kind, meta = str(obj.get("kind") or "?"), obj.get("metadata") or {}
+            what = f"{kind} {meta.get('name') or '?'}"
+            if (why := problem(obj)) is not None:
+                raise ValueError(f"manifest {what}: {why}")
             if obj.get("apiVersion") != LIVE_KINDS[kind]:
                 raise ValueError(f"manifest {what}: apiVersion must be {LIVE_KINDS[kind]}")
             if not isinstance(meta.get("name"), str) or not NAME.fullmatch(meta["name"]):

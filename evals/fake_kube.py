@@ -47,6 +47,7 @@ RESOURCES = [
     Resource("v1", "secrets", "Secret", True),
     Resource("v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
     Resource("v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",)),
+    Resource("v1", "resourcequotas", "ResourceQuota", True, ("quota",)),
     Resource("v1", "namespaces", "Namespace", False, ("ns",)),
     Resource("v1", "nodes", "Node", False, ("no",)),
     Resource("apps/v1", "deployments", "Deployment", True, ("deploy",)),
@@ -56,6 +57,7 @@ RESOURCES = [
     Resource("batch/v1", "jobs", "Job", True),
     Resource("batch/v1", "cronjobs", "CronJob", True, ("cj",)),
     Resource("autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("hpa",)),
+    Resource("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", True, ("netpol",)),
 ]
 BY_PLURAL = {(r.group_version, r.plural): r for r in RESOURCES}
 BY_KIND = {r.kind: r for r in RESOURCES}
@@ -170,6 +172,7 @@ class FakeKubeAPI(ThreadedServer):
         self._rv = itertools.count(1000)
         # called with each object created over HTTP: a test plays the kubelet or a controller with it
         self.on_create: Callable[[dict[str, Any]], None] | None = None
+        self.enforce_pod_security = True  # a cluster without PodSecurity admission: False
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -459,11 +462,35 @@ class FakeKubeAPI(ThreadedServer):
                 f'{resource.plural} "{meta["name"]}" already exists',
                 {"name": meta["name"], "kind": resource.plural},
             )
+        if resource.kind == "Pod" and (refused := self._pod_security(obj)):
+            return status(403, "Forbidden", refused)
         obj.setdefault("kind", resource.kind)
         created = self.add(obj)
         if self.on_create is not None:
             self.on_create(copy.deepcopy(created))
         return web.json_response(created, status=201)
+
+    def _pod_security(self, pod: dict[str, Any]) -> str | None:
+        """Pod Security admission, its privileged check only: what a namespace enforcing `baseline`
+        refuses (as the real API server words it), unless `enforce_pod_security` is turned off."""
+        if not self.enforce_pod_security:
+            return None
+        namespace = self.objects.get(("v1", "namespaces", "", pod["metadata"].get("namespace", "")))
+        labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
+        if labels.get("pod-security.kubernetes.io/enforce") not in ("baseline", "restricted"):
+            return None
+        spec = pod.get("spec") or {}
+        privileged = [
+            c["name"]
+            for c in [*spec.get("containers", []), *spec.get("initContainers", [])]
+            if (c.get("securityContext") or {}).get("privileged")
+        ]
+        if not privileged:
+            return None
+        return (
+            f'pods "{pod["metadata"]["name"]}" is forbidden: violates PodSecurity "baseline:latest": '
+            f'privileged (container "{privileged[0]}" must not set securityContext.privileged=true)'
+        )
 
     def _log(self, namespace: str, pod: str, request: web.Request) -> web.Response:
         if self._key(BY_PLURAL[("v1", "pods")], namespace, pod) not in self.objects:

@@ -1,130 +1,43 @@
 """Live mode (`sre-bot eval --live CONTEXT`): the cases run against a real cluster, such as the Compose K3s.
 
-For each case with a `live:` block the harness creates the case's namespace (labelled as this harness's
-scratch namespace), applies the case's manifests, waits until the cluster shows the state the question is
-about, lets the bot answer, and deletes the namespace. It never touches a namespace it did not create: one
-that exists without its label stops the case before anything is applied.
-
-The harness reaches the cluster through the bot's own EKS MCP server (the same kubeconfig and auth the
-answers use), calling it directly: these are the harness's calls, not the model's, so they pass no write
-gate and are not in the audit log, which keeps the model's writes (none may run: nobody approves a card
-during an eval) apart from the harness's set-up.
+For each case with a `live:` block the harness creates the case's namespace (labelled with this run's id,
+Pod Security `baseline` enforced, a quota and a network policy in it), applies the case's manifests (only
+fields evals/live_rules.py allows), waits until the cluster shows the state the question is about, lets
+the bot answer, and deletes the namespace. It never touches a namespace it did not create: one without
+its label stops the case before anything is applied, one another run made recently is left alone, and it
+deletes only the namespace whose UID it created.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
-import re
+import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import yaml
+import regex
 
-from evals.cases import LIVE_KINDS, Case, Live, Wait
+from evals.cases import Case, Live, Wait
+from evals.live_kube import Kube, LiveError, one_context
+from evals.live_rules import POD_SECURITY, SCRATCH_LABEL, guards, privileged_probe, sealed
 from evals.world import run_state
 
 logger = logging.getLogger(__name__)
 
-SCRATCH_LABEL = "sre-bot.eval/scratch"
-"""On every namespace the harness creates (value: the case id); only such a namespace is ever deleted."""
-
-POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
-"""Also on it: the API server refuses what a case has no need of and a hostile case file would use on a
-cluster someone lends it (privileged containers, host paths, the host's network or processes)."""
-
 GONE_TIMEOUT = 180.0  # how long a namespace of the previous case may take to terminate
+STALE_SECONDS = 1200.0  # a scratch namespace of another run this old was left by one that was stopped
 POLL = 2.0
+REGEX_SECONDS = 1.0  # a `shows` regex over one object: a case file's pattern must not hang the run
 
-
-class LiveError(RuntimeError):
-    """Live mode cannot go on (no such context, a namespace it does not own): one line saying what."""
-
-
-class ToolCaller(Protocol):
-    """What the harness needs of an MCP server (agents.mcp.servers.McpServer)."""
-
-    async def call(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> Any: ...
-
-
-class Kube:
-    """The harness's Kubernetes calls, made as EKS MCP tool calls on one cluster (a kubeconfig context)."""
-
-    def __init__(self, server: ToolCaller, cluster: str) -> None:
-        self.server = server
-        self.cluster = cluster
-
-    async def _call(self, tool: str, **arguments: Any) -> tuple[bool, str, dict[str, Any] | None]:
-        result = await self.server.call(
-            f"eval-{uuid.uuid4().hex[:8]}", tool, {"cluster_name": self.cluster, **arguments}
-        )
-        texts = [str(c.get("text", "")) for c in result.get("content", []) if isinstance(c, dict)]
-        data = None
-        for text in texts:
-            try:
-                loaded = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(loaded, dict):
-                data = loaded
-        return result.get("status") != "error", " ".join(texts), data
-
-    async def read(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        """The object as the API returns it (status included), or None when there is none."""
-        ok, text, data = await self._call(
-            "manage_k8s_resource",
-            operation="read",
-            kind=kind,
-            api_version=LIVE_KINDS.get(kind, "v1"),
-            name=name,
-            **({"namespace": namespace} if namespace else {}),
-        )
-        if not ok:
-            if _not_found(text):
-                return None
-            raise LiveError(f"cannot read {kind} {name}: {_short(text)}")
-        resource = (data or {}).get("resource")
-        return resource if isinstance(resource, dict) else {}
-
-    async def write(self, operation: str, obj: dict[str, Any]) -> None:
-        meta = obj.get("metadata") or {}
-        ok, text, _ = await self._call(
-            "manage_k8s_resource",
-            operation=operation,
-            kind=obj["kind"],
-            api_version=obj.get("apiVersion", "v1"),
-            name=meta.get("name"),
-            **({"namespace": meta["namespace"]} if meta.get("namespace") else {}),
-            **({"body": obj} if operation != "delete" else {}),
-        )
-        if not ok:
-            raise LiveError(f"cannot {operation} {obj['kind']} {meta.get('name')}: {_short(text)}")
-
-    async def names(self, kind: str, namespace: str, labels: str) -> list[str]:
-        ok, text, data = await self._call(
-            "list_k8s_resources",
-            kind=kind,
-            api_version=LIVE_KINDS[kind],
-            namespace=namespace,
-            label_selector=labels,
-        )
-        if not ok:
-            raise LiveError(f"cannot list {kind} ({labels}): {_short(text)}")
-        return [str(i.get("name")) for i in (data or {}).get("items", []) if i.get("name")]
-
-
-def _not_found(text: str) -> bool:
-    return "(404)" in text or "NotFound" in text or "not found" in text.lower()
-
-
-def _short(text: str) -> str:
-    return " ".join(text.split())[:300]
+__all__ = ["Kube", "LiveError", "LiveWorld"]
 
 
 class LiveWorld:
@@ -133,22 +46,21 @@ class LiveWorld:
     def __init__(self, context: str, directory: Path | None = None) -> None:
         self.context = context
         self.dir = directory or Path(tempfile.mkdtemp(prefix="sre-bot-eval-live-"))
+        self.run = uuid.uuid4().hex[:12]  # the label value of this run's namespaces
         self.poll = POLL
         self.gone_timeout = GONE_TIMEOUT
+        self.kubeconfig: Path | None = None
+        self._made: dict[str, str] = {}  # namespace -> the UID this run created
 
     def check(self, kubeconfigs: list[Path]) -> None:
-        """The context must be in the kubeconfig the bot reads (its settings' KUBECONFIG)."""
-        contexts = _contexts(kubeconfigs)
-        if self.context not in contexts:
-            where = ", ".join(str(p) for p in kubeconfigs) or "no kubeconfig"
-            known = ", ".join(sorted(contexts)) or "none"
-            raise LiveError(f"--live {self.context}: no such context in {where} (contexts: {known})")
+        """The context must be in the kubeconfig the bot reads; the run then uses a copy naming only it."""
+        self.kubeconfig = one_context(kubeconfigs, self.context, self.dir / "kubeconfig")
 
     def environment(self, fleet: bool) -> dict[str, str]:
-        """Settings pointing the bot at the context: writes on with approvals (every change must stop at a
-        card), its own state files, KUBECONFIG as the user has it."""
+        """Settings pointing the bot at the context alone: writes on with approvals (every change must stop
+        at a card), its own state files."""
         del fleet  # live cases are single-cluster (evals.cases.Case)
-        return {
+        env = {
             "EKS_AUTH_MODE": "kubeconfig",
             "DEFAULT_CLUSTER": self.context,
             "EKS_MCP_ALLOW_SENSITIVE_DATA": "true",
@@ -156,60 +68,94 @@ class LiveWorld:
             "MCP_SERVERS": "eks",
             **run_state(self.dir),
         }
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+        return env
 
     async def prepare(self, case: Case, kube: Kube) -> str | None:
         """Make the case's namespace and wait for its state; the reason when the cluster did not get there
-        (the case then fails without asking the model). A namespace it does not own raises LiveError."""
+        (the case then fails without asking the model). LiveError when it may not or cannot."""
         live = _live(case)
         namespace = live.namespace
         await self._clear(namespace, kube)
+        labels = {SCRATCH_LABEL: self.run, **POD_SECURITY}
         await kube.write(
             "create",
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": {SCRATCH_LABEL: case.id, **POD_SECURITY}},
-            },
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}},
         )
+        made = await kube.read("Namespace", namespace)
+        uid = ((made or {}).get("metadata") or {}).get("uid")
+        if (
+            made is None
+            or not uid
+            or ((made.get("metadata") or {}).get("labels") or {}).get(SCRATCH_LABEL) != self.run
+        ):
+            raise LiveError(f"namespace {namespace}: not the one this run created")
+        self._made[namespace] = str(uid)
+        for guard in guards(namespace):
+            await kube.write("create", guard)
+        await self._pod_security(namespace, kube)
         deadline = time.monotonic() + live.timeout
-        made: set[tuple[str, str]] = set()
+        applied: set[tuple[str, str]] = set()
         for obj in live.manifests:
             key = (obj["kind"], obj["metadata"]["name"])
             # a rollout: the new version only once the first one is out
-            if key in made and not await self._until(partial(_rolled_out, obj, namespace, kube), deadline):
+            if key in applied and not await self._until(partial(_rolled_out, obj, namespace, kube), deadline):
                 return (
                     f"the cluster did not reach the case's state in {live.timeout:.0f} s: {obj['kind']} "
                     f"{key[1]}'s first version never rolled out"
                 )
-            await kube.write("replace" if key in made else "create", obj)
-            made.add(key)
+            await kube.write("replace" if key in applied else "create", sealed(obj))
+            applied.add(key)
         return await self._wait(live, kube, deadline)
 
     async def finish(self, case: Case, kube: Kube) -> None:
-        """Delete the case's namespace (only ever one this harness labelled); its end is awaited by the
-        next case that needs the name, so a run does not wait for each namespace to terminate."""
+        """Delete the case's namespace if it is still the one this run created (same UID); its end is
+        awaited by the next case that needs the name, so a run does not wait for each to terminate."""
         namespace = _live(case).namespace
+        uid = self._made.pop(namespace, None)
+        if uid is None:
+            return
         current = await kube.read("Namespace", namespace)
-        if current is not None and _owned(current):
-            await kube.write(
-                "delete", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            )
+        if current is not None and (current.get("metadata") or {}).get("uid") == uid:
+            await kube.write("delete", _namespace(namespace))
+
+    async def _pod_security(self, namespace: str, kube: Kube) -> None:
+        """Pod Security must be enforced: a privileged pod has to be refused in the new namespace."""
+        probe = privileged_probe(namespace)
+        try:
+            await kube.write("create", probe)
+        except LiveError:
+            return  # refused (by Pod Security, or anything else that keeps it out): as wanted
+        await kube.write("delete", probe)
+        raise LiveError(
+            f"context {self.context} admitted a privileged pod in a namespace enforcing Pod Security baseline: "
+            "live cases need a cluster that enforces it (Kubernetes 1.25 or newer, PodSecurity admission on)"
+        )
 
     async def _clear(self, namespace: str, kube: Kube) -> None:
-        """Wait until no namespace of that name exists, deleting one an earlier (interrupted) run left."""
+        """Wait until no namespace of that name exists: one of this run's ends, one a stopped run left long
+        ago is deleted; any other stops the case."""
         deadline = time.monotonic() + self.gone_timeout
         deleted = False
         while (current := await kube.read("Namespace", namespace)) is not None:
-            if not _owned(current):
+            meta = current.get("metadata") or {}
+            owner = (meta.get("labels") or {}).get(SCRATCH_LABEL)
+            if owner is None:
                 raise LiveError(
                     f"namespace {namespace} exists in context {self.context} and was not made by sre-bot eval "
                     f"(no {SCRATCH_LABEL} label): live cases only run in a namespace they create; delete it or "
                     "use another cluster"
                 )
-            if not deleted and (current.get("status") or {}).get("phase") != "Terminating":
-                await kube.write(
-                    "delete", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            age = _age(meta.get("creationTimestamp"))
+            if owner != self.run and (age is None or age < STALE_SECONDS):
+                raise LiveError(
+                    f"namespace {namespace} belongs to another sre-bot eval run (made "
+                    f"{'recently' if age is None else f'{age:.0f} s ago'}): wait for it to finish"
                 )
+            terminating = (current.get("status") or {}).get("phase") == "Terminating"
+            if not deleted and not terminating:
+                await kube.write("delete", _namespace(namespace))
             deleted = True
             if time.monotonic() > deadline:
                 raise LiveError(
@@ -229,8 +175,8 @@ class LiveWorld:
             return None
         w = pending[0]
         return (
-            f"the cluster did not reach the case's state in {live.timeout:.0f} s: no {w.kind} {w.name or w.labels} "
-            f"showed {w.shows!r}"
+            f"the cluster did not reach the case's state in {live.timeout:.0f} s: no {w.kind} "
+            f"{w.name or w.labels} showed {w.shows!r}"
         )
 
     async def _until(self, check: Callable[[], Awaitable[bool]], deadline: float) -> bool:
@@ -246,7 +192,22 @@ class LiveWorld:
         return []
 
     def close(self) -> None:
-        pass
+        """Remove the run's folder: it holds a copy of the context's credentials."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def _age(timestamp: Any) -> float | None:
+    try:
+        made = dt.datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if made.tzinfo is None:
+        made = made.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - made).total_seconds()
 
 
 async def _rolled_out(obj: dict[str, Any], namespace: str, kube: Kube) -> bool:
@@ -258,13 +219,8 @@ async def _rolled_out(obj: dict[str, Any], namespace: str, kube: Kube) -> bool:
     status, spec = current.get("status") or {}, current.get("spec") or {}
     generation = (current.get("metadata") or {}).get("generation")
     seen = generation is None or (status.get("observedGeneration") or 0) >= generation
-    wanted = spec.get("replicas", 1)
     if obj["kind"] == "Deployment":
-        return seen and (status.get("availableReplicas") or 0) >= wanted
-    if obj["kind"] == "StatefulSet":
-        return seen and (status.get("readyReplicas") or 0) >= wanted
-    if obj["kind"] == "DaemonSet":
-        return seen and (status.get("numberAvailable") or 0) >= (status.get("desiredNumberScheduled") or 1)
+        return seen and (status.get("availableReplicas") or 0) >= spec.get("replicas", 1)
     return True
 
 
@@ -272,29 +228,23 @@ async def _holds(wait: Wait, namespace: str, kube: Kube) -> bool:
     names = [wait.name] if wait.name else await kube.names(wait.kind, namespace, wait.labels or "")
     for name in names:
         obj = await kube.read(wait.kind, name, namespace)
-        if obj is not None and re.search(wait.shows, json.dumps(obj)):
+        if obj is not None and shows(wait.shows, json.dumps(obj)):
             return True
     return False
 
 
-def _owned(namespace: dict[str, Any]) -> bool:
-    return SCRATCH_LABEL in ((namespace.get("metadata") or {}).get("labels") or {})
+def shows(pattern: str, text: str) -> bool:
+    """`pattern` found in `text` within REGEX_SECONDS (a pattern that backtracks for ever is no match)."""
+    try:
+        return regex.search(pattern, text, timeout=REGEX_SECONDS) is not None
+    except TimeoutError:
+        logger.warning(
+            "a ready regex took over %.0f s and counts as no match: %s", REGEX_SECONDS, pattern[:80]
+        )
+        return False
 
 
 def _live(case: Case) -> Live:
     if case.live is None:
         raise LiveError(f"{case.id} has no live block")
     return case.live
-
-
-def _contexts(kubeconfigs: list[Path]) -> set[str]:
-    names: set[str] = set()
-    for path in kubeconfigs:
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        for context in config.get("contexts") or [] if isinstance(config, dict) else []:
-            if isinstance(context, dict) and context.get("name"):
-                names.add(str(context["name"]))
-    return names

@@ -25,7 +25,7 @@ from agents.events import ApprovalRequired, ErrorEvent, FinalAnswer, ToolStarted
 from agents.models import ModelFactory, model_factory
 from agents.settings import ConfigError, Settings
 from evals.cases import Case
-from evals.live import Kube, LiveWorld
+from evals.live import Kube, LiveError, LiveWorld
 from evals.world import OfflineWorld, environment
 
 logger = logging.getLogger(__name__)
@@ -182,15 +182,7 @@ class Suite:
         outcome = Outcome(case.id, run, live=live)
         with environment(self._envs[case.fleet]):
             if isinstance(self.world, LiveWorld):
-                kube = Kube(core.assistant.servers["eks"], self.world.context)
-                try:
-                    not_ready = await self.world.prepare(case, kube)
-                    if not_ready is None:
-                        await self._ask(core, case, run, outcome)
-                    else:
-                        outcome.error = not_ready
-                finally:
-                    await self.world.finish(case, kube)
+                await self._live(self.world, core, case, run, outcome)
             else:
                 self.world.load(case)
                 await self._ask(core, case, run, outcome)
@@ -201,6 +193,24 @@ class Suite:
         ]
         outcome.mutations = [f"{m['method']} {m['path']}" for m in self.world.mutations()]
         return outcome
+
+    async def _live(self, world: LiveWorld, core: Core, case: Case, run: int, outcome: Outcome) -> None:
+        """Prepare the case on the cluster, ask, clean up: a case the cluster refuses or never gets ready
+        fails with the reason, and the run goes on with the next case."""
+        kube = Kube(core.assistant.servers["eks"], world.context)
+        try:
+            not_ready = await world.prepare(case, kube)
+            if not_ready is None:
+                await self._ask(core, case, run, outcome)
+            else:
+                outcome.error = not_ready
+        except LiveError as exc:
+            outcome.error = f"live: {exc}"
+        finally:
+            try:
+                await world.finish(case, kube)
+            except LiveError as exc:  # said after the case's own error, never instead of it
+                outcome.error = "; ".join(e for e in (outcome.error, f"cleaning up: {exc}") if e)
 
     async def _ask(self, core: Core, case: Case, run: int, outcome: Outcome) -> None:
         if self.on_case_start is not None:

@@ -823,6 +823,12 @@ def test_compose_runs_the_live_eval_against_its_k3s() -> None:
     assert service["profiles"] == ["eval"] and service["image"] == "sre-bot:local"
     assert service["env_file"] == ".env" and service["environment"]["KUBECONFIG"] == "/kube/config"
     assert service["environment"]["CLUSTERS_FILE"] == ""  # eval refuses a fleet file
+    for secret in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "ALERTS_TOKEN",
+    ):  # .env's, which the eval never needs
+        assert service["environment"][secret] == ""
     assert service["depends_on"]["kubeconfig"]["condition"] == "service_completed_successfully"
     assert set(service["volumes"]) == {"kube:/kube:ro", "./bench/evals:/cases:ro", "eval-reports:/reports"}
     parser = argparse.ArgumentParser()

@@ -8,7 +8,9 @@ later, so the harness really has to wait for the state the question is about.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -155,36 +157,101 @@ def test_a_live_case_is_applied_in_a_labelled_namespace_waited_for_answered_and_
     ]
     assert requests(cluster) == [
         "POST /api/v1/namespaces",
+        "POST /api/v1/namespaces/shop/resourcequotas",
+        "POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies",
+        "POST /api/v1/namespaces/shop/pods",  # the privileged probe, refused by Pod Security
         "POST /api/v1/namespaces/shop/configmaps",
         "POST /api/v1/namespaces/shop/pods",
         "PUT /api/v1/namespaces/shop/configmaps/checkout-config",
         "DELETE /api/v1/namespaces/shop",
     ]
-    created = json.loads(next(r for r in cluster.mutations() if r["path"] == "/api/v1/namespaces")["body"])
-    assert created["metadata"]["labels"] == {
-        SCRATCH_LABEL: "live-crashloop",
-        "pod-security.kubernetes.io/enforce": "baseline",  # no privileged pod, host path or host network
+    bodies = [json.loads(r["body"]) for r in cluster.mutations() if r["method"] == "POST"]
+    labels = bodies[0]["metadata"]["labels"]
+    assert set(labels) == {
+        SCRATCH_LABEL,
+        "pod-security.kubernetes.io/enforce",
+        "pod-security.kubernetes.io/enforce-version",
     }
+    assert (
+        labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    )  # no privileged pod, host path or network
+    assert re.fullmatch(r"[0-9a-f]{12}", labels[SCRATCH_LABEL])  # this run's id
+    quota, policy = bodies[1]["spec"]["hard"], bodies[2]["spec"]
+    assert quota["services.loadbalancers"] == quota["services.nodeports"] == "0"
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["podSelector"] == {}
+    public = policy["egress"][-1]["to"][0]["ipBlock"]
+    assert public["cidr"] == "0.0.0.0/0" and {"169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12"} <= set(
+        public["except"]
+    )
+    assert bodies[5]["spec"]["automountServiceAccountToken"] is False  # the case's pod: no API token
     assert cluster.objects == {}  # the namespace and all in it are gone
 
 
 def test_a_namespace_the_harness_did_not_make_is_never_touched(tmp_path: Path, cluster: FakeKubeAPI) -> None:
     cluster.add({"kind": "Namespace", "metadata": {"name": "shop"}})
     cluster.add({"kind": "Pod", "metadata": {"name": "real-workload", "namespace": "shop"}})
-    code, _, err = run_eval("--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT)
-    assert code == 2
-    assert err.strip().splitlines()[-1] == (
-        f"sre-bot eval: namespace shop exists in context {CONTEXT} and was not made by sre-bot eval (no "
+    report = tmp_path / "report.json"
+    code, _, _ = run_eval(
+        "--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT, "--out", str(report)
+    )
+    assert code == 1
+    outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+    assert outcome["error"] == (
+        f"live: namespace shop exists in context {CONTEXT} and was not made by sre-bot eval (no "
         f"{SCRATCH_LABEL} label): live cases only run in a namespace they create; delete it or use another cluster"
     )
-    assert requests(cluster) == []
+    assert outcome["model_calls"] == 0 and requests(cluster) == []
     assert cluster.get("pods", "shop", "real-workload") is not None
+
+
+def test_a_case_the_cluster_refuses_fails_and_the_run_goes_on(tmp_path: Path, cluster: FakeKubeAPI) -> None:
+    cluster.add({"kind": "Namespace", "metadata": {"name": "shop"}})  # not ours: the first case cannot run
+    kubelet(cluster)
+    first = write_case(tmp_path)
+    other = yaml.safe_load(first.read_text().replace("shop", "store"))
+    (first.parent / "other-namespace.yaml").write_text(yaml.safe_dump(other))
+    report = tmp_path / "report.json"
+    code, _, err = run_eval(
+        "--cases", str(first.parent), "--scripted", "--live", CONTEXT, "--out", str(report)
+    )
+    passed = {r["case"]: r["pass_rate"] for r in json.loads(report.read_text())["results"]}
+    assert (code, passed) == (1, {"live-crashloop": 0, "other-namespace": 1}), err
+    assert "✗ live-crashloop (run 1" in err and "live: namespace shop exists" in err
+
+
+def old_scratch(cluster: FakeKubeAPI, run: str, age_seconds: float, **extra: Any) -> None:
+    made = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_seconds)
+    namespace = {
+        "kind": "Namespace",
+        "metadata": {
+            "name": "shop",
+            "labels": {SCRATCH_LABEL: run},
+            "creationTimestamp": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        **extra,
+    }
+    cluster.add(namespace)
+
+
+def test_a_recent_scratch_namespace_of_another_run_is_left_alone(
+    tmp_path: Path, cluster: FakeKubeAPI
+) -> None:
+    old_scratch(cluster, "0123456789ab", age_seconds=60)
+    report = tmp_path / "report.json"
+    code, _, _ = run_eval(
+        "--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT, "--out", str(report)
+    )
+    outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+    assert code == 1 and outcome["error"].startswith(
+        "live: namespace shop belongs to another sre-bot eval run (made "
+    )
+    assert requests(cluster) == []
 
 
 def test_a_scratch_namespace_an_interrupted_run_left_is_deleted_and_awaited_first(
     tmp_path: Path, cluster: FakeKubeAPI
 ) -> None:
-    cluster.add({"kind": "Namespace", "metadata": {"name": "shop", "labels": {SCRATCH_LABEL: "old"}}})
+    old_scratch(cluster, "0123456789ab", age_seconds=3600)  # a stopped run's, an hour old
     cluster.add({"kind": "Pod", "metadata": {"name": POD, "namespace": "shop"}})
     kubelet(cluster)
     code, _, err = run_eval("--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT)
@@ -195,13 +262,7 @@ def test_a_scratch_namespace_an_interrupted_run_left_is_deleted_and_awaited_firs
 def test_a_terminating_scratch_namespace_is_waited_for_not_deleted_again(
     tmp_path: Path, cluster: FakeKubeAPI
 ) -> None:
-    cluster.add(
-        {
-            "kind": "Namespace",
-            "metadata": {"name": "shop", "labels": {SCRATCH_LABEL: "previous-case"}},
-            "status": {"phase": "Terminating"},
-        }
-    )
+    old_scratch(cluster, "0123456789ab", age_seconds=3600, status={"phase": "Terminating"})
 
     def end_once_seen() -> None:  # the namespace controller finishes after the harness has seen it twice
         while sum(r["path"] == "/api/v1/namespaces/shop" for r in list(cluster.requests)) < 2:
@@ -342,7 +403,7 @@ def deployment(version: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "inventory", "namespace": "shop", "generation": 1},
+        "metadata": {"name": "inventory", "namespace": "shop"},
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": {"app": "inventory"}},
@@ -365,6 +426,7 @@ def test_a_workload_listed_twice_is_replaced_only_once_its_first_version_rolled_
             return
 
         def up() -> None:  # the first version's two replicas become available a moment later
+            obj["metadata"]["generation"] = 1
             obj["status"] = {"observedGeneration": 1, "availableReplicas": 2, "replicas": 2}
             cluster.add(obj)
             rolled_out.append(time.monotonic())
@@ -399,3 +461,254 @@ def test_a_first_version_that_never_rolls_out_is_the_reason_the_case_failed(
         "the cluster did not reach the case's state in 0 s: Deployment inventory's first version never rolled out"
     )
     assert not [r for r in cluster.requests if r["method"] == "PUT"]
+
+
+# --- what a case file cannot do to a lent cluster --------------------------------------------------------
+
+
+def test_a_cluster_that_does_not_enforce_pod_security_runs_no_case(
+    tmp_path: Path, cluster: FakeKubeAPI
+) -> None:
+    cluster.enforce_pod_security = False
+    report = tmp_path / "report.json"
+    code, _, _ = run_eval(
+        "--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT, "--out", str(report)
+    )
+    outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+    assert code == 1 and outcome["error"].startswith(
+        f"live: context {CONTEXT} admitted a privileged pod in a namespace enforcing Pod Security baseline"
+    )
+    assert requests(cluster)[-2:] == [
+        "DELETE /api/v1/namespaces/shop/pods/sre-bot-eval-pod-security-probe",
+        "DELETE /api/v1/namespaces/shop",
+    ]
+    assert not any("configmaps" in r for r in requests(cluster))  # nothing of the case applied
+    assert cluster.objects == {}
+
+
+def test_the_bot_sees_only_the_context_it_was_given(tmp_path: Path, cluster: FakeKubeAPI) -> None:
+    """The user's kubeconfig may name production too: the run hands the bot (and the model) a copy with the
+    one context, so a case (or an injected instruction) naming another cluster reaches nothing."""
+    prod = FakeKubeAPI().start()
+    try:
+        prod.add({"kind": "Namespace", "metadata": {"name": "payments"}})
+        prod.add({"kind": "Pod", "metadata": {"name": "api-0", "namespace": "payments"}})
+        prod.set_pod_log("payments", "api-0", "customer card 4111-1111-1111-1111\n")
+        config = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+        config["clusters"].append({"name": "prod", "cluster": {"server": prod.url}})
+        config["contexts"].append({"name": "prod", "context": {"cluster": "prod", "user": "tester"}})
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+        kubelet(cluster)
+        path = write_case(tmp_path)
+        case = yaml.safe_load(path.read_text())
+        case["script"][0]["calls"].append(
+            {
+                "tool": "get_pod_logs",
+                "args": {"cluster_name": "prod", "namespace": "payments", "pod_name": "api-0"},
+            }
+        )
+        case["script"][0]["quote"].append("card [0-9-]+")
+        path.write_text(yaml.safe_dump(case))
+        report = tmp_path / "report.json"
+        run_eval("--cases", str(path), "--scripted", "--live", CONTEXT, "--out", str(report))
+        outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+        assert "4111" not in outcome["answer"] and "PAYMENTS_API_URL" in outcome["answer"]
+        assert prod.requests == []
+    finally:
+        prod.stop()
+    assert not list(tmp_path.glob("sre-bot-eval-live-*"))  # the copy of the credentials is gone with the run
+
+
+def test_the_run_folder_with_the_credentials_copy_is_removed(tmp_path: Path, cluster: FakeKubeAPI) -> None:
+    from evals.live import LiveWorld
+
+    world = LiveWorld(CONTEXT, tmp_path / "run")
+    world.check([tmp_path / "kubeconfig"])
+    assert world.kubeconfig is not None and world.kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert world.environment(False)["KUBECONFIG"] == str(world.kubeconfig)
+    assert [c["name"] for c in yaml.safe_load(world.kubeconfig.read_text())["contexts"]] == [CONTEXT]
+    world.close()
+    assert not (tmp_path / "run").exists()
+
+
+class RecordingKube:
+    """Kube as the harness sees it, over a dict: to put a namespace back under the harness's feet."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str, str]] = []
+        self.uids = iter(f"uid-{n}" for n in range(100))
+
+    async def read(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        return self.namespaces.get(name) if kind == "Namespace" else {}
+
+    async def write(self, operation: str, obj: dict[str, Any]) -> None:
+        self.calls.append((operation, obj["kind"], obj["metadata"]["name"]))
+        if obj["kind"] == "Namespace" and operation == "create":
+            self.namespaces[obj["metadata"]["name"]] = {
+                **obj,
+                "metadata": {**obj["metadata"], "uid": next(self.uids)},
+            }
+        elif obj["kind"] == "Pod" and obj["metadata"]["name"].endswith("probe") and operation == "create":
+            raise evals.live.LiveError("forbidden: violates PodSecurity")
+
+    async def names(self, kind: str, namespace: str, labels: str) -> list[str]:
+        return []
+
+
+async def test_only_the_namespace_this_run_created_is_deleted(tmp_path: Path) -> None:
+    """Between the run's create and its clean-up the namespace may be deleted and made again by someone
+    else (another run, a person): the clean-up deletes by the UID it created, never by name alone."""
+    from evals.cases import load_case
+    from evals.live import LiveWorld
+
+    case = load_case(
+        write_case(tmp_path, ready=[{"kind": "ConfigMap", "name": "checkout-config", "shows": "."}])
+    )
+    world, kube = LiveWorld(CONTEXT, tmp_path / "run"), RecordingKube()
+    assert await world.prepare(case, kube) is None  # type: ignore[arg-type]
+    replaced = {
+        **kube.namespaces["shop"],
+        "metadata": {**kube.namespaces["shop"]["metadata"], "uid": "theirs"},
+    }
+    kube.namespaces["shop"] = replaced
+    await world.finish(case, kube)  # type: ignore[arg-type]
+    assert ("delete", "Namespace", "shop") not in kube.calls
+    await world.finish(case, kube)  # type: ignore[arg-type]  # and never on a second call either
+    assert ("delete", "Namespace", "shop") not in kube.calls
+    kube.namespaces.clear()
+    assert await world.prepare(case, kube) is None  # type: ignore[arg-type]
+    await world.finish(case, kube)  # type: ignore[arg-type]
+    assert kube.calls[-1] == ("delete", "Namespace", "shop")
+
+
+def test_a_ready_regex_that_backtracks_for_ever_is_no_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evals.live, "REGEX_SECONDS", 0.2)
+    started = time.monotonic()
+    assert evals.live.shows(r"(x+x+)+y", json.dumps({"metadata": {"annotations": {"a": "x" * 40}}})) is False
+    assert time.monotonic() - started < 5
+    assert evals.live.shows("CrashLoop", '{"reason": "CrashLoopBackOff"}') is True
+
+
+def test_a_wait_names_an_object_never_a_path(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path, ready=[{"kind": "Secret", "name": "../../kube-system/secrets/admin", "shows": "."}]
+    )
+    with pytest.raises(CaseError, match="is not a DNS label"):
+        load_case(path)
+
+
+BARE_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}}
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s", "namespace": "shop"},
+                "spec": {"externalIPs": ["169.254.169.254"]},
+            },
+            "spec.externalIPs is not allowed",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s", "namespace": "shop"},
+                "spec": {"type": "LoadBalancer"},
+            },
+            "spec.type must be ClusterIP",
+        ),
+        (
+            {**BARE_POD, "spec": {"nodeName": "control-plane", "containers": []}},
+            "spec.nodeName is not allowed",
+        ),
+        ({**BARE_POD, "spec": {"tolerations": [{"operator": "Exists"}]}}, "spec.tolerations is not allowed"),
+        (
+            {**BARE_POD, "spec": {"priorityClassName": "system-node-critical"}},
+            "spec.priorityClassName is not allowed",
+        ),
+        ({**BARE_POD, "spec": {"serviceAccountName": "admin"}}, "spec.serviceAccountName is not allowed"),
+        (
+            {**BARE_POD, "spec": {"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}},
+            r"spec.volumes.hostPath is not allowed",
+        ),
+        (
+            {**BARE_POD, "spec": {"volumes": [{"name": "n", "nfs": {"server": "10.0.0.1", "path": "/"}}]}},
+            "spec.volumes.nfs",
+        ),
+        (
+            {
+                **BARE_POD,
+                "spec": {
+                    "containers": [
+                        {"name": "c", "livenessProbe": {"httpGet": {"host": "169.254.169.254", "port": 80}}}
+                    ]
+                },
+            },
+            "spec.containers.livenessProbe.httpGet.host is not allowed",
+        ),
+        (
+            {**BARE_POD, "spec": {"containers": [{"name": "c", "securityContext": {"privileged": True}}]}},
+            "securityContext",
+        ),
+        (
+            {
+                **BARE_POD,
+                "metadata": {
+                    **BARE_POD["metadata"],
+                    "annotations": {"external-dns.alpha.kubernetes.io/hostname": "x"},
+                },
+            },
+            "metadata.annotations",
+        ),
+        ({**BARE_POD, "metadata": {**BARE_POD["metadata"], "finalizers": ["x/y"]}}, "metadata.finalizers"),
+        (
+            {**BARE_POD, "metadata": {**BARE_POD["metadata"], "ownerReferences": []}},
+            "metadata.ownerReferences",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "c", "namespace": "shop"},
+                "spec": {"volumeName": "someone-elses"},
+            },
+            "spec.volumeName is not allowed",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "t", "namespace": "shop"},
+                "type": "kubernetes.io/service-account-token",
+            },
+            "type must be Opaque",
+        ),
+        (
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa", "namespace": "shop"}},
+            "kind must be one of",
+        ),
+        (
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "d", "namespace": "shop"},
+                "spec": {"template": {"spec": {"hostNetwork": True}}},
+            },
+            "spec.template.spec.hostNetwork is not allowed",
+        ),
+    ],
+)
+def test_a_manifest_field_that_reaches_beyond_the_namespace_is_refused(
+    tmp_path: Path, manifest: dict[str, Any], message: str
+) -> None:
+    path = write_case(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["live"]["manifests"].append(manifest)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(CaseError, match=message):
+        load_case(path)
