@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals import patterns
 from evals.live_rules import LIVE_KINDS, problem
 
 SPECIALISTS = ("eks_assistant", "finops_assistant", "metrics_assistant")
@@ -30,11 +31,7 @@ class Strict(BaseModel):
 
 
 def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a regular expression ({exc}): {value!r}") from exc
-    return value
+    return patterns.check(value)
 
 
 class ClusterState(Strict):

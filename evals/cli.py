@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from agents.models import build_model, retry_strategy
@@ -71,6 +73,10 @@ def main(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None
 
 
 async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, err: TextIO) -> int:
+    task = asyncio.current_task()
+    if task is not None and threading.current_thread() is threading.main_thread():
+        # stopped (docker stop, a CI cancel): end as Ctrl-C does, through every clean-up
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     holder = ScriptHolder(args.live) if args.live else ScriptHolder()
     world: OfflineWorld | LiveWorld = (
         LiveWorld(args.live) if args.live else await asyncio.to_thread(OfflineWorld, cases)
@@ -85,7 +91,7 @@ async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, er
         settings = suite.settings()  # a wrong model setting is one line before any case runs
         if isinstance(world, LiveWorld):
             world.check(settings.kubeconfig_paths())
-    except (ConfigError, LiveError):
+    except BaseException:
         await asyncio.to_thread(world.close)
         raise
     model = "scripted" if args.scripted else f"{settings.model_provider}:{settings.resolved_model_id}"
@@ -112,8 +118,10 @@ async def _evaluate(args: argparse.Namespace, cases: list[Case], out: TextIO, er
                     if verdict is not None:
                         verdicts.append(verdict)
     finally:
-        await asyncio.to_thread(suite.close)
-        await asyncio.to_thread(world.close)
+        try:
+            await asyncio.to_thread(suite.close)
+        finally:  # the live world's folder holds a copy of the context's credentials
+            await asyncio.to_thread(world.close)
     prices = Prices(args.price_in, args.price_out) if args.price_in is not None else None
     judged = judging.summary(model, verdicts) if verdicts else None
     report = build(

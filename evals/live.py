@@ -23,8 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import regex
-
+from evals import patterns
 from evals.cases import Case, Live, Wait
 from evals.live_kube import Kube, LiveError, one_context
 from evals.live_rules import POD_SECURITY, SCRATCH_LABEL, guards, privileged_probe, sealed
@@ -33,7 +32,9 @@ from evals.world import run_state
 logger = logging.getLogger(__name__)
 
 GONE_TIMEOUT = 180.0  # how long a namespace of the previous case may take to terminate
-STALE_SECONDS = 1200.0  # a scratch namespace of another run this old was left by one that was stopped
+# a scratch namespace of another run this old was left by one that was stopped: longer than any case can
+# take (its wait of up to 900 s, clearing the namespace before it, the model's answer), and than clock skew
+STALE_SECONDS = 3600.0
 POLL = 2.0
 REGEX_SECONDS = 1.0  # a `shows` regex over one object: a case file's pattern must not hang the run
 
@@ -105,7 +106,7 @@ class LiveWorld:
                     f"the cluster did not reach the case's state in {live.timeout:.0f} s: {obj['kind']} "
                     f"{key[1]}'s first version never rolled out"
                 )
-            await kube.write("replace" if key in applied else "create", sealed(obj))
+            await kube.write("replace" if key in applied else "create", sealed(obj, self.run))
             applied.add(key)
         return await self._wait(live, kube, deadline)
 
@@ -125,8 +126,10 @@ class LiveWorld:
         probe = privileged_probe(namespace)
         try:
             await kube.write("create", probe)
-        except LiveError:
-            return  # refused (by Pod Security, or anything else that keeps it out): as wanted
+        except LiveError as exc:
+            if "PodSecurity" in exc.detail:
+                return  # refused by Pod Security, as wanted
+            raise LiveError(f"could not check that Pod Security is enforced: {exc}") from None
         await kube.write("delete", probe)
         raise LiveError(
             f"context {self.context} admitted a privileged pod in a namespace enforcing Pod Security baseline: "
@@ -234,14 +237,8 @@ async def _holds(wait: Wait, namespace: str, kube: Kube) -> bool:
 
 
 def shows(pattern: str, text: str) -> bool:
-    """`pattern` found in `text` within REGEX_SECONDS (a pattern that backtracks for ever is no match)."""
-    try:
-        return regex.search(pattern, text, timeout=REGEX_SECONDS) is not None
-    except TimeoutError:
-        logger.warning(
-            "a ready regex took over %.0f s and counts as no match: %s", REGEX_SECONDS, pattern[:80]
-        )
-        return False
+    """`pattern` found in `text` within a time limit (a pattern that backtracks for ever is no match)."""
+    return patterns.search(pattern, text, seconds=REGEX_SECONDS) is not None
 
 
 def _live(case: Case) -> Live:

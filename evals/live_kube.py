@@ -31,6 +31,8 @@ API_VERSIONS = {
 class LiveError(RuntimeError):
     """Live mode cannot go on (no such context, a namespace it does not own): one line saying what."""
 
+    detail = ""  # the API's whole error text, where there is one
+
 
 class ToolCaller(Protocol):
     """What the harness needs of an MCP server (agents.mcp.servers.McpServer)."""
@@ -92,7 +94,9 @@ class Kube:
             **({"body": obj} if operation != "delete" else {}),
         )
         if not ok:
-            raise LiveError(f"cannot {operation} {obj['kind']} {meta.get('name')}: {short(text)}")
+            error = LiveError(f"cannot {operation} {obj['kind']} {meta.get('name')}: {short(text)}")
+            error.detail = text
+            raise error
 
     async def names(self, kind: str, namespace: str, labels: str) -> list[str]:
         ok, text, data = await self._call(
@@ -113,8 +117,16 @@ def _not_found(text: str) -> bool:
     return "NotFound" in text or "not found" in text.lower()
 
 
+MESSAGE = re.compile(r'"message":\s*"((?:[^"\\]|\\.)*)"')
+
+
 def short(text: str) -> str:
-    return " ".join(text.split())[:300]
+    """One line of an API error: its status and the Status message, not the HTTP headers between them."""
+    head = text.split("HTTP response headers")[0]
+    message = MESSAGE.search(text)
+    if message is not None:
+        head = f"{head.rstrip()} {message.group(1)}"
+    return " ".join(head.split())[:300]
 
 
 # --- a kubeconfig of one context -------------------------------------------------------------------------
@@ -156,6 +168,10 @@ def one_context(kubeconfigs: list[Path], context: str, out: Path) -> Path:
         for field in FILE_FIELDS[body]:
             if isinstance(inner.get(field), str) and not os.path.isabs(inner[field]):
                 inner[field] = str((source.parent / inner[field]).resolve())
+        command = (inner.get("exec") or {}).get("command") if body == "user" else None
+        if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
+            # an exec plugin given by a relative path runs from the kubeconfig's folder, now another one
+            inner["exec"] = {**inner["exec"], "command": str((source.parent / command).resolve())}
         picked[section].append({"name": name, body: inner})
     config = {
         "apiVersion": "v1",

@@ -11,6 +11,7 @@ on them: DNS records, load balancers), no finalizers or owner references. The AP
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # kind -> apiVersion: namespaced only, so deleting the scratch namespace removes all of it
@@ -53,7 +54,10 @@ CONTAINER: Rule = {
     },
     "envFrom": {"configMapRef": ANY, "secretRef": ANY, "prefix": ANY},
     "ports": {"containerPort": ANY, "name": ANY, "protocol": ANY},
-    "resources": {"requests": ANY, "limits": ANY},
+    "resources": {
+        "requests": {"cpu": ANY, "memory": ANY, "ephemeral-storage": ANY},
+        "limits": {"cpu": ANY, "memory": ANY, "ephemeral-storage": ANY},
+    },
     "livenessProbe": PROBE,
     "readinessProbe": PROBE,
     "startupProbe": PROBE,
@@ -69,7 +73,7 @@ POD_SPEC: Rule = {
         "name": ANY,
         "configMap": ANY,
         "secret": ANY,
-        "emptyDir": ANY,
+        "emptyDir": {"sizeLimit": ANY},  # on disk: no `medium: Memory`
         "persistentVolumeClaim": ANY,
     },
 }
@@ -111,33 +115,86 @@ RULES: dict[str, Rule] = {
 }
 
 
+# fields whose value is a list (of mappings, where they have a rule); every other ruled field is a mapping
+LISTS = {"containers", "initContainers", "env", "envFrom", "ports", "volumeMounts", "volumes"}
+
+# images a case may run: public ones, and the two names that never pull (the documentation's AWS account,
+# a reserved domain). Not any image: the kubelet pulls with the node's credentials (a private registry's).
+IMAGES = (
+    "busybox:",
+    "nginx:",
+    "python:",
+    "postgres:",
+    "docker.io/library/",
+    "docker.io/prom/",
+    "registry.k8s.io/",
+    "123456789012.dkr.ecr.",
+    "registry.example.invalid/",
+)
+LABEL_KEY = re.compile(r"(app\.kubernetes\.io/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+
+
 def problem(manifest: dict[str, Any]) -> str | None:
     """Why the manifest may not be applied (the first field outside the allow-list), or None."""
     kind = manifest.get("kind")
     rule = RULES.get(str(kind))
     if rule is None:
         return f"kind must be one of {', '.join(LIVE_KINDS)}"
+    try:
+        json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError):
+        return "holds a value that is not JSON (a date, a set, NaN): quote it"
     extra = _outside({"apiVersion": ANY, "kind": ANY, "metadata": METADATA, **rule}, manifest, "")
     if extra:
         return f"{extra} is not allowed in a live manifest (README: Live mode)"
-    if kind == "Service" and manifest.get("spec", {}).get("type", "ClusterIP") != "ClusterIP":
+    spec = manifest.get("spec") or {}
+    if kind == "Service" and spec.get("type", "ClusterIP") != "ClusterIP":
         return "spec.type must be ClusterIP (no node ports or load balancers)"
     if kind == "Secret" and manifest.get("type", "Opaque") != "Opaque":
         return "type must be Opaque"
+    if kind == "PersistentVolumeClaim" and spec.get("storageClassName") == "":
+        return 'spec.storageClassName "" would bind an existing volume'
+    for where, labels in _labels(manifest):
+        odd = [str(k) for k in labels if not LABEL_KEY.fullmatch(str(k))]
+        if odd:  # controllers act on prefixed labels (workload identity, mesh injection, policies)
+            return f"{where} {odd[0]!r}: only unprefixed label keys (or app.kubernetes.io/)"
+    for pod in pod_specs(manifest):
+        for container in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+            image = str(container.get("image", ""))
+            if not image.startswith(IMAGES):
+                return f"image {image!r}: a live case runs only public images ({', '.join(IMAGES)})"
     return None
 
 
+def pod_specs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = manifest.get("spec") or {}
+    if manifest.get("kind") == "Pod":
+        return [spec]
+    template = (spec.get("template") or {}).get("spec")
+    return [template] if isinstance(template, dict) else []
+
+
+def _labels(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = [("metadata.labels", (manifest.get("metadata") or {}).get("labels") or {})]
+    template = (manifest.get("spec") or {}).get("template") or {}
+    found.append(("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels") or {}))
+    return [(w, labels) for w, labels in found if isinstance(labels, dict)]
+
+
 def _outside(rule: Rule, value: Any, path: str) -> str | None:
-    """The first field of `value` (a mapping, or a list of them) that `rule` does not allow."""
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        if not isinstance(item, dict):
-            return f"{path or '(top)'} (not a mapping)"
-        for key, sub in item.items():
-            where = f"{path}.{key}" if path else str(key)
-            if key not in rule:
-                return where
-            if rule[key] is not ANY and (found := _outside(rule[key], sub, where)):
+    """The first field of `value` (a mapping) that `rule` does not allow, or of the wrong type."""
+    if not isinstance(value, dict):
+        return f"{path or '(top)'} (not a mapping)"
+    for key, sub in value.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in rule:
+            return where
+        if key in LISTS and not isinstance(sub, list):
+            return f"{where} (not a list)"
+        if rule[key] is ANY:
+            continue
+        for item in sub if key in LISTS else [sub]:
+            if found := _outside(rule[key], item, where):
                 return found
     return None
 
@@ -154,7 +211,19 @@ POD_SECURITY = {
 """The API server refuses what a case has no need of and a hostile case file would use on a cluster someone
 lends it: privileged containers, host paths, the host's network or processes."""
 
-PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
+PRIVATE = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "168.63.129.16/32",  # Azure's host address
+    "169.254.0.0/16",  # cloud metadata
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "224.0.0.0/3",  # multicast and class E (some clusters' pod ranges)
+]
 
 
 def guards(namespace: str) -> list[dict[str, Any]]:
@@ -175,7 +244,6 @@ def guards(namespace: str) -> list[dict[str, Any]]:
                     "services.loadbalancers": "0",
                     "services.nodeports": "0",
                     "persistentvolumeclaims": "5",
-                    "requests.storage": "5Gi",
                 }
             },
         },
@@ -190,7 +258,14 @@ def guards(namespace: str) -> list[dict[str, Any]]:
                 "egress": [
                     {"to": [{"podSelector": {}}]},
                     {
-                        "to": [{"namespaceSelector": {}}],
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                                },
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     },
                     {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE}}]},
@@ -200,27 +275,39 @@ def guards(namespace: str) -> list[dict[str, Any]]:
     ]
 
 
-def sealed(manifest: dict[str, Any]) -> dict[str, Any]:
+def sealed(manifest: dict[str, Any], run: str) -> dict[str, Any]:
     """The manifest as applied: every pod without a service-account token (a case's pods need no API
-    access, and a namespace name a stale binding still names must not lend them one)."""
+    access, and a namespace name a stale binding still names must not lend them one), every image pulled
+    anew (never a private image another pod left on the node), and every claim selecting volumes of this
+    run only (so it never binds someone's existing volume)."""
     copy = json.loads(json.dumps(manifest))
-    spec = copy.get("spec") or {}
-    pods = [spec] if copy.get("kind") == "Pod" else [(spec.get("template") or {}).get("spec") or {}]
-    for pod in pods:
+    for pod in pod_specs(copy):
         pod["automountServiceAccountToken"] = False
+        for container in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+            container["imagePullPolicy"] = "Always"
+    if copy.get("kind") == "PersistentVolumeClaim":
+        copy.setdefault("spec", {})["selector"] = {"matchLabels": {SCRATCH_LABEL: run}}
     return copy
 
 
 def privileged_probe(namespace: str) -> dict[str, Any]:
-    """A pod `baseline` refuses: if the cluster admits it, Pod Security is not enforced there."""
+    """A pod `baseline` refuses: if the cluster admits it, Pod Security is not enforced there. Bound to a
+    node that does not exist, so even then it never runs."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "sre-bot-eval-pod-security-probe", "namespace": namespace},
         "spec": {
+            "nodeName": "sre-bot-eval-no-such-node",
+            "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "containers": [
-                {"name": "probe", "image": "busybox:1.36", "securityContext": {"privileged": True}}
+                {
+                    "name": "probe",
+                    "image": "busybox:1.36",
+                    "command": ["true"],
+                    "securityContext": {"privileged": True},
+                }
             ],
         },
     }

@@ -21,6 +21,7 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from evals.cases import Case, Step
+from evals.patterns import finditer
 from evals.world import SINGLE
 
 FENCE = re.compile(r"</?untrusted-data[^>]*>|\[fence tag removed\]( source=\"[^\"]*\">)?")
@@ -55,7 +56,7 @@ def quoted(step: Step, results: list[str]) -> str:
     found: list[str] = []
     for pattern in step.quote:
         for result in results:
-            for match in re.finditer(pattern, FENCE.sub("", result), re.IGNORECASE):
+            for match in finditer(pattern, FENCE.sub("", result), ignore_case=True):
                 if match.group(0) not in found:
                     found.append(match.group(0))
     return "\n".join(f"- {f}" for f in found) if found else "(nothing in the tool results matched)"

@@ -550,7 +550,9 @@ class RecordingKube:
                 "metadata": {**obj["metadata"], "uid": next(self.uids)},
             }
         elif obj["kind"] == "Pod" and obj["metadata"]["name"].endswith("probe") and operation == "create":
-            raise evals.live.LiveError("forbidden: violates PodSecurity")
+            error = evals.live.LiveError("cannot create Pod: forbidden")
+            error.detail = 'pods "probe" is forbidden: violates PodSecurity "baseline:latest": privileged'
+            raise error
 
     async def names(self, kind: str, namespace: str, labels: str) -> list[str]:
         return []
@@ -694,6 +696,58 @@ BARE_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namesp
         ),
         (
             {
+                **BARE_POD,
+                "spec": {
+                    "containers": [
+                        {"name": "c", "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/internal:1"}
+                    ]
+                },
+            },
+            "a live case runs only public images",
+        ),
+        (
+            {
+                **BARE_POD,
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "busybox:1.36",
+                            "resources": {"limits": {"nvidia.com/gpu": 1}},
+                        }
+                    ]
+                },
+            },
+            r"resources.limits.nvidia.com/gpu",
+        ),
+        (
+            {**BARE_POD, "spec": {"volumes": [{"name": "m", "emptyDir": {"medium": "Memory"}}]}},
+            "emptyDir.medium",
+        ),
+        (
+            {
+                **BARE_POD,
+                "metadata": {**BARE_POD["metadata"], "labels": {"azure.workload.identity/use": "true"}},
+            },
+            "only unprefixed label keys",
+        ),
+        ({**BARE_POD, "spec": [{"containers": []}]}, r"spec \(not a mapping\)"),
+        ({**BARE_POD, "spec": {"containers": {"name": "c"}}}, r"spec.containers \(not a list\)"),
+        (
+            {**BARE_POD, "metadata": {**BARE_POD["metadata"], "labels": {"made": dt.date(2024, 1, 1)}}},
+            "not JSON",
+        ),
+        (
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "c", "namespace": "shop"},
+                "spec": {"storageClassName": ""},
+            },
+            "would bind an existing volume",
+        ),
+        (
+            {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": {"name": "d", "namespace": "shop"},
@@ -712,3 +766,65 @@ def test_a_manifest_field_that_reaches_beyond_the_namespace_is_refused(
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(CaseError, match=message):
         load_case(path)
+
+
+def test_what_the_harness_adds_to_every_manifest() -> None:
+    from evals.live_rules import sealed
+
+    pod = sealed(
+        {
+            **BARE_POD,
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "imagePullPolicy": "Never"}]},
+        },
+        "run1",
+    )
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert (
+        pod["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    )  # never a private image left on the node
+    claim = sealed(
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": {}}, "run1"
+    )
+    assert claim["spec"]["selector"] == {"matchLabels": {SCRATCH_LABEL: "run1"}}  # no existing volume matches
+
+
+def test_a_pod_security_check_that_fails_for_another_reason_is_not_taken_as_enforcement(
+    tmp_path: Path, cluster: FakeKubeAPI
+) -> None:
+    def refuse_everything(obj: dict[str, Any]) -> None:
+        pass
+
+    cluster.on_create = refuse_everything
+    cluster.add({"kind": "Namespace", "metadata": {"name": "placeholder"}})
+    original = cluster._pod_security
+    cluster._pod_security = lambda pod: "pods is forbidden: exceeded quota: sre-bot-eval"  # type: ignore[method-assign]
+    try:
+        report = tmp_path / "report.json"
+        run_eval("--cases", str(write_case(tmp_path)), "--scripted", "--live", CONTEXT, "--out", str(report))
+    finally:
+        cluster._pod_security = original  # type: ignore[method-assign]
+    outcome = json.loads(report.read_text())["results"][0]["runs"][0]["outcome"]
+    assert outcome["error"].startswith(
+        "live: could not check that Pod Security is enforced: cannot create Pod"
+    )
+    assert "exceeded quota" in outcome["error"] and outcome["model_calls"] == 0
+
+
+def test_a_case_regex_that_backtracks_for_ever_does_not_hang_the_scoring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import evals.patterns
+    from evals.score import score
+
+    monkeypatch.setattr(evals.patterns, "SECONDS", 0.2)
+    path_case = dict(CASE, expect={"findings": [r"^(\w+\s?)*$"]}, forbid={"patterns": [r"^(\w+\s?)*$"]})
+    from evals.cases import Case
+
+    case = Case.model_validate({"id": "slow", **path_case})
+    started = time.monotonic()
+    checks = {
+        c.name: c
+        for c in score(case, Outcome("slow", 1, answer="a b c d e f g h i j k l m n o p q r s t!")).checks
+    }
+    assert time.monotonic() - started < 10
+    assert not checks["findings"].ok and checks["no_forbidden_text"].ok
