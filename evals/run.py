@@ -206,6 +206,9 @@ class Suite:
                 outcome.error = not_ready
         except LiveError as exc:
             outcome.error = f"live: {exc}"
+        except Exception as exc:  # a case that breaks the harness fails alone, never a traceback
+            logger.debug("live case %s failed", case.id, exc_info=True)
+            outcome.error = f"live: {type(exc).__name__}: {exc}"
         finally:
             try:
                 await world.finish(case, kube)
