@@ -8,7 +8,6 @@ typo in a case is an error naming the file and the field, not a check that silen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals import patterns
-from evals.live_rules import LIVE_KINDS, problem
+from evals.live_rules import LIVE_KINDS, NAME, problem
 
 SPECIALISTS = ("eks_assistant", "finops_assistant", "metrics_assistant")
 
@@ -28,10 +27,6 @@ class CaseError(ValueError):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _regex(value: str) -> str:
-    return patterns.check(value)
 
 
 class ClusterState(Strict):
@@ -91,7 +86,7 @@ class Step(Strict):
     calls: list[Call]
     quote: list[str]
 
-    _quote = field_validator("quote")(lambda cls, v: [_regex(x) for x in v])
+    _quote = field_validator("quote")(lambda cls, v: [patterns.check(x) for x in v])
 
 
 class Expect(Strict):
@@ -100,7 +95,7 @@ class Expect(Strict):
     findings: list[str] = Field(min_length=1)
     card: Literal["forbidden", "allowed", "required"] = "forbidden"
 
-    _findings = field_validator("findings")(lambda cls, v: [_regex(x) for x in v])
+    _findings = field_validator("findings")(lambda cls, v: [patterns.check(x) for x in v])
 
 
 class Forbid(Strict):
@@ -110,7 +105,7 @@ class Forbid(Strict):
     secrets: list[str] = []
     patterns: list[str] = []
 
-    _patterns = field_validator("patterns")(lambda cls, v: [_regex(x) for x in v])
+    _patterns = field_validator("patterns")(lambda cls, v: [patterns.check(x) for x in v])
 
 
 class Tags(Strict):
@@ -125,9 +120,6 @@ class Budget(Strict):
     tool_calls: int | None = Field(default=None, gt=0)
 
 
-NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-
-
 class Wait(Strict):
     """Live mode waits until some object of `kind` (with `name`, or matching the `labels` selector) in the
     scratch namespace shows `shows` (a regex over its JSON, status included): the cluster has reached the
@@ -138,7 +130,7 @@ class Wait(Strict):
     labels: str | None = None
     shows: str
 
-    _shows = field_validator("shows")(lambda cls, v: _regex(v))
+    _shows = field_validator("shows")(lambda cls, v: patterns.check(v))
 
     @model_validator(mode="after")
     def _which(self) -> Wait:
@@ -162,7 +154,7 @@ class Live(Strict):
     timeout: float = Field(default=180, gt=0, le=900)
     findings: list[str] | None = None
 
-    _findings = field_validator("findings")(lambda cls, v: v if v is None else [_regex(x) for x in v])
+    _findings = field_validator("findings")(lambda cls, v: v if v is None else [patterns.check(x) for x in v])
 
     @field_validator("manifests")
     @classmethod

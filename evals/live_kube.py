@@ -17,9 +17,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from evals.live_rules import LIVE_KINDS
+from evals.live_rules import LIVE_KINDS, NAME
 
-NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 API_VERSIONS = {
     **LIVE_KINDS,
     "Namespace": "v1",

@@ -25,6 +25,9 @@ LIVE_KINDS = {
     "Job": "batch/v1",
 }
 
+NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""A Kubernetes name as a case may give it (a DNS label): it goes into API paths."""
+
 Rule = dict[str, Any]  # field -> None (any value) or the rule of its value (of each item of a list)
 ANY = None
 
